@@ -1,0 +1,41 @@
+/* group.h — groups the model's rows for reports: by lock, object type, waiter stack or thread, each group with
+ * its totals, histogram and its (waiter stack, holder stack) breakdown. Sorting is deterministic: wait
+ * descending, then contentions descending, then label ascending. */
+#ifndef LP_GROUP_H
+#define LP_GROUP_H
+
+#include "model.h"
+
+enum group_by { BY_LOCK, BY_TYPE, BY_STACK, BY_THREAD };
+
+/* Which rows to take. */
+enum row_class { ROWS_CONTENTION, ROWS_WAITS, ROWS_ALL };
+
+struct stack_stat {
+    int32_t stack, holder_stack;
+    uint64_t count, wait_ns, max_ns;
+    uint64_t holder_tid; /* holder thread of the largest contributing row (0 unknown) */
+    uint32_t proc;
+    uint32_t flags;      /* union of the rows' flags */
+};
+
+struct grp {
+    char *label;
+    unsigned kind;        /* of the first row (BY_LOCK/BY_TYPE: the group's kind) */
+    const char *type;     /* object type (may be NULL) */
+    uint32_t lock;        /* BY_LOCK: the lock */
+    uint32_t proc;        /* BY_THREAD */
+    uint64_t tid;         /* BY_THREAD */
+    uint32_t flags;       /* union of the rows' flags */
+    uint64_t count, wait_ns, max_ns;
+    uint64_t hist[LP_HIST_BUCKETS];
+    struct stack_stat *stacks;
+    size_t n_stacks, cap_stacks;
+};
+
+struct grp *group_rows(const struct model *m, enum group_by by, enum row_class cls, size_t *n);
+void groups_free(struct grp *g, size_t n);
+int group_by_parse(const char *s, enum group_by *out);
+const char *group_by_name(enum group_by by);
+
+#endif

@@ -1,0 +1,321 @@
+/* model.c — see model.h. Interning uses uthash over byte keys. */
+#include "model.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <uthash.h>
+
+#include "reader.h"
+#include "util.h"
+
+struct ikey {
+    UT_hash_handle hh;
+    uint32_t id;
+    size_t len;
+    char key[];
+};
+
+struct priv {
+    struct lp_profile *profiles;
+    int n_profiles;
+    struct ikey *frames, *stacks, *locks;
+    size_t cap_frames, cap_stacks, cap_locks, cap_rows, cap_threads, cap_events;
+};
+
+/* Returns the id for key, assigning `next` (and setting *fresh) when new. */
+static uint32_t intern(struct ikey **tab, const void *key, size_t len, uint32_t next, int *fresh)
+{
+    struct ikey *k;
+    HASH_FIND(hh, *tab, key, len, k);
+    if (k) {
+        *fresh = 0;
+        return k->id;
+    }
+    k = xmalloc(sizeof *k + len);
+    k->id = next;
+    k->len = len;
+    memcpy(k->key, key, len);
+    HASH_ADD_KEYPTR(hh, *tab, k->key, k->len, k);
+    *fresh = 1;
+    return next;
+}
+
+static void free_tab(struct ikey **tab)
+{
+    struct ikey *k, *tmp;
+    HASH_ITER(hh, *tab, k, tmp)
+    {
+        HASH_DEL(*tab, k);
+        free(k);
+    }
+}
+
+static const char *nz(const char *s) { return s ? s : ""; }
+
+static const char *base_name(const char *p)
+{
+    const char *s = strrchr(p, '/');
+    return s ? s + 1 : p;
+}
+
+static int interp_module(const char *module, const char *python_module)
+{
+    if (!module || !*module)
+        return 0;
+    if (python_module && *python_module && strcmp(module, python_module) == 0)
+        return 1;
+    const char *b = base_name(module);
+    return !strncmp(b, "libc.so", 7) || !strncmp(b, "libc-", 5) || !strncmp(b, "ld-linux", 8) ||
+           !strncmp(b, "libpthread", 10) || !strncmp(b, "liblockprof", 11) || !strncmp(b, "libunwind", 9) ||
+           !strncmp(b, "libpython", 9);
+}
+
+static uint64_t meta_u64(const struct lp_profile *p, const char *key)
+{
+    const char *v = lp_profile_meta(p, key);
+    return v ? strtoull(v, NULL, 10) : 0;
+}
+
+static int add_profile(struct model *m, struct priv *pv, const struct lp_profile *p, uint32_t proc)
+{
+    struct m_proc *pr = &m->procs[proc];
+    memset(pr, 0, sizeof *pr);
+    pr->path = p->path;
+    pr->pid = meta_u64(p, "pid");
+    pr->ppid = meta_u64(p, "ppid");
+    pr->exe = nz(lp_profile_meta(p, "exe"));
+    pr->cmdline = nz(lp_profile_meta(p, "cmdline"));
+    pr->python = lp_profile_meta(p, "python");
+    pr->python_build = lp_profile_meta(p, "python_build");
+    pr->reason = nz(lp_profile_meta(p, "reason"));
+    pr->start_unix_ns = meta_u64(p, "start_unix_ns");
+    pr->duration_ns = meta_u64(p, "duration_ns");
+    pr->threads = meta_u64(p, "threads");
+    pr->sample_every = meta_u64(p, "sample_every");
+    if (!pr->sample_every)
+        pr->sample_every = 1;
+    pr->min_wait_ns = meta_u64(p, "min_wait_ns");
+    pr->events_below_min_wait = meta_u64(p, "events_below_min_wait");
+    pr->wait_below_min_wait_ns = meta_u64(p, "wait_below_min_wait_ns");
+    pr->events_dropped = meta_u64(p, "events_dropped");
+    pr->self_contentions = meta_u64(p, "self_contentions");
+    const char *ge = lp_profile_meta(p, "gil_enabled");
+    pr->gil_enabled = ge ? atoi(ge) : -1;
+    for (size_t i = 0; i < p->n_meta; i++)
+        if (!strcmp(p->meta[i].key, "warning"))
+            pr->n_warnings++;
+    pr->warnings = xcalloc(pr->n_warnings + 1, sizeof *pr->warnings);
+    pr->n_warnings = 0;
+    for (size_t i = 0; i < p->n_meta; i++)
+        if (!strcmp(p->meta[i].key, "warning"))
+            pr->warnings[pr->n_warnings++] = p->meta[i].value;
+    const char *pymod = lp_profile_meta(p, "python_module");
+
+    /* frames */
+    uint32_t *fmap = xcalloc(p->n_frames + 1, sizeof *fmap);
+    struct strbuf key = {0};
+    for (size_t i = 0; i < p->n_frames; i++) {
+        const struct lpr_frame *f = &p->frames[i];
+        sb_reset(&key);
+        sb_printf(&key, "%c\x1f%s\x1f%s\x1f%llu\x1f%s\x1f%llx", f->kind, nz(f->func), nz(f->file),
+                  (unsigned long long)f->line, nz(f->module), (unsigned long long)f->offset);
+        int fresh;
+        uint32_t id = intern(&pv->frames, key.s, key.len, (uint32_t)m->n_frames, &fresh);
+        if (fresh) {
+            GROWV(m->frames, pv->cap_frames, m->n_frames + 1);
+            m->frames[m->n_frames++] = (struct m_frame){
+                f->kind, f->func ? f->func : "??", nz(f->file), nz(f->module), f->line, f->offset,
+                f->kind == 'n' && interp_module(f->module, pymod)};
+        }
+        fmap[i] = id;
+    }
+    /* stacks */
+    int32_t *smap = xcalloc(p->n_stacks + 1, sizeof *smap);
+    for (size_t i = 0; i < p->n_stacks; i++) {
+        const struct lpr_stack *s = &p->stacks[i];
+        uint32_t *ids = xmalloc((s->n + 1) * sizeof *ids);
+        for (uint32_t j = 0; j < s->n; j++)
+            ids[j] = fmap[s->frames[j]];
+        int fresh;
+        uint32_t id = intern(&pv->stacks, ids, s->n * sizeof *ids, (uint32_t)m->n_stacks, &fresh);
+        if (fresh) {
+            GROWV(m->stacks, pv->cap_stacks, m->n_stacks + 1);
+            m->stacks[m->n_stacks++] = (struct m_stack){s->n, ids};
+        } else {
+            free(ids);
+        }
+        smap[i] = (int32_t)id;
+    }
+    /* locks: named locks merge across processes; anonymous kind@address locks stay per process */
+    uint32_t *lmap = xcalloc(p->n_locks + 1, sizeof *lmap);
+    for (size_t i = 0; i < p->n_locks; i++) {
+        const struct lpr_lock *l = &p->locks[i];
+        sb_reset(&key);
+        int anon = strstr(l->name, "@0x") != NULL;
+        sb_printf(&key, "%u\x1f%s\x1f%s\x1f%d\x1f%u", l->kind, l->name, l->type ? l->type : "\x01",
+                  anon, anon ? proc : 0);
+        int fresh;
+        uint32_t id = intern(&pv->locks, key.s, key.len, (uint32_t)m->n_locks, &fresh);
+        if (fresh) {
+            GROWV(m->locks, pv->cap_locks, m->n_locks + 1);
+            m->locks[m->n_locks++] = (struct m_lock){l->kind, l->name, l->type};
+        }
+        lmap[i] = id;
+    }
+    sb_free(&key);
+    /* threads */
+    for (size_t i = 0; i < p->n_threads; i++) {
+        GROWV(m->threads, pv->cap_threads, m->n_threads + 1);
+        m->threads[m->n_threads++] = (struct m_thread){proc, p->threads[i].tid, p->threads[i].name};
+    }
+    /* rows */
+    uint32_t scale = (uint32_t)pr->sample_every;
+    for (size_t i = 0; i < p->n_aggs; i++) {
+        const struct lpr_agg *a = &p->aggs[i];
+        GROWV(m->rows, pv->cap_rows, m->n_rows + 1);
+        struct m_row *r = &m->rows[m->n_rows++];
+        r->lock = lmap[a->lock];
+        r->stack = a->stack < 0 ? -1 : smap[a->stack];
+        r->holder_stack = a->holder_stack < 0 ? -1 : smap[a->holder_stack];
+        r->proc = proc;
+        r->tid = a->tid;
+        r->holder_tid = a->holder_tid;
+        r->flags = a->flags;
+        r->count = a->count * scale;
+        r->wait_ns = a->wait_ns * scale;
+        r->max_ns = a->max_ns;
+        r->scale = scale;
+        for (int b = 0; b < LP_HIST_BUCKETS; b++)
+            r->hist[b] = (uint64_t)a->hist[b] * scale;
+    }
+    for (size_t i = 0; i < p->n_events; i++) {
+        const struct lpr_event *e = &p->events[i];
+        GROWV(m->events, pv->cap_events, m->n_events + 1);
+        m->events[m->n_events++] =
+            (struct m_event){proc, e->start_ns, e->dur_ns, e->tid, lmap[e->lock], e->stack < 0 ? -1 : smap[e->stack]};
+    }
+    free(fmap);
+    free(smap);
+    free(lmap);
+    return 0;
+}
+
+int model_load(struct model *m, char **paths, int n)
+{
+    memset(m, 0, sizeof *m);
+    struct priv *pv = xcalloc(1, sizeof *pv);
+    m->priv = pv;
+    pv->profiles = xcalloc((size_t)n, sizeof *pv->profiles);
+    m->procs = xcalloc((size_t)n, sizeof *m->procs);
+    for (int i = 0; i < n; i++) {
+        char err[512];
+        if (lp_profile_load(paths[i], &pv->profiles[i], err, sizeof err)) {
+            fprintf(stderr, "lockprof: %s\n", err);
+            model_free(m);
+            return -1;
+        }
+        pv->n_profiles = i + 1;
+        add_profile(m, pv, &pv->profiles[i], (uint32_t)i);
+        m->n_procs = (size_t)i + 1;
+    }
+    free_tab(&pv->frames);
+    free_tab(&pv->stacks);
+    free_tab(&pv->locks);
+    return 0;
+}
+
+void model_free(struct model *m)
+{
+    struct priv *pv = m->priv;
+    if (pv) {
+        for (int i = 0; i < pv->n_profiles; i++)
+            lp_profile_free(&pv->profiles[i]);
+        free(pv->profiles);
+        free_tab(&pv->frames);
+        free_tab(&pv->stacks);
+        free_tab(&pv->locks);
+        free(pv);
+    }
+    for (size_t i = 0; i < m->n_stacks; i++)
+        free(m->stacks[i].frames);
+    for (size_t i = 0; i < m->n_procs; i++)
+        free(m->procs[i].warnings);
+    free(m->frames);
+    free(m->stacks);
+    free(m->locks);
+    free(m->rows);
+    free(m->procs);
+    free(m->threads);
+    free(m->events);
+    memset(m, 0, sizeof *m);
+}
+
+const char *model_thread_name(const struct model *m, uint32_t proc, uint64_t tid)
+{
+    for (size_t i = 0; i < m->n_threads; i++)
+        if (m->threads[i].proc == proc && m->threads[i].tid == tid)
+            return m->threads[i].name;
+    return NULL;
+}
+
+int model_row_is_wait(const struct m_row *r, const struct model *m)
+{
+    return lp_kind_is_wait_class(m->locks[r->lock].kind) || (r->flags & (LP_AGG_NOTIFY | LP_AGG_SELF));
+}
+
+int64_t model_top_frame(const struct model *m, int32_t stack)
+{
+    if (stack < 0 || (size_t)stack >= m->n_stacks || !m->stacks[stack].n)
+        return -1;
+    const struct m_stack *s = &m->stacks[stack];
+    for (uint32_t i = 0; i < s->n; i++)
+        if (m->frames[s->frames[i]].kind == 'p')
+            return s->frames[i];
+    for (uint32_t i = 0; i < s->n; i++)
+        if (!m->frames[s->frames[i]].interp)
+            return s->frames[i];
+    return s->frames[0];
+}
+
+char *model_frame_str(const struct model *m, uint32_t frame, char *buf, size_t cap)
+{
+    const struct m_frame *f = &m->frames[frame];
+    if (f->kind == 'p')
+        snprintf(buf, cap, "%s (%s:%llu)", f->func, f->file, (unsigned long long)f->line);
+    else if (*f->module)
+        snprintf(buf, cap, "%s (%s+0x%llx)", f->func, base_name(f->module), (unsigned long long)f->offset);
+    else
+        snprintf(buf, cap, "%s (0x%llx)", f->func, (unsigned long long)f->offset);
+    return buf;
+}
+
+uint64_t model_hist_quantile(const uint64_t *hist, double q)
+{
+    uint64_t total = 0;
+    for (int b = 0; b < LP_HIST_BUCKETS; b++)
+        total += hist[b];
+    if (!total)
+        return 0;
+    double target = q * (double)total, acc = 0;
+    for (int b = 0; b < LP_HIST_BUCKETS; b++) {
+        if (!hist[b])
+            continue;
+        if (acc + (double)hist[b] >= target) {
+            double lo = b ? (double)(1ull << b) : 0, hi = (double)(1ull << (b + 1));
+            double frac = ((target - acc) / (double)hist[b]);
+            return (uint64_t)(lo + frac * (hi - lo));
+        }
+        acc += (double)hist[b];
+    }
+    return 1ull << (LP_HIST_BUCKETS - 1);
+}
+
+uint64_t model_duration_ns(const struct model *m)
+{
+    uint64_t d = 0;
+    for (size_t i = 0; i < m->n_procs; i++)
+        if (m->procs[i].duration_ns > d)
+            d = m->procs[i].duration_ns;
+    return d;
+}

@@ -1,0 +1,103 @@
+/* model.h — one or more profiles merged into a single in-memory model that every subcommand renders.
+ *
+ * Frames, stacks and locks are interned by content, so the same Python line or the same named lock in several
+ * processes (or profiles) becomes one entity; process-specific addresses never take part in identity except
+ * for anonymous (heap) locks, which stay per process. Rows are the profile's aggregates with the ids mapped;
+ * counts and waits are already scaled by each process's sample_every (row->scale says by how much). */
+#ifndef LP_MODEL_H
+#define LP_MODEL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "lp_format.h"
+
+struct m_frame {
+    char kind; /* 'n' or 'p' */
+    const char *func, *file, *module; /* never NULL: "" when absent (func "??") */
+    uint64_t line, offset;
+    int interp; /* native frame inside the Python interpreter, libc or the loader */
+};
+
+struct m_stack {
+    uint32_t n;
+    uint32_t *frames; /* leaf first */
+};
+
+struct m_lock {
+    unsigned kind;
+    const char *name;
+    const char *type; /* NULL when not an object lock */
+};
+
+struct m_thread {
+    uint32_t proc;
+    uint64_t tid;
+    const char *name;
+};
+
+struct m_row {
+    uint32_t lock;
+    int32_t stack, holder_stack; /* -1 when absent */
+    uint32_t proc;
+    uint64_t tid, holder_tid;
+    uint32_t flags;
+    uint64_t count, wait_ns, max_ns; /* scaled */
+    uint64_t hist[LP_HIST_BUCKETS];  /* scaled */
+    uint32_t scale;
+};
+
+struct m_event {
+    uint32_t proc;
+    uint64_t start_ns, dur_ns, tid; /* start relative to the process's start */
+    uint32_t lock;
+    int32_t stack;
+};
+
+struct m_proc {
+    uint64_t pid, ppid;
+    const char *path; /* profile file */
+    const char *exe, *cmdline, *python, *python_build, *reason;
+    uint64_t start_unix_ns, duration_ns, threads, sample_every, min_wait_ns;
+    uint64_t events_below_min_wait, wait_below_min_wait_ns, events_dropped, self_contentions;
+    int gil_enabled; /* -1 unknown */
+    const char **warnings;
+    size_t n_warnings;
+};
+
+struct model {
+    struct m_frame *frames; size_t n_frames;
+    struct m_stack *stacks; size_t n_stacks;
+    struct m_lock *locks; size_t n_locks;
+    struct m_row *rows; size_t n_rows;
+    struct m_proc *procs; size_t n_procs;
+    struct m_thread *threads; size_t n_threads;
+    struct m_event *events; size_t n_events;
+    void *priv;
+};
+
+/* Loads and merges the profiles. On error prints "lockprof: PATH: problem" to stderr and returns -1. */
+int model_load(struct model *m, char **paths, int n);
+void model_free(struct model *m);
+
+/* Thread name or NULL. */
+const char *model_thread_name(const struct model *m, uint32_t proc, uint64_t tid);
+
+/* True for rows that are not contention between threads: wait classes (condition variables, semaphores),
+ * notification waits, and self-held slow paths. */
+int model_row_is_wait(const struct m_row *r, const struct model *m);
+
+/* The most telling frame of a stack: innermost Python frame, else innermost native frame outside the
+ * interpreter and libc, else the leaf. -1 for an empty/absent stack. */
+int64_t model_top_frame(const struct model *m, int32_t stack);
+
+/* Formats a frame as "func (file:line)" or "func (module+0xoff)". Returns buf. */
+char *model_frame_str(const struct model *m, uint32_t frame, char *buf, size_t cap);
+
+/* Approximate quantile (0..1) of a histogram, in ns (log2 buckets, linear inside a bucket). */
+uint64_t model_hist_quantile(const uint64_t *hist, double q);
+
+/* Total duration (ns) of all processes, and thread-time (sum over processes of duration × threads). */
+uint64_t model_duration_ns(const struct model *m);
+
+#endif

@@ -1,0 +1,226 @@
+/* util.c — see util.h. */
+#include "util.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+void *xmalloc(size_t n)
+{
+    void *p = malloc(n ? n : 1);
+    if (!p) {
+        fputs("lockprof: out of memory\n", stderr);
+        exit(EXIT_USAGE);
+    }
+    return p;
+}
+
+void *xcalloc(size_t n, size_t sz)
+{
+    void *p = calloc(n ? n : 1, sz ? sz : 1);
+    if (!p) {
+        fputs("lockprof: out of memory\n", stderr);
+        exit(EXIT_USAGE);
+    }
+    return p;
+}
+
+void *xrealloc(void *p, size_t n)
+{
+    p = realloc(p, n ? n : 1);
+    if (!p) {
+        fputs("lockprof: out of memory\n", stderr);
+        exit(EXIT_USAGE);
+    }
+    return p;
+}
+
+char *xstrdup(const char *s)
+{
+    size_t n = strlen(s);
+    char *d = xmalloc(n + 1);
+    memcpy(d, s, n + 1);
+    return d;
+}
+
+void sb_reset(struct strbuf *b)
+{
+    b->len = 0;
+    if (b->s)
+        b->s[0] = 0;
+}
+
+void sb_free(struct strbuf *b)
+{
+    free(b->s);
+    memset(b, 0, sizeof *b);
+}
+
+void sb_add(struct strbuf *b, const char *s, size_t n)
+{
+    if (b->len + n + 1 > b->cap) {
+        size_t nc = b->cap ? b->cap * 2 : 256;
+        while (nc < b->len + n + 1)
+            nc *= 2;
+        b->s = xrealloc(b->s, nc);
+        b->cap = nc;
+    }
+    memcpy(b->s + b->len, s, n);
+    b->len += n;
+    b->s[b->len] = 0;
+}
+
+void sb_puts(struct strbuf *b, const char *s) { sb_add(b, s, strlen(s)); }
+
+void sb_printf(struct strbuf *b, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    char tmp[512];
+    int n = vsnprintf(tmp, sizeof tmp, fmt, ap);
+    va_end(ap);
+    if (n < 0)
+        return;
+    if ((size_t)n < sizeof tmp) {
+        sb_add(b, tmp, (size_t)n);
+        return;
+    }
+    char *big = xmalloc((size_t)n + 1);
+    va_start(ap, fmt);
+    vsnprintf(big, (size_t)n + 1, fmt, ap);
+    va_end(ap);
+    sb_add(b, big, (size_t)n);
+    free(big);
+}
+
+void sb_json_str(struct strbuf *b, const char *s)
+{
+    if (!s) {
+        sb_puts(b, "null");
+        return;
+    }
+    sb_add(b, "\"", 1);
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        switch (*p) {
+        case '"': sb_add(b, "\\\"", 2); break;
+        case '\\': sb_add(b, "\\\\", 2); break;
+        case '\n': sb_add(b, "\\n", 2); break;
+        case '\t': sb_add(b, "\\t", 2); break;
+        case '\r': sb_add(b, "\\r", 2); break;
+        default:
+            if (*p < 0x20 || *p == 0x7f)
+                sb_printf(b, "\\u%04x", *p);
+            else
+                sb_add(b, (const char *)p, 1);
+        }
+    }
+    sb_add(b, "\"", 1);
+}
+
+void sb_xml(struct strbuf *b, const char *s)
+{
+    for (; *s; s++) {
+        switch (*s) {
+        case '<': sb_puts(b, "&lt;"); break;
+        case '>': sb_puts(b, "&gt;"); break;
+        case '&': sb_puts(b, "&amp;"); break;
+        case '"': sb_puts(b, "&quot;"); break;
+        case '\'': sb_puts(b, "&#39;"); break;
+        default:
+            if ((unsigned char)*s < 0x20 && *s != '\n' && *s != '\t')
+                sb_puts(b, "?");
+            else
+                sb_add(b, s, 1);
+        }
+    }
+}
+
+int out_open(struct out *o, const char *path)
+{
+    memset(o, 0, sizeof *o);
+    if (!path || !strcmp(path, "-")) {
+        o->f = stdout;
+        return 0;
+    }
+    o->path = xstrdup(path);
+    size_t n = strlen(path) + 32;
+    o->tmp = xmalloc(n);
+    snprintf(o->tmp, n, "%s.tmp-%d", path, (int)getpid());
+    int fd = open(o->tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0644);
+    if (fd < 0 || !(o->f = fdopen(fd, "w"))) {
+        die_msg("cannot create %s: %s", o->tmp, strerror(errno));
+        if (fd >= 0)
+            close(fd);
+        free(o->path);
+        free(o->tmp);
+        o->path = o->tmp = NULL;
+        return -1;
+    }
+    return 0;
+}
+
+int out_commit(struct out *o)
+{
+    if (!o->path) {
+        if (fflush(stdout)) {
+            die_msg("writing to standard output: %s", strerror(errno));
+            return -1;
+        }
+        return 0;
+    }
+    int bad = ferror(o->f);
+    if (fclose(o->f))
+        bad = 1;
+    o->f = NULL;
+    if (bad || rename(o->tmp, o->path)) {
+        die_msg("cannot write %s: %s", o->path, strerror(errno ? errno : EIO));
+        unlink(o->tmp);
+        free(o->path);
+        free(o->tmp);
+        o->path = o->tmp = NULL;
+        return -1;
+    }
+    free(o->path);
+    free(o->tmp);
+    o->path = o->tmp = NULL;
+    return 0;
+}
+
+void out_abort(struct out *o)
+{
+    if (o->path) {
+        if (o->f)
+            fclose(o->f);
+        unlink(o->tmp);
+        free(o->path);
+        free(o->tmp);
+    }
+    memset(o, 0, sizeof *o);
+}
+
+void die_msg(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fputs("lockprof: ", stderr);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+    va_end(ap);
+}
+
+int parse_count(const char *opt, const char *val, long *out)
+{
+    char *end;
+    errno = 0;
+    long v = val ? strtol(val, &end, 10) : -1;
+    if (!val || !*val || *end || errno || v < 0) {
+        die_msg("option %s needs a non-negative integer, got '%s'", opt, val ? val : "");
+        return -1;
+    }
+    *out = v;
+    return 0;
+}
+
+double ms(uint64_t ns) { return (double)ns / 1e6; }

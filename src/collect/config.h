@@ -1,0 +1,32 @@
+/* config.h — every LOCKPROF_* variable the collector reads, parsed once in the constructor. A bad value gets
+ * one warning naming the variable and the default is kept (README has the table). */
+#ifndef LP_CONFIG_H
+#define LP_CONFIG_H
+
+#include <stdint.h>
+
+#define LP_MAX_NATIVE_DEPTH 128
+#define LP_MAX_PY_DEPTH 256
+
+struct lp_config {
+    char output[4096];      /* LOCKPROF_OUTPUT, absolute, still containing %p */
+    char manifest[4096];    /* LOCKPROF_MANIFEST: file to which each written profile path is appended */
+    uint64_t interval_ns;   /* LOCKPROF_INTERVAL (seconds, fractions allowed), 0 = off */
+    unsigned native_depth;  /* LOCKPROF_NATIVE_DEPTH, 0 = no native stacks */
+    unsigned py_depth;      /* LOCKPROF_PY_DEPTH, 0 = no Python stacks */
+    unsigned sample_every;  /* LOCKPROF_SAMPLE: record 1 in N contention events (>= 1) */
+    uint64_t min_wait_ns;   /* LOCKPROF_MIN_WAIT_NS: shorter waits are counted but not recorded */
+    int python;             /* LOCKPROF_PYTHON: CPython awareness */
+    int patch;              /* LOCKPROF_PATCH: entry patching of CPython's lock slow paths */
+    int holders;            /* LOCKPROF_HOLDERS: capture holder stacks */
+    unsigned timeline;      /* LOCKPROF_TIMELINE: events kept per thread in the timeline ring, 0 = off */
+    int signal;             /* LOCKPROF_SIGNAL: dump on this signal, 0 = none */
+    int quiet;              /* LOCKPROF_QUIET */
+    unsigned file_mode;     /* LOCKPROF_FILE_MODE (octal) */
+};
+
+extern struct lp_config lp_cfg;
+
+void lp_config_load(void);
+
+#endif

@@ -1,0 +1,237 @@
+/* hooks_pthread.c — the behaviour behind the interposed pthread and semaphore functions (preload.c only
+ * forwards here). Every function has the same shape:
+ *   1. try the lock without blocking (trylock first): an uncontended acquisition costs one extra call;
+ *   2. when it is busy: lp_wait_begin → classify → real blocking call → lp_wait_end;
+ *   3. return the real function's result; errno is exactly what the real function left.
+ * Releases (unlock, sem_post) look at the waiter registry only while some thread is blocked. */
+#define _GNU_SOURCE 1
+#include "hooks_pthread.h"
+
+#include <errno.h>
+
+#include "py/py.h"
+#include "real.h"
+#include "record.h"
+#include "waiters.h"
+
+static inline void on_release(uintptr_t addr)
+{
+    if (LP_UNLIKELY(lp_waiters_any()) && lp_guard_enter()) {
+        int e = errno;
+        lp_waiters_on_release(addr);
+        errno = e;
+        lp_guard_leave();
+    }
+}
+
+/* ---- mutexes ------------------------------------------------------------------------------------------ */
+
+static inline int acquired(int rc) { return rc == 0 || rc == EOWNERDEAD; }
+
+static void mutex_event(pthread_mutex_t *m, struct lp_event *ev, unsigned flags)
+{
+    *ev = (struct lp_event){.kind = LP_KIND_PTHREAD_MUTEX, .addr = (uintptr_t)m, .flags = flags};
+    lp_py_classify_mutex(m, ev);
+}
+
+int lp_mutex_lock(pthread_mutex_t *m)
+{
+    int rc = lp_real_pthread_mutex_trylock(m);
+    if (LP_LIKELY(acquired(rc)))
+        return rc;
+    struct lp_wait w;
+    if (rc != EBUSY || !lp_wait_begin(&w, (uintptr_t)m, NULL))
+        return lp_real_pthread_mutex_lock(m);
+    rc = lp_real_pthread_mutex_lock(m);
+    if (acquired(rc)) {
+        struct lp_event ev;
+        mutex_event(m, &ev, 0);
+        lp_wait_end(&w, &ev);
+    } else {
+        lp_wait_cancel(&w);
+    }
+    return rc;
+}
+
+int lp_mutex_timedlock(pthread_mutex_t *m, int clocked, clockid_t clk, const struct timespec *abstime)
+{
+    int rc = lp_real_pthread_mutex_trylock(m);
+    if (LP_LIKELY(acquired(rc)))
+        return rc;
+    struct lp_wait w;
+    int profiled = rc == EBUSY && lp_wait_begin(&w, (uintptr_t)m, NULL);
+    rc = clocked ? lp_real_pthread_mutex_clocklock(m, clk, abstime) : lp_real_pthread_mutex_timedlock(m, abstime);
+    if (profiled) {
+        if (acquired(rc) || rc == ETIMEDOUT) {
+            struct lp_event ev;
+            mutex_event(m, &ev, rc == ETIMEDOUT ? LP_AGG_FAILED : 0);
+            lp_wait_end(&w, &ev);
+        } else {
+            lp_wait_cancel(&w);
+        }
+    }
+    return rc;
+}
+
+int lp_mutex_unlock(pthread_mutex_t *m)
+{
+    on_release((uintptr_t)m);
+    return lp_real_pthread_mutex_unlock(m);
+}
+
+/* ---- rwlocks ------------------------------------------------------------------------------------------ */
+
+int lp_rwlock_lock(pthread_rwlock_t *l, int write, int timed, int clocked, clockid_t clk,
+                   const struct timespec *abstime)
+{
+    int rc = write ? lp_real_pthread_rwlock_trywrlock(l) : lp_real_pthread_rwlock_tryrdlock(l);
+    if (LP_LIKELY(rc == 0))
+        return 0;
+    struct lp_wait w;
+    int profiled = rc == EBUSY && lp_wait_begin(&w, (uintptr_t)l, NULL);
+    if (!timed)
+        rc = write ? lp_real_pthread_rwlock_wrlock(l) : lp_real_pthread_rwlock_rdlock(l);
+    else if (clocked)
+        rc = write ? lp_real_pthread_rwlock_clockwrlock(l, clk, abstime)
+                   : lp_real_pthread_rwlock_clockrdlock(l, clk, abstime);
+    else
+        rc = write ? lp_real_pthread_rwlock_timedwrlock(l, abstime) : lp_real_pthread_rwlock_timedrdlock(l, abstime);
+    if (profiled) {
+        if (rc == 0 || rc == ETIMEDOUT) {
+            unsigned flags = (write ? LP_AGG_WRITE : 0) | (rc ? LP_AGG_FAILED : 0);
+            lp_wait_end(&w, &(struct lp_event){.kind = LP_KIND_PTHREAD_RWLOCK, .addr = (uintptr_t)l, .flags = flags});
+        } else {
+            lp_wait_cancel(&w);
+        }
+    }
+    return rc;
+}
+
+int lp_rwlock_unlock(pthread_rwlock_t *l)
+{
+    on_release((uintptr_t)l);
+    return lp_real_pthread_rwlock_unlock(l);
+}
+
+/* ---- condition variables ------------------------------------------------------------------------------ */
+
+int lp_cond_wait(pthread_cond_t *c, pthread_mutex_t *m, int timed, clockid_t clk, const struct timespec *abstime,
+                 int clocked)
+{
+    int rc;
+    if (atomic_load_explicit(&lp_state, memory_order_relaxed) == LP_STATE_ON &&
+        lp_py_cond_wait(c, m, timed, clocked, clk, abstime, &rc))
+        return rc;
+    struct lp_wait w;
+    if (!lp_wait_begin(&w, (uintptr_t)c, NULL)) {
+        if (!timed)
+            return lp_real_pthread_cond_wait(c, m);
+        return clocked ? lp_real_pthread_cond_clockwait(c, m, clk, abstime)
+                       : lp_real_pthread_cond_timedwait(c, m, abstime);
+    }
+    /* The real call releases m internally: that is a release other threads may be blocked on. */
+    struct lp_waitslot *s = lp_waiters_slot(w.slot);
+    if (s)
+        atomic_store_explicit(&s->mutex, (uintptr_t)m, memory_order_relaxed);
+    on_release((uintptr_t)m);
+    if (!timed)
+        rc = lp_real_pthread_cond_wait(c, m);
+    else if (clocked)
+        rc = lp_real_pthread_cond_clockwait(c, m, clk, abstime);
+    else
+        rc = lp_real_pthread_cond_timedwait(c, m, abstime);
+
+    /* Re-acquisition: when the signaller still held m, the woken waiter could not return before the
+     * signaller's unlock, which stamped release_ns. That part is mutex contention, not condition wait. */
+    uint64_t reacq = 0, hstack = 0, htid = 0;
+    if (s && rc == 0 && atomic_load_explicit(&s->signal_held, memory_order_relaxed)) {
+        uint64_t sig = atomic_load_explicit(&s->signal_ns, memory_order_acquire);
+        uint64_t rel = atomic_load_explicit(&s->release_ns, memory_order_acquire);
+        if (sig && rel > sig) {
+            reacq = rel - sig;
+            hstack = atomic_load_explicit(&s->holder_hash, memory_order_relaxed);
+            htid = atomic_load_explicit(&s->holder_tid, memory_order_relaxed);
+        }
+    }
+    /* The condition wait itself has no holder: clear what the mutex release stamped in the slot. */
+    if (s)
+        atomic_store_explicit(&s->release_ns, 0, memory_order_relaxed);
+    uint64_t t0 = w.t0;
+    uint64_t total = lp_wait_end(&w, &(struct lp_event){.kind = LP_KIND_PTHREAD_COND, .addr = (uintptr_t)c,
+                                                         .flags = rc == ETIMEDOUT ? LP_AGG_FAILED : 0});
+    if (reacq && reacq < total && w.t && lp_guard_enter()) {
+        int e = errno;
+        struct lp_event ev;
+        mutex_event(m, &ev, LP_AGG_REACQUIRE);
+        lp_record(w.t, &ev, t0 + total - reacq, reacq, w.stack, hstack, htid);
+        errno = e;
+        lp_guard_leave();
+    }
+    return rc;
+}
+
+int lp_cond_signal(pthread_cond_t *c, int broadcast)
+{
+    if (LP_UNLIKELY(lp_waiters_any()) && lp_guard_enter()) {
+        int e = errno;
+        lp_waiters_on_signal((uintptr_t)c);
+        errno = e;
+        lp_guard_leave();
+    }
+    return broadcast ? lp_real_pthread_cond_broadcast(c) : lp_real_pthread_cond_signal(c);
+}
+
+/* ---- semaphores --------------------------------------------------------------------------------------- */
+
+int lp_sem_wait(sem_t *sem, int timed, clockid_t clk, const struct timespec *abstime, int clocked)
+{
+    int saved = errno;
+    if (LP_LIKELY(lp_real_sem_trywait(sem) == 0))
+        return 0;
+    int busy = errno == EAGAIN;
+    errno = saved; /* the failed try must not leak EAGAIN into a successful wait */
+    struct lp_wait w;
+    int profiled = busy && lp_wait_begin(&w, (uintptr_t)sem, NULL);
+    struct lp_event ev = {.kind = LP_KIND_SEMAPHORE, .addr = (uintptr_t)sem};
+    int inner = 0;
+    if (profiled && lp_guard_enter()) {
+        int e = errno;
+        inner = lp_py_classify_sem(sem, &ev);
+        errno = e;
+        lp_guard_leave();
+    }
+    int rc;
+    if (!timed)
+        rc = lp_real_sem_wait(sem);
+    else if (clocked)
+        rc = lp_real_sem_clockwait(sem, clk, abstime);
+    else
+        rc = lp_real_sem_timedwait(sem, abstime);
+    if (!profiled)
+        return rc;
+    int e = errno;
+    if (inner) {
+        /* A patched CPython hook is timing this wait; hand it the holder and do not record twice. */
+        struct lp_waitslot *s = lp_waiters_slot(w.slot);
+        if (s && atomic_load_explicit(&s->release_ns, memory_order_acquire)) {
+            lp_tls.pyhook_holder_stack = atomic_load_explicit(&s->holder_hash, memory_order_relaxed);
+            lp_tls.pyhook_holder_tid = atomic_load_explicit(&s->holder_tid, memory_order_relaxed);
+        }
+        lp_tls.pyhook_parked = 1;
+        lp_wait_cancel(&w);
+    } else if (rc == 0 || e == ETIMEDOUT) {
+        if (rc)
+            ev.flags |= LP_AGG_FAILED;
+        lp_wait_end(&w, &ev);
+    } else {
+        lp_wait_cancel(&w); /* EINTR, EINVAL: no acquisition, nothing to attribute */
+    }
+    errno = e;
+    return rc;
+}
+
+int lp_sem_post(sem_t *sem)
+{
+    on_release((uintptr_t)sem);
+    return lp_real_sem_post(sem);
+}

@@ -1,0 +1,248 @@
+/* preload.c — the interposed symbols. Each one only makes sure the real functions are resolved and forwards to
+ * hooks_pthread.c; the exported set is exactly hooks.def's LP_HOOK lines (the build checks it). Also the
+ * constructor/destructor, fork handling and the dump signal. */
+#define _GNU_SOURCE 1
+#include <dlfcn.h>
+#include <errno.h>
+#include <pthread.h>
+#include <semaphore.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "dump.h"
+#include "symtab.h"
+#include "hooks_pthread.h"
+#include "lp.h"
+#include "py/py.h"
+#include "real.h"
+#include "record.h"
+#include "stack.h"
+#include "thread.h"
+#include "waiters.h"
+
+#define EXPORT LP_EXPORT
+
+/* ---- pthread mutex ------------------------------------------------------------------------------------ */
+EXPORT int pthread_mutex_lock(pthread_mutex_t *m) { lp_real_ensure(); return lp_mutex_lock(m); }
+EXPORT int pthread_mutex_trylock(pthread_mutex_t *m) { lp_real_ensure(); return lp_real_pthread_mutex_trylock(m); }
+EXPORT int pthread_mutex_timedlock(pthread_mutex_t *m, const struct timespec *t)
+{
+    lp_real_ensure();
+    return lp_mutex_timedlock(m, 0, CLOCK_REALTIME, t);
+}
+EXPORT int pthread_mutex_clocklock(pthread_mutex_t *m, clockid_t c, const struct timespec *t)
+{
+    lp_real_ensure();
+    return lp_mutex_timedlock(m, 1, c, t);
+}
+EXPORT int pthread_mutex_unlock(pthread_mutex_t *m) { lp_real_ensure(); return lp_mutex_unlock(m); }
+
+/* ---- pthread rwlock ----------------------------------------------------------------------------------- */
+EXPORT int pthread_rwlock_rdlock(pthread_rwlock_t *l) { lp_real_ensure(); return lp_rwlock_lock(l, 0, 0, 0, 0, NULL); }
+EXPORT int pthread_rwlock_wrlock(pthread_rwlock_t *l) { lp_real_ensure(); return lp_rwlock_lock(l, 1, 0, 0, 0, NULL); }
+EXPORT int pthread_rwlock_timedrdlock(pthread_rwlock_t *l, const struct timespec *t)
+{
+    lp_real_ensure();
+    return lp_rwlock_lock(l, 0, 1, 0, CLOCK_REALTIME, t);
+}
+EXPORT int pthread_rwlock_timedwrlock(pthread_rwlock_t *l, const struct timespec *t)
+{
+    lp_real_ensure();
+    return lp_rwlock_lock(l, 1, 1, 0, CLOCK_REALTIME, t);
+}
+EXPORT int pthread_rwlock_clockrdlock(pthread_rwlock_t *l, clockid_t c, const struct timespec *t)
+{
+    lp_real_ensure();
+    return lp_rwlock_lock(l, 0, 1, 1, c, t);
+}
+EXPORT int pthread_rwlock_clockwrlock(pthread_rwlock_t *l, clockid_t c, const struct timespec *t)
+{
+    lp_real_ensure();
+    return lp_rwlock_lock(l, 1, 1, 1, c, t);
+}
+EXPORT int pthread_rwlock_unlock(pthread_rwlock_t *l) { lp_real_ensure(); return lp_rwlock_unlock(l); }
+
+/* ---- condition variables ------------------------------------------------------------------------------
+ * Our definitions are unversioned on purpose: an unversioned definition in a library without version nodes
+ * satisfies both pthread_cond_*@GLIBC_2.3.2 and @GLIBC_2.2.5 references (so: no linker version script). */
+EXPORT int pthread_cond_wait(pthread_cond_t *c, pthread_mutex_t *m)
+{
+    lp_real_ensure();
+    return lp_cond_wait(c, m, 0, 0, NULL, 0);
+}
+EXPORT int pthread_cond_timedwait(pthread_cond_t *c, pthread_mutex_t *m, const struct timespec *t)
+{
+    lp_real_ensure();
+    return lp_cond_wait(c, m, 1, CLOCK_REALTIME, t, 0);
+}
+EXPORT int pthread_cond_clockwait(pthread_cond_t *c, pthread_mutex_t *m, clockid_t clk, const struct timespec *t)
+{
+    lp_real_ensure();
+    return lp_cond_wait(c, m, 1, clk, t, 1);
+}
+EXPORT int pthread_cond_signal(pthread_cond_t *c) { lp_real_ensure(); return lp_cond_signal(c, 0); }
+EXPORT int pthread_cond_broadcast(pthread_cond_t *c) { lp_real_ensure(); return lp_cond_signal(c, 1); }
+
+/* ---- semaphores --------------------------------------------------------------------------------------- */
+EXPORT int sem_wait(sem_t *s) { lp_real_ensure(); return lp_sem_wait(s, 0, 0, NULL, 0); }
+EXPORT int sem_timedwait(sem_t *s, const struct timespec *t)
+{
+    lp_real_ensure();
+    return lp_sem_wait(s, 1, CLOCK_REALTIME, t, 0);
+}
+EXPORT int sem_clockwait(sem_t *s, clockid_t c, const struct timespec *t)
+{
+    lp_real_ensure();
+    return lp_sem_wait(s, 1, c, t, 1);
+}
+EXPORT int sem_post(sem_t *s) { lp_real_ensure(); return lp_sem_post(s); }
+
+/* ---- process lifetime --------------------------------------------------------------------------------- */
+static pid_t my_pid; /* of this image; a vfork child shares our memory but not our pid */
+
+static int is_own_process(void) { return (pid_t)syscall(SYS_getpid) == my_pid; }
+
+EXPORT void _exit(int status)
+{
+    lp_real_ensure();
+    if (atomic_load(&lp_state) == LP_STATE_ON && is_own_process())
+        lp_dump_final("_exit");
+    lp_real__exit(status);
+    __builtin_unreachable();
+}
+
+EXPORT void _Exit(int status)
+{
+    lp_real_ensure();
+    if (atomic_load(&lp_state) == LP_STATE_ON && is_own_process())
+        lp_dump_final("_exit");
+    lp_real__Exit(status);
+    __builtin_unreachable();
+}
+
+/* Before the image is replaced: keep what was recorded (if anything). The new image, same pid, starts its own
+ * profile and finds this file already there (it then writes <path>.1, see dump.c). */
+static void before_exec(void)
+{
+    if (atomic_load(&lp_state) != LP_STATE_ON || !is_own_process())
+        return;
+    uint64_t events = 0;
+    for (struct lp_thread *t = lp_thread_all(); t; t = t->next_all)
+        events += atomic_load(&t->n_events);
+    if (events)
+        lp_dump("exec");
+}
+
+EXPORT int execve(const char *p, char *const a[], char *const e[])
+{
+    lp_real_ensure();
+    before_exec();
+    return lp_real_execve(p, a, e);
+}
+EXPORT int execv(const char *p, char *const a[])
+{
+    lp_real_ensure();
+    before_exec();
+    return lp_real_execv(p, a);
+}
+EXPORT int execvp(const char *p, char *const a[])
+{
+    lp_real_ensure();
+    before_exec();
+    return lp_real_execvp(p, a);
+}
+EXPORT int execvpe(const char *p, char *const a[], char *const e[])
+{
+    lp_real_ensure();
+    before_exec();
+    return lp_real_execvpe(p, a, e);
+}
+
+/* ---- start-up ----------------------------------------------------------------------------------------- */
+static void on_dump_signal(int sig)
+{
+    (void)sig;
+    int e = errno;
+    lp_dump("signal");
+    errno = e;
+}
+
+static void after_fork_child(void)
+{
+    my_pid = (pid_t)syscall(SYS_getpid);
+    lp_thread_after_fork_child();
+    lp_waiters_reset();
+    lp_dump_after_fork_child();
+}
+
+static void install_signal(void)
+{
+    if (!lp_cfg.signal)
+        return;
+    struct sigaction old;
+    if (lp_real_sigaction(lp_cfg.signal, NULL, &old) || old.sa_handler != SIG_DFL ||
+        (old.sa_flags & SA_SIGINFO)) {
+        lp_warn("the dump signal already has a handler in this process; dumps on signal are off");
+        return;
+    }
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_dump_signal;
+    sa.sa_flags = SA_RESTART;
+    sigemptyset(&sa.sa_mask);
+    lp_real_sigaction(lp_cfg.signal, &sa, NULL);
+}
+
+static void hide_self(void)
+{
+    /* Our own frames never appear in stacks: find our text range from our own ELF headers. */
+    Dl_info info;
+    if (!dladdr((void *)hide_self, &info) || !info.dli_fname)
+        return;
+    struct lp_arena a = {0};
+    struct lp_modmap mm;
+    if (lp_modmap_build(&mm, &a) == 0) {
+        struct lp_module *m = lp_modmap_find(&mm, (uintptr_t)hide_self);
+        if (m)
+            lp_stack_hide_range(m->text_lo, m->text_hi);
+        lp_modmap_close(&mm);
+    }
+    lp_arena_release(&a);
+}
+
+__attribute__((constructor)) static void lp_init(void)
+{
+    lp_real_resolve();
+    my_pid = (pid_t)syscall(SYS_getpid);
+    const char *off = getenv("LOCKPROF_DISABLE");
+    if (off && *off && strcmp(off, "0") != 0) {
+        atomic_store(&lp_state, LP_STATE_OFF);
+        return;
+    }
+    if (atomic_load(&lp_state) == LP_STATE_OFF)
+        return; /* resolution failed */
+    lp_config_load();
+    lp_start_ns = lp_now();
+    lp_tls.depth = 1; /* nothing below may record events */
+    lp_thread_init();
+    lp_stack_init();
+    lp_dump_init();
+    hide_self();
+    pthread_atfork(NULL, NULL, after_fork_child);
+    install_signal();
+    if (lp_cfg.python)
+        lp_py_init();
+    lp_tls.depth = 0;
+    int expect = LP_STATE_BOOT;
+    atomic_compare_exchange_strong(&lp_state, &expect, LP_STATE_ON);
+}
+
+__attribute__((destructor)) static void lp_fini(void)
+{
+    if (atomic_load(&lp_state) == LP_STATE_ON && is_own_process())
+        lp_dump_final("exit");
+}

@@ -1,0 +1,166 @@
+/* record.c — see record.h. Single writer per table: counters are updated with relaxed load+store, which the
+ * dump (a concurrent reader) sees as whole 64-bit values. */
+#include "record.h"
+
+#include <errno.h>
+#include <string.h>
+
+#include "config.h"
+#include "dump.h"
+#include "stack.h"
+#include "waiters.h"
+
+uint64_t lp_start_ns;
+
+static inline void add64(_Atomic uint64_t *x, uint64_t v)
+{
+    atomic_store_explicit(x, atomic_load_explicit(x, memory_order_relaxed) + v, memory_order_relaxed);
+}
+
+const char *lp_intern(struct lp_thread *t, const char *s, size_t n)
+{
+    uint64_t h = lp_hash_bytes(s, n) | 1;
+    const char *c = lp_map_get(&t->strs, h);
+    if (c)
+        return c;
+    char *d = lp_arena_strdup(&t->arena, s, n);
+    if (!d || lp_map_put(&t->strs, &t->arena, h, d))
+        return NULL;
+    return d;
+}
+
+static uint64_t str_hash(const char *s) { return s ? lp_hash_bytes(s, strlen(s)) : 0; }
+
+static uint64_t lock_key(struct lp_thread *t, const struct lp_event *e)
+{
+    uint64_t k = lp_mix(lp_mix(lp_mix(e->kind + 1, e->addr), str_hash(e->type)), str_hash(e->name)) | 1;
+    if (LP_UNLIKELY(!lp_map_get(&t->locks, k))) {
+        struct lp_lock_ent *l = lp_arena_alloc(&t->arena, sizeof *l);
+        if (!l)
+            return 0;
+        l->kind = e->kind;
+        l->addr = e->addr;
+        l->type = e->type;
+        l->name = e->name;
+        if (lp_map_put(&t->locks, &t->arena, k, l))
+            return 0;
+    }
+    return k;
+}
+
+void lp_record(struct lp_thread *t, const struct lp_event *e, uint64_t t0, uint64_t wait_ns, uint64_t stack,
+               uint64_t holder_stack, uint64_t holder_tid)
+{
+    uint64_t lk = lock_key(t, e);
+    if (!lk) {
+        atomic_fetch_add_explicit(&t->n_dropped, 1, memory_order_relaxed);
+        return;
+    }
+    uint64_t tid = lp_gettid();
+    uint64_t key = lp_mix(lp_mix(lp_mix(lp_mix(lp_mix(lk, stack), holder_stack), tid), holder_tid), e->flags) | 1;
+    struct lp_agg_ent *a = lp_map_get(&t->aggs, key);
+    if (LP_UNLIKELY(!a)) {
+        a = lp_arena_alloc(&t->arena, sizeof *a);
+        if (!a) {
+            atomic_fetch_add_explicit(&t->n_dropped, 1, memory_order_relaxed);
+            return;
+        }
+        a->lock_key = lk;
+        a->stack = stack;
+        a->holder_stack = holder_stack;
+        a->tid = tid;
+        a->holder_tid = holder_tid;
+        a->flags = e->flags;
+        if (lp_map_put(&t->aggs, &t->arena, key, a)) {
+            atomic_fetch_add_explicit(&t->n_dropped, 1, memory_order_relaxed);
+            return;
+        }
+    }
+    add64(&a->count, 1);
+    add64(&a->wait_ns, wait_ns);
+    if (wait_ns > atomic_load_explicit(&a->max_ns, memory_order_relaxed))
+        atomic_store_explicit(&a->max_ns, wait_ns, memory_order_relaxed);
+    _Atomic uint32_t *hb = &a->hist[lp_hist_bucket(wait_ns)];
+    atomic_store_explicit(hb, atomic_load_explicit(hb, memory_order_relaxed) + 1, memory_order_relaxed);
+    add64(&t->n_events, 1);
+
+    if (t->tl) {
+        uint64_t i = atomic_load_explicit(&t->tl_head, memory_order_relaxed);
+        struct lp_timeline_ev *ev = &t->tl[i % lp_cfg.timeline];
+        ev->start_ns = t0 - lp_start_ns;
+        ev->dur_ns = wait_ns;
+        ev->lock_key = lk;
+        ev->stack_hash = stack;
+        atomic_store_explicit(&t->tl_head, i + 1, memory_order_release);
+    }
+}
+
+int lp_wait_begin(struct lp_wait *w, uintptr_t addr, const void *leaf)
+{
+    w->active = 0;
+    if (atomic_load_explicit(&lp_state, memory_order_relaxed) != LP_STATE_ON || !lp_guard_enter())
+        return 0;
+    int saved = errno;
+    struct lp_thread *t = lp_thread_self();
+    if (!t) {
+        lp_guard_leave();
+        errno = saved;
+        return 0;
+    }
+    lp_dump_maybe_interval();
+    w->t = t;
+    w->active = 1;
+    w->leaf = leaf;
+    w->slot = lp_waiters_claim(addr, 0);
+    w->sampled = 1;
+    if (lp_cfg.sample_every > 1)
+        w->sampled = (++t->sample_ctr % lp_cfg.sample_every) == 0;
+    /* Capture now, while somebody else holds the lock: the cost overlaps a wait we would have anyway. With a
+     * minimum wait set, capture after the wait instead, and only for waits that qualify. */
+    w->stack = (w->sampled && !lp_cfg.min_wait_ns) ? lp_stack_capture(t, leaf) : 0;
+    lp_guard_leave();
+    errno = saved;
+    w->t0 = lp_now();
+    return 1;
+}
+
+uint64_t lp_wait_end(struct lp_wait *w, const struct lp_event *e)
+{
+    if (!w->active)
+        return 0;
+    uint64_t t1 = lp_now();
+    uint64_t wait = t1 - w->t0;
+    w->active = 0;
+    int saved = errno;
+    lp_tls.depth++;
+    struct lp_waitslot *s = lp_waiters_slot(w->slot);
+    uint64_t hstack = 0, htid = e->holder_tid;
+    if (s && atomic_load_explicit(&s->release_ns, memory_order_acquire)) {
+        hstack = atomic_load_explicit(&s->holder_hash, memory_order_relaxed);
+        if (!htid)
+            htid = atomic_load_explicit(&s->holder_tid, memory_order_relaxed);
+    }
+    lp_waiters_release(w->slot);
+    if (w->sampled && wait >= lp_cfg.min_wait_ns) {
+        uint64_t st = w->stack;
+        if (!st && lp_cfg.min_wait_ns)
+            st = lp_stack_capture(w->t, w->leaf);
+        lp_record(w->t, e, w->t0, wait, st, hstack, htid);
+    } else if (!w->sampled) {
+        add64(&w->t->n_unsampled, 1);
+    } else {
+        add64(&w->t->n_short, 1);
+        add64(&w->t->ns_short, wait);
+    }
+    lp_tls.depth--;
+    errno = saved;
+    return wait;
+}
+
+void lp_wait_cancel(struct lp_wait *w)
+{
+    if (!w->active)
+        return;
+    w->active = 0;
+    lp_waiters_release(w->slot);
+}

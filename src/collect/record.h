@@ -1,0 +1,70 @@
+/* record.h — the event path every hook shares. A hook that finds its lock busy brackets the real blocking call
+ * with lp_wait_begin()/lp_wait_end(); in between it may classify the lock (kind, object type, name). The
+ * result is added to the calling thread's aggregate table, keyed by (lock, waiter stack, holder stack, thread,
+ * holder thread, flags), with count, total and maximum wait and a log2 histogram.
+ *
+ *   struct lp_wait w;
+ *   if (!lp_wait_begin(&w, lock_address, NULL)) return real(...);   // not profiling this call
+ *   rc = real(...);
+ *   lp_wait_end(&w, &(struct lp_event){.kind = ..., .addr = ..., .flags = ...});
+ */
+#ifndef LP_RECORD_H
+#define LP_RECORD_H
+
+#include <stdint.h>
+
+#include "lp_format.h"
+#include "thread.h"
+
+struct lp_event {
+    unsigned kind;       /* enum lp_kind */
+    uintptr_t addr;      /* the lock's address */
+    const char *type;    /* object type name (stable string: static or interned), NULL when none */
+    const char *name;    /* lock name chosen by a classifier (stable string), NULL = symbol or kind@address */
+    unsigned flags;      /* enum lp_agg_flag */
+    uint64_t holder_tid; /* when known without the registry (the GIL holder), else 0 */
+};
+
+struct lp_wait {
+    struct lp_thread *t;
+    int active;      /* lp_wait_begin returned 1 */
+    int slot;        /* waiter registry slot, -1 when none */
+    int sampled;     /* this event gets a stack and an aggregate entry */
+    uint64_t stack;  /* waiter stack hash */
+    uint64_t t0;     /* start of the real blocking call */
+    const void *leaf;
+};
+
+/* Prepares to record a wait on `addr`. Returns 0 when this call must not be profiled (inside lockprof,
+ * disabled, thread exiting); the caller then just calls the real function. `leaf` as in lp_stack_capture. */
+int lp_wait_begin(struct lp_wait *w, uintptr_t addr, const void *leaf);
+/* Ends the wait started by lp_wait_begin and records it (no-op when !w->active). Reads the holder the
+ * registry collected. Returns the wait in ns. */
+uint64_t lp_wait_end(struct lp_wait *w, const struct lp_event *e);
+/* Ends a wait without recording it (the call failed without waiting, e.g. EDEADLK). */
+void lp_wait_cancel(struct lp_wait *w);
+/* Records an already measured wait (used where one episode spans several calls, e.g. the GIL). */
+void lp_record(struct lp_thread *t, const struct lp_event *e, uint64_t t0, uint64_t wait_ns, uint64_t stack,
+               uint64_t holder_stack, uint64_t holder_tid);
+
+/* Entries of the per-thread tables (read by dump.c). */
+struct lp_lock_ent {
+    unsigned kind;
+    uintptr_t addr;
+    const char *type;
+    const char *name;
+};
+struct lp_agg_ent {
+    uint64_t lock_key, stack, holder_stack, tid, holder_tid;
+    unsigned flags;
+    _Atomic uint64_t count, wait_ns, max_ns;
+    _Atomic uint32_t hist[LP_HIST_BUCKETS];
+};
+
+/* Interns a string in the thread's table and returns a stable copy (NULL when out of memory). */
+const char *lp_intern(struct lp_thread *t, const char *s, size_t n);
+
+/* Time of the collector's start, for the profile's duration and timeline offsets. */
+extern uint64_t lp_start_ns;
+
+#endif

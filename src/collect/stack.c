@@ -1,0 +1,101 @@
+/* stack.c — see stack.h. Native frames come from libunwind's unw_backtrace (DWARF CFI, cached per thread);
+ * libunwind may take pthread locks of its own, which re-enter our hooks and pass straight through because the
+ * caller holds the re-entrancy guard. */
+#define UNW_LOCAL_ONLY
+#include "stack.h"
+
+#include <libunwind.h>
+#include <string.h>
+
+#include "config.h"
+#include "py/py.h"
+
+#define MAX_HIDE 8
+static struct { uintptr_t lo, hi; } hide[MAX_HIDE];
+static _Atomic int n_hide;
+
+void lp_stack_hide_range(uintptr_t lo, uintptr_t hi)
+{
+    int i = atomic_load(&n_hide);
+    if (i >= MAX_HIDE)
+        return;
+    hide[i].lo = lo;
+    hide[i].hi = hi;
+    atomic_store(&n_hide, i + 1);
+}
+
+static int hidden(uintptr_t pc)
+{
+    int n = atomic_load_explicit(&n_hide, memory_order_relaxed);
+    for (int i = 0; i < n; i++)
+        if (pc >= hide[i].lo && pc < hide[i].hi)
+            return 1;
+    return 0;
+}
+
+void lp_stack_init(void) { unw_set_caching_policy(unw_local_addr_space, UNW_CACHE_PER_THREAD); }
+
+#define MAX_WORDS (LP_MAX_NATIVE_DEPTH + 2 * LP_MAX_PY_DEPTH + 8)
+
+uint64_t lp_stack_capture(struct lp_thread *t, const void *leaf)
+{
+    uint64_t words[MAX_WORDS];
+    unsigned n = 0;
+
+    /* Python frames first (cheap, and tell us how many eval segments to splice in). */
+    uint64_t py[2 * LP_MAX_PY_DEPTH];
+    unsigned seg_end[LP_MAX_PY_DEPTH];
+    unsigned n_py = 0, n_seg = 0, seg = 0, py_pos = 0;
+    if (lp_cfg.py_depth && lp_py_active())
+        n_py = lp_py_stack(t, py, lp_cfg.py_depth, seg_end, &n_seg);
+
+    if (leaf)
+        words[n++] = (uint64_t)(uintptr_t)leaf;
+
+    if (lp_cfg.native_depth) {
+        void *pcs[LP_MAX_NATIVE_DEPTH + 8];
+        int got = unw_backtrace(pcs, (int)lp_cfg.native_depth + 8);
+        int kept = 0;
+        for (int i = 0; i < got && kept < (int)lp_cfg.native_depth; i++) {
+            uintptr_t pc = (uintptr_t)pcs[i];
+            if (!pc || hidden(pc))
+                continue;
+            kept++;
+            if (seg < n_seg && lp_py_is_eval_pc(pc)) {
+                /* This eval-loop activation ran the next segment of Python frames: splice them in. */
+                for (; py_pos < seg_end[seg] && n + 2 <= MAX_WORDS; py_pos++) {
+                    words[n++] = py[2 * py_pos];
+                    words[n++] = py[2 * py_pos + 1];
+                }
+                seg++;
+                continue;
+            }
+            if (n < MAX_WORDS)
+                words[n++] = pc;
+        }
+    }
+    /* Python frames not matched to an eval-loop frame (native stacks off, or unwinding stopped early). */
+    for (; py_pos < n_py && n + 2 <= MAX_WORDS; py_pos++) {
+        words[n++] = py[2 * py_pos];
+        words[n++] = py[2 * py_pos + 1];
+    }
+    if (!n)
+        return 0;
+
+    uint64_t h = 0x5bd1e995u;
+    for (unsigned i = 0; i < n; i++)
+        h = lp_mix(h, words[i]);
+    h |= 1; /* never 0: 0 means "no stack" */
+    if (lp_map_get(&t->stacks, h))
+        return h;
+    struct lp_stack_ent *e = lp_arena_alloc(&t->arena, sizeof *e + n * sizeof(uint64_t));
+    if (!e) {
+        atomic_fetch_add_explicit(&t->n_dropped, 1, memory_order_relaxed);
+        return 0;
+    }
+    e->n = n;
+    memcpy(e->w, words, n * sizeof(uint64_t));
+    if (lp_map_put(&t->stacks, &t->arena, h, e))
+        return 0;
+    return h;
+}

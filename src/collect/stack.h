@@ -1,0 +1,32 @@
+/* stack.h — captures the calling thread's stack on the event path and interns it in the thread's own table.
+ *
+ * A stack is a sequence of 64-bit words, leaf first: a native frame is its return address; a Python frame is
+ * two words, LP_W_PY|line followed by the 64-bit identity of its code object (see py/frames.c). With native
+ * stacks on, the Python frames replace the interpreter's eval-loop frames they ran in (like py-spy --native);
+ * with native stacks off, the stack is the Python frames alone. Stacks are identified by a 64-bit hash of their
+ * words, which is what the aggregate tables and the holder hand-off store. */
+#ifndef LP_STACK_H
+#define LP_STACK_H
+
+#include <stdint.h>
+
+#include "thread.h"
+
+#define LP_W_PY (1ull << 63)
+
+struct lp_stack_ent {
+    uint32_t n;
+    uint64_t w[];
+};
+
+/* Captures, interns and returns the hash of the current stack (0 when nothing could be captured).
+ * `leaf`, when not NULL, is a code address prepended as the innermost frame (the CPython function a
+ * patched hook replaced). */
+uint64_t lp_stack_capture(struct lp_thread *t, const void *leaf);
+
+/* Code ranges never shown in stacks (lockprof itself and its trampolines). */
+void lp_stack_hide_range(uintptr_t lo, uintptr_t hi);
+
+void lp_stack_init(void);
+
+#endif

@@ -1,0 +1,133 @@
+/* thread.c — see thread.h. */
+#define _GNU_SOURCE 1
+#include "thread.h"
+
+#include <pthread.h>
+#include <sched.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "config.h"
+
+LP_TLS struct lp_tls lp_tls;
+_Atomic unsigned lp_fork_gen;
+_Atomic uint64_t lp_self_contentions;
+
+static struct lp_thread *_Atomic all_head;
+static struct lp_thread *free_head; /* guarded by free_lock */
+static _Atomic int free_lock;
+static pthread_key_t exit_key;
+static int have_key;
+
+void lp_spin_lock(_Atomic int *l)
+{
+    if (!atomic_exchange_explicit(l, 1, memory_order_acquire))
+        return;
+    atomic_fetch_add_explicit(&lp_self_contentions, 1, memory_order_relaxed);
+    while (atomic_exchange_explicit(l, 1, memory_order_acquire))
+        sched_yield();
+}
+
+void lp_spin_unlock(_Atomic int *l) { atomic_store_explicit(l, 0, memory_order_release); }
+
+uint64_t lp_gettid(void)
+{
+    if (!lp_tls.tid || lp_tls.gen != atomic_load_explicit(&lp_fork_gen, memory_order_relaxed))
+        lp_tls.tid = (uint64_t)syscall(SYS_gettid);
+    return lp_tls.tid;
+}
+
+static void on_thread_exit(void *arg)
+{
+    struct lp_thread *t = arg;
+    lp_tls.exiting = 1;
+    if (!t || lp_tls.gen != atomic_load(&lp_fork_gen))
+        return;
+    atomic_store(&t->alive, 0);
+    lp_spin_lock(&free_lock);
+    t->next_free = free_head;
+    free_head = t;
+    lp_spin_unlock(&free_lock);
+}
+
+void lp_thread_init(void)
+{
+    if (!have_key && pthread_key_create(&exit_key, on_thread_exit) == 0)
+        have_key = 1;
+}
+
+void lp_thread_after_fork_child(void)
+{
+    /* Only the forking thread survives; the parent's data belongs to the parent's profile. The old states are
+     * simply forgotten (their pages are the parent's copy-on-write memory). */
+    atomic_fetch_add(&lp_fork_gen, 1);
+    atomic_store(&all_head, NULL);
+    free_head = NULL;
+    atomic_store(&free_lock, 0);
+    lp_tls.self = NULL;
+    lp_tls.tid = 0;
+    lp_tls.gen = atomic_load(&lp_fork_gen);
+    if (have_key)
+        pthread_setspecific(exit_key, NULL);
+}
+
+struct lp_thread *lp_thread_all(void) { return atomic_load_explicit(&all_head, memory_order_acquire); }
+
+static struct lp_thread *fresh_state(void)
+{
+    struct lp_thread *t = NULL;
+    lp_spin_lock(&free_lock);
+    if (free_head) {
+        t = free_head;
+        free_head = t->next_free;
+    }
+    lp_spin_unlock(&free_lock);
+    if (t)
+        return t; /* recycled: keeps its tables (entries carry the tid of the thread that recorded them) */
+    struct lp_arena a = {0};
+    t = lp_arena_alloc(&a, sizeof *t);
+    if (!t)
+        return NULL;
+    t->arena = a;
+    if (lp_cfg.timeline) {
+        t->tl = lp_arena_alloc(&t->arena, (size_t)lp_cfg.timeline * sizeof *t->tl);
+        if (!t->tl)
+            return NULL;
+    }
+    struct lp_thread *head = atomic_load(&all_head);
+    do {
+        t->next_all = head;
+    } while (!atomic_compare_exchange_weak(&all_head, &head, t));
+    return t;
+}
+
+struct lp_thread *lp_thread_self(void)
+{
+    unsigned gen = atomic_load_explicit(&lp_fork_gen, memory_order_relaxed);
+    if (LP_LIKELY(lp_tls.self && lp_tls.gen == gen))
+        return lp_tls.self;
+    if (lp_tls.exiting)
+        return NULL;
+    lp_tls.gen = gen;
+    lp_tls.self = NULL;
+    lp_tls.tid = 0;
+    struct lp_thread *t = fresh_state();
+    if (!t)
+        return NULL;
+    atomic_store(&t->tid, lp_gettid());
+    struct lp_owner *o = lp_arena_alloc(&t->arena, sizeof *o);
+    if (o) {
+        o->tid = t->tid;
+        prctl(PR_GET_NAME, o->name, 0, 0, 0);
+        o->next = atomic_load(&t->owners);
+        atomic_store_explicit(&t->owners, o, memory_order_release);
+    }
+    atomic_store(&t->alive, 1);
+    if (have_key)
+        pthread_setspecific(exit_key, t);
+    lp_tls.self = t;
+    return t;
+}

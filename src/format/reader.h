@@ -1,0 +1,62 @@
+/* reader.h — strict parser for the lockprof profile format (docs/FORMAT.md). Used by the CLI and the fuzz
+ * target. Any violation of the grammar is an error with a one-line message naming the line; a file without its
+ * `end` trailer (or with a wrong record count) is reported as truncated. */
+#ifndef LP_READER_H
+#define LP_READER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "lp_format.h"
+
+struct lpr_meta { const char *key, *value; };
+struct lpr_frame {
+    char kind; /* 'n' native, 'p' python */
+    const char *func, *file, *module; /* NULL when absent */
+    uint64_t line;
+    uint64_t offset;
+};
+struct lpr_stack { uint32_t n; uint32_t *frames; }; /* indices into frames[], leaf first */
+struct lpr_lock { unsigned kind; uint64_t addr; const char *name; const char *type; };
+struct lpr_thread { uint64_t tid; const char *name; };
+struct lpr_agg {
+    uint32_t lock;
+    int32_t stack, holder_stack; /* -1 when absent */
+    uint64_t tid, holder_tid;
+    uint32_t flags;
+    uint64_t count, wait_ns, max_ns;
+    uint32_t hist[LP_HIST_BUCKETS];
+};
+struct lpr_event { uint64_t start_ns, dur_ns, tid; uint32_t lock; int32_t stack; };
+
+struct lp_profile {
+    char *path;
+    int version;
+    struct lpr_meta *meta; size_t n_meta;
+    const char **strings; size_t n_strings;
+    struct lpr_frame *frames; size_t n_frames;
+    struct lpr_stack *stacks; size_t n_stacks;
+    struct lpr_lock *locks; size_t n_locks;
+    struct lpr_thread *threads; size_t n_threads;
+    struct lpr_agg *aggs; size_t n_aggs;
+    struct lpr_event *events; size_t n_events;
+    char *text; /* owned copy of the file; strings point into it */
+    void *pool; /* allocations owned by the profile */
+};
+
+/* Parses `len` bytes. On success returns 0 and fills *out. On error returns -1, leaves *out empty and writes a
+ * one-line message (without the file name) into err. */
+int lp_profile_parse(const char *data, size_t len, struct lp_profile *out, char *err, size_t errlen);
+
+/* Reads and parses a file. Errors are "PATH: message". */
+int lp_profile_load(const char *path, struct lp_profile *out, char *err, size_t errlen);
+
+void lp_profile_free(struct lp_profile *p);
+
+/* First value of a meta key, or NULL. */
+const char *lp_profile_meta(const struct lp_profile *p, const char *key);
+
+/* Kind token → enum value, -1 when unknown. */
+int lp_kind_parse(const char *s, size_t n);
+
+#endif

@@ -1,0 +1,48 @@
+/* writer.h — emits the lockprof profile format (docs/FORMAT.md) into a caller-supplied buffer that is flushed
+ * to a file descriptor with write(2). Async-signal-safe: no allocation, no stdio, no locks, so the collector can
+ * call it from a signal handler or from _exit. Errors are sticky: after the first failed write every call is a
+ * no-op and lpw_finish() reports the errno. */
+#ifndef LP_WRITER_H
+#define LP_WRITER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "lp_format.h"
+
+struct lpw {
+    int fd;
+    char *buf;
+    size_t cap, len;
+    int err;          /* first errno seen, 0 while healthy */
+    uint64_t records; /* records written after the header line */
+};
+
+void lpw_init(struct lpw *w, int fd, char *buf, size_t cap);
+
+/* Low-level pieces (no newline is added). */
+void lpw_raw(struct lpw *w, const char *s, size_t n);
+void lpw_cstr(struct lpw *w, const char *s);
+void lpw_escaped(struct lpw *w, const char *s, size_t n); /* backslash escapes as in FORMAT.md */
+void lpw_u64(struct lpw *w, uint64_t v);
+void lpw_hex(struct lpw *w, uint64_t v);
+void lpw_ref(struct lpw *w, int64_t id); /* a record id, or "-" when id < 0 */
+
+/* Whole records. Ids are chosen by the caller and must be defined before they are referenced. */
+void lpw_header(struct lpw *w);
+void lpw_meta(struct lpw *w, const char *key, const char *value);
+void lpw_meta_u64(struct lpw *w, const char *key, uint64_t value);
+void lpw_string(struct lpw *w, uint64_t id, const char *s, size_t n);
+void lpw_frame(struct lpw *w, uint64_t id, char kind, int64_t func, int64_t file, uint64_t line, int64_t module,
+               uint64_t offset);
+void lpw_stack(struct lpw *w, uint64_t id, const uint64_t *frames, size_t n);
+void lpw_lock(struct lpw *w, uint64_t id, unsigned kind, uint64_t addr, int64_t name, int64_t type);
+void lpw_thread(struct lpw *w, uint64_t tid, int64_t name);
+void lpw_agg(struct lpw *w, uint64_t lock, int64_t stack, int64_t holder_stack, uint64_t tid, uint64_t holder_tid,
+             unsigned flags, uint64_t count, uint64_t wait_ns, uint64_t max_ns, const uint32_t *hist);
+void lpw_event(struct lpw *w, uint64_t start_ns, uint64_t dur_ns, uint64_t tid, uint64_t lock, int64_t stack);
+
+/* Writes the trailer and flushes. Returns 0 or the first errno encountered. */
+int lpw_finish(struct lpw *w);
+
+#endif
