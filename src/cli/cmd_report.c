@@ -92,7 +92,7 @@ static void text_table(struct strbuf *o, const struct model *m, struct grp *g, s
                   lp_kind_name(g[i].kind), g[i].label,
                   ro->by == BY_LOCK ? (g[i].type ? g[i].type : "-") : "", (unsigned long long)g[i].count,
                   ms(g[i].wait_ns), g[i].count ? ms(g[i].wait_ns) / (double)g[i].count : 0.0, ms(g[i].max_ns),
-                  ms(model_hist_quantile(g[i].hist, 0.99)), pct(g[i].wait_ns, total, p), buf);
+                  ms(model_hist_quantile_max(g[i].hist, 0.99, g[i].max_ns)), pct(g[i].wait_ns, total, p), buf);
     }
     if (lim < n)
         sb_printf(o, "  ... %zu more (use --top 0 to see all)\n", n - lim);
@@ -310,8 +310,8 @@ static void render_json(struct strbuf *o, const struct model *m)
         sb_printf(o, ",\"contentions\":%llu,\"wait_ns\":%llu,\"max_wait_ns\":%llu,\"p50_wait_ns\":%llu,"
                      "\"p99_wait_ns\":%llu,\"histogram\":[",
                   (unsigned long long)gr->count, (unsigned long long)gr->wait_ns, (unsigned long long)gr->max_ns,
-                  (unsigned long long)model_hist_quantile(gr->hist, 0.5),
-                  (unsigned long long)model_hist_quantile(gr->hist, 0.99));
+                  (unsigned long long)model_hist_quantile_max(gr->hist, 0.5, gr->max_ns),
+                  (unsigned long long)model_hist_quantile_max(gr->hist, 0.99, gr->max_ns));
         for (int b = 0; b < LP_HIST_BUCKETS; b++)
             sb_printf(o, "%s%llu", b ? "," : "", (unsigned long long)gr->hist[b]);
         sb_puts(o, "],\"stacks\":[");
@@ -394,7 +394,7 @@ static void render_markdown(struct strbuf *o, const struct model *m, const struc
             sb_puts(o, " | ");
             md_escape(o, g[i].type ? g[i].type : "—");
             sb_printf(o, " | %llu | %.3f | %.3f | %.3f | `%s` |\n", (unsigned long long)g[i].count, ms(g[i].wait_ns),
-                      ms(g[i].max_ns), ms(model_hist_quantile(g[i].hist, 0.99)), buf);
+                      ms(g[i].max_ns), ms(model_hist_quantile_max(g[i].hist, 0.99, g[i].max_ns)), buf);
         }
         if (lim < n)
             sb_printf(o, "\n%zu more not shown.\n", n - lim);

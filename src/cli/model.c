@@ -290,6 +290,12 @@ char *model_frame_str(const struct model *m, uint32_t frame, char *buf, size_t c
     return buf;
 }
 
+uint64_t model_hist_quantile_max(const uint64_t *hist, double q, uint64_t max)
+{
+    uint64_t v = model_hist_quantile(hist, q);
+    return max && v > max ? max : v;
+}
+
 uint64_t model_hist_quantile(const uint64_t *hist, double q)
 {
     uint64_t total = 0;

@@ -96,6 +96,8 @@ char *model_frame_str(const struct model *m, uint32_t frame, char *buf, size_t c
 
 /* Approximate quantile (0..1) of a histogram, in ns (log2 buckets, linear inside a bucket). */
 uint64_t model_hist_quantile(const uint64_t *hist, double q);
+/* The same, never above the observed maximum. */
+uint64_t model_hist_quantile_max(const uint64_t *hist, double q, uint64_t max);
 
 /* Total duration (ns) of all processes, and thread-time (sum over processes of duration × threads). */
 uint64_t model_duration_ns(const struct model *m);

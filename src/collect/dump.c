@@ -177,33 +177,47 @@ static int64_t stack_id(struct ctx *c, uint64_t hash)
     return (int64_t)c->n_stacks++;
 }
 
+static size_t append(char *buf, size_t n, size_t cap, const char *s)
+{
+    return n + lp_strlcpy(buf + n, s, n < cap ? cap - n : 0);
+}
+
 static void lock_name(struct ctx *c, const struct lp_lock_ent *l, char *buf, size_t cap)
 {
-    if (l->name) {
-        lp_strlcpy(buf, l->name, cap);
-        return;
-    }
+    size_t n = 0;
     struct lp_modmap *mm = modmap(c);
-    struct lp_module *m = mm ? lp_modmap_find(mm, l->addr) : NULL;
-    const struct lp_sym *s = m ? lp_module_lookup(mm, m, l->addr, 1) : NULL;
-    if (s) {
-        size_t n = lp_strlcpy(buf, s->name, cap - 24);
-        uint64_t off = l->addr - m->bias - s->addr;
-        if (off && n < cap - 24) {
-            char *p = buf + n;
-            *p++ = '+';
-            *p++ = '0';
-            *p++ = 'x';
-            *lp_fmt_hex(p, off) = 0;
+    if (l->name) {
+        n = append(buf, n, cap, l->name);
+    } else {
+        struct lp_module *m = mm ? lp_modmap_find(mm, l->addr) : NULL;
+        const struct lp_sym *s = m ? lp_module_lookup(mm, m, l->addr, 1) : NULL;
+        char num[24] = "0x";
+        if (s) {
+            /* a global or static variable: "hot_lock", "table+0x40" */
+            n = append(buf, n, cap, s->name);
+            uint64_t off = l->addr - m->bias - s->addr;
+            if (off) {
+                *lp_fmt_hex(num + 2, off) = 0;
+                n = append(buf, n, cap, "+");
+                n = append(buf, n, cap, num);
+            }
+        } else {
+            /* anonymous: "<object type>@<object address>" for object locks, "<kind>@<address>" otherwise */
+            *lp_fmt_hex(num + 2, l->addr) = 0;
+            n = append(buf, n, cap, l->type ? l->type : lp_kind_name(l->kind));
+            n = append(buf, n, cap, "@");
+            n = append(buf, n, cap, num);
         }
-        return;
     }
-    size_t n = lp_strlcpy(buf, lp_kind_name(l->kind), cap - 24);
-    char *p = buf + (n < cap - 24 ? n : cap - 24);
-    *p++ = '@';
-    *p++ = '0';
-    *p++ = 'x';
-    *lp_fmt_hex(p, l->addr) = 0;
+    if (l->site && mm) {
+        /* anonymous CPython locks are also named by the C function that took them */
+        struct lp_module *m = lp_modmap_find(mm, l->site);
+        const struct lp_sym *s = m ? lp_module_lookup(mm, m, l->site - 1, 0) : NULL;
+        if (s) {
+            n = append(buf, n, cap, " taken in ");
+            append(buf, n, cap, s->name);
+        }
+    }
 }
 
 static int64_t lock_id(struct ctx *c, struct lp_thread *t, uint64_t key)

@@ -100,6 +100,28 @@ EXPORT int sem_clockwait(sem_t *s, clockid_t c, const struct timespec *t)
     return lp_sem_wait(s, 1, c, t, 1);
 }
 EXPORT int sem_post(sem_t *s) { lp_real_ensure(); return lp_sem_post(s); }
+EXPORT int sem_init(sem_t *s, int pshared, unsigned value)
+{
+    lp_real_ensure();
+    int rc = lp_real_sem_init(s, pshared, value);
+    if (rc == 0 && value == 1 && atomic_load_explicit(&lp_state, memory_order_relaxed) == LP_STATE_ON &&
+        lp_guard_enter()) {
+        int e = errno;
+        lp_py_on_sem_init(s, value); /* remembers where Python created a PyThread lock */
+        errno = e;
+        lp_guard_leave();
+    }
+    return rc;
+}
+EXPORT int sem_destroy(sem_t *s)
+{
+    lp_real_ensure();
+    if (atomic_load_explicit(&lp_state, memory_order_relaxed) == LP_STATE_ON && lp_guard_enter()) {
+        lp_py_on_sem_destroy(s);
+        lp_guard_leave();
+    }
+    return lp_real_sem_destroy(s);
+}
 
 /* ---- process lifetime --------------------------------------------------------------------------------- */
 static pid_t my_pid; /* of this image; a vfork child shares our memory but not our pid */

@@ -42,6 +42,7 @@ static uint64_t lock_key(struct lp_thread *t, const struct lp_event *e)
         l->addr = e->addr;
         l->type = e->type;
         l->name = e->name;
+        l->site = e->site;
         if (lp_map_put(&t->locks, &t->arena, k, l))
             return 0;
     }
@@ -134,8 +135,8 @@ uint64_t lp_wait_end(struct lp_wait *w, const struct lp_event *e)
     int saved = errno;
     lp_tls.depth++;
     struct lp_waitslot *s = lp_waiters_slot(w->slot);
-    uint64_t hstack = 0, htid = e->holder_tid;
-    if (s && atomic_load_explicit(&s->release_ns, memory_order_acquire)) {
+    uint64_t hstack = e->holder_stack, htid = e->holder_tid;
+    if (!hstack && s && atomic_load_explicit(&s->release_ns, memory_order_acquire)) {
         hstack = atomic_load_explicit(&s->holder_hash, memory_order_relaxed);
         if (!htid)
             htid = atomic_load_explicit(&s->holder_tid, memory_order_relaxed);

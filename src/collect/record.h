@@ -23,6 +23,8 @@ struct lp_event {
     const char *name;    /* lock name chosen by a classifier (stable string), NULL = symbol or kind@address */
     unsigned flags;      /* enum lp_agg_flag */
     uint64_t holder_tid; /* when known without the registry (the GIL holder), else 0 */
+    uint64_t holder_stack; /* when known without the registry (a parked CPython hook), else 0 */
+    uintptr_t site;      /* code address of the function that took the lock, used to name anonymous locks */
 };
 
 struct lp_wait {
@@ -53,6 +55,7 @@ struct lp_lock_ent {
     uintptr_t addr;
     const char *type;
     const char *name;
+    uintptr_t site;
 };
 struct lp_agg_ent {
     uint64_t lock_key, stack, holder_stack, tid, holder_tid;

@@ -40,6 +40,7 @@ struct lp_thread {
     struct lp_map aggs;   /* agg key   → struct lp_agg_ent */
     struct lp_map strs;   /* string hash → char* (type names, Python function and file names) */
     struct lp_map pycode; /* Python code identity → struct lp_pycode_ent (py/frames.c) */
+    struct lp_map pytypes; /* validated PyTypeObject address → interned type name (py/classify.c) */
     void *py_cache;       /* per-thread Python caches (py/ owns the layout) */
     unsigned sample_ctr;
     _Atomic uint64_t n_events, n_dropped;
@@ -62,6 +63,11 @@ struct lp_tls {
     int pyhook_parked;        /* the hook's wait reached the parking lot */
     uintptr_t pyhook_mutex;   /* mutex the outermost CPython hook is waiting for */
     uint64_t pyhook_holder_stack, pyhook_holder_tid; /* who woke the parked hook (from sem_post) */
+    int pyhook_recorded;      /* an inner hook recorded the wait for the mutex the outer one waits for */
+    uintptr_t pyhook_mutex2;  /* second mutex of a two-object critical section */
+    /* GIL acquisition in progress (one acquisition = several 5 ms timed waits) */
+    uint64_t gil_t0, gil_stack, gil_holder_tid;
+    uintptr_t gil_struct;
 };
 
 extern LP_TLS struct lp_tls lp_tls;

@@ -41,4 +41,11 @@ int lp_py_cond_wait(pthread_cond_t *cond, pthread_mutex_t *m, int timed, int clo
 
 void lp_py_write_meta(struct lpw *w);
 
+/* Names the PyMutex at m (object lock with its type, threading lock, runtime lock). */
+void lp_py_classify_pymutex(struct lp_thread *t, uintptr_t m, struct lp_event *ev);
+
+/* sem_init/sem_destroy: remembers where Python created its PyThread locks (3.11/3.12 threading locks). */
+void lp_py_on_sem_init(sem_t *sem, unsigned value);
+void lp_py_on_sem_destroy(sem_t *sem);
+
 #endif

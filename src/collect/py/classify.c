@@ -1,0 +1,474 @@
+/* classify.c — tells what a blocking libc call is in CPython terms: a GIL wait, a threading.Lock/RLock, a
+ * PyMutex on an object (and the object's type), a runtime PyMutex, another parking-lot wait; and runs the GIL
+ * acquisition episodes. Every address that is not the calling thread's own stack or a validated object is read
+ * through safe.h. Layout facts are cited in versions.c and ../../../shared/CPYTHON-LOCKS.md. */
+#include <errno.h>
+#include <string.h>
+
+#include "../real.h"
+#include "../record.h"
+#include "../stack.h"
+#include "../waiters.h"
+#include "frames.h"
+#include "py.h"
+#include "pyrt.h"
+#include "safe.h"
+
+/* ---- interpreter and GIL addresses ---------------------------------------------------------------------- */
+
+static uintptr_t main_interp(void)
+{
+    uintptr_t i = atomic_load_explicit(&lp_pyrt.main_interp, memory_order_relaxed);
+    if (!i) {
+        i = LP_RD(uintptr_t, lp_pyrt.runtime, lp_pyrt.L.rt_interpreters_head);
+        if (i && !(i & 7))
+            atomic_store(&lp_pyrt.main_interp, i);
+    }
+    return i;
+}
+
+uintptr_t lp_py_main_gil(void)
+{
+    uintptr_t g = atomic_load_explicit(&lp_pyrt.main_gil, memory_order_relaxed);
+    if (g)
+        return g;
+    if (lp_pyrt.L.rt_gil_struct >= 0) {
+        g = lp_pyrt.runtime + (uintptr_t)lp_pyrt.L.rt_gil_struct; /* 3.11: one GIL in _PyRuntime.ceval */
+    } else {
+        uintptr_t i = main_interp();
+        if (!i || lp_safe_ptr(i + (uintptr_t)lp_pyrt.L.interp_ceval_gil, &g) || (g & 7))
+            return 0;
+    }
+    if (g)
+        atomic_store(&lp_pyrt.main_gil, g);
+    return g;
+}
+
+int lp_py_is_gil(uintptr_t gil)
+{
+    if (!gil)
+        return 0;
+    if (gil == lp_py_main_gil())
+        return 1;
+    if (lp_pyrt.L.interp_ceval_gil < 0)
+        return 0;
+    /* Subinterpreters with their own GIL: walk the interpreter list (safe reads, it may change under us). */
+    uintptr_t i = main_interp();
+    for (int n = 0; i && n < 64; n++) {
+        uintptr_t g;
+        if (lp_safe_ptr(i + (uintptr_t)lp_pyrt.L.interp_ceval_gil, &g))
+            return 0;
+        if (g == gil)
+            return 1;
+        if (lp_safe_ptr(i + (uintptr_t)lp_pyrt.L.interp_next, &i))
+            return 0;
+    }
+    return 0;
+}
+
+static char *hex_name(char *p, const char *prefix, uint64_t off)
+{
+    p += lp_strlcpy(p, prefix, 64);
+    *p++ = '0';
+    *p++ = 'x';
+    p = lp_fmt_hex(p, off);
+    *p = 0;
+    return p;
+}
+
+int lp_py_runtime_name(uintptr_t addr, char *buf, size_t cap)
+{
+    (void)cap;
+    const struct lp_pylayout *L = &lp_pyrt.L;
+    uintptr_t mi = main_interp();
+    if (mi && L->interp_size > 0 && addr >= mi && addr < mi + (uintptr_t)L->interp_size) {
+        hex_name(buf, "PyInterpreterState+", addr - mi);
+        return 1;
+    }
+    if (L->rt_size > 0 && addr >= lp_pyrt.runtime && addr < lp_pyrt.runtime + (uintptr_t)L->rt_size) {
+        hex_name(buf, "_PyRuntime+", addr - lp_pyrt.runtime);
+        return 1;
+    }
+    return 0;
+}
+
+/* ---- objects and their types ------------------------------------------------------------------------------ */
+
+#define TPFLAGS_READY (1ul << 12)
+#define TPFLAGS_TYPE_SUBCLASS (1ul << 31)
+
+/* The name of a type object, validated with safe reads the first time a thread sees it. */
+static const char *type_name(struct lp_thread *t, uintptr_t tp)
+{
+    if (!tp || (tp & 7))
+        return NULL;
+    const char *name = lp_map_get(&t->pytypes, tp);
+    if (name)
+        return name;
+    const struct lp_pylayout *L = &lp_pyrt.L;
+    uintptr_t meta, nameptr;
+    unsigned long flags, mflags;
+    if (lp_safe_ptr(tp + (uintptr_t)L->ob_type, &meta) || !meta ||
+        lp_safe_read(&flags, tp + (uintptr_t)L->tp_flags, sizeof flags) || !(flags & TPFLAGS_READY))
+        return NULL;
+    if (meta != lp_pyrt.type_type &&
+        (lp_safe_read(&mflags, meta + (uintptr_t)L->tp_flags, sizeof mflags) || !(mflags & TPFLAGS_TYPE_SUBCLASS)))
+        return NULL;
+    char buf[129];
+    if (lp_safe_ptr(tp + (uintptr_t)L->tp_name, &nameptr) || !nameptr)
+        return NULL;
+    size_t n = 0;
+    for (; n < sizeof buf - 1; n++) {
+        if (lp_safe_read(&buf[n], nameptr + n, 1))
+            return NULL;
+        if (!buf[n])
+            break;
+        if ((unsigned char)buf[n] < 0x20)
+            return NULL;
+    }
+    if (!n || n == sizeof buf - 1)
+        return NULL;
+    name = lp_intern(t, buf, n);
+    if (name)
+        lp_map_put(&t->pytypes, &t->arena, tp, (void *)name);
+    return name;
+}
+
+/* Type of the object that would start at obj, or NULL. `near` is an address known to be mapped (the mutex
+ * itself): when the type field shares its page, a plain load is safe. */
+static const char *object_type_at(struct lp_thread *t, uintptr_t obj, uintptr_t near)
+{
+    uintptr_t field = obj + (uintptr_t)lp_pyrt.L.ob_type, tp;
+    if (lp_same_page(near, 1) && (field >> 12) == (near >> 12) && ((field + 7) >> 12) == (near >> 12))
+        tp = *(const uintptr_t *)field;
+    else if (lp_safe_ptr(field, &tp))
+        return NULL;
+    return type_name(t, tp);
+}
+
+/* Names a PyMutex address: a threading lock, an object's ob_mutex (with the type), or a runtime lock. */
+static int notify_frame(struct lp_thread *t);
+
+void lp_py_classify_pymutex(struct lp_thread *t, uintptr_t m, struct lp_event *ev)
+{
+    const struct lp_pylayout *L = &lp_pyrt.L;
+    ev->kind = LP_KIND_PYMUTEX;
+    char buf[96];
+    if (lp_py_runtime_name(m, buf, sizeof buf)) {
+        ev->name = lp_intern(t, buf, strlen(buf)); /* never an object: runtime/interpreter state */
+        return;
+    }
+    if (L->thread_lock_is_pymutex && L->thread_lock_field > 0 && !(m & 7)) {
+        uintptr_t obj = m - (uintptr_t)L->thread_lock_field;
+        const char *tn = object_type_at(t, obj, m);
+        if (tn && (!strcmp(tn, "_thread.lock") || !strcmp(tn, "_thread.RLock"))) {
+            ev->kind = tn[8] == 'l' ? LP_KIND_THREADING_LOCK : LP_KIND_THREADING_RLOCK;
+            ev->addr = obj; /* named threading.Lock@<id(lock)> */
+            ev->site = 0;
+            if (notify_frame(t))
+                ev->flags |= LP_AGG_NOTIFY;
+            return;
+        }
+    }
+    if (L->ob_mutex >= 0 && (m & 7) == (uintptr_t)(L->ob_mutex & 7)) {
+        uintptr_t obj = m - (uintptr_t)L->ob_mutex;
+        const char *tn = object_type_at(t, obj, m);
+        if (tn) {
+            ev->type = tn; /* a critical section on an object: named <type>@<id(obj)> */
+            ev->addr = obj;
+            ev->site = 0;
+            return;
+        }
+    }
+    ev->name = NULL; /* anonymous: pymutex@0x... plus the function that took it (dump.c) */
+}
+
+/* ---- threading locks built on PyThread_type_lock (a sem_t): 3.11, 3.12, RLock in 3.13 ------------------------
+ * The semaphore is created by PyThread_allocate_lock with sem_init(sem, 0, 1). At that moment the creating
+ * Python frame says which lock it is ("RLock" in threading.py for RLock); we remember sem → name/kind in a
+ * lock-free table so that a later wait can name the lock by its creation site. */
+
+#define SEMTAB 16384
+#define TOMB ((uintptr_t)1)
+static struct semrec {
+    _Atomic uintptr_t sem;
+    const char *_Atomic name;
+    _Atomic unsigned kind;
+} semtab[SEMTAB];
+
+static unsigned sem_home(uintptr_t s) { return (unsigned)(lp_mix(7, s) & (SEMTAB - 1)); }
+
+static struct semrec *sem_find(uintptr_t s)
+{
+    unsigned h = sem_home(s);
+    for (unsigned i = 0; i < 32; i++) {
+        struct semrec *r = &semtab[(h + i) & (SEMTAB - 1)];
+        uintptr_t v = atomic_load_explicit(&r->sem, memory_order_acquire);
+        if (v == s)
+            return r;
+        if (!v)
+            return NULL;
+    }
+    return NULL;
+}
+
+static const char *base(const char *p)
+{
+    const char *s = strrchr(p, '/');
+    return s ? s + 1 : p;
+}
+
+void lp_py_on_sem_init(sem_t *sem, unsigned value)
+{
+    if (!lp_pyrt.active || value != 1)
+        return;
+    struct lp_thread *t = lp_thread_self();
+    if (!t)
+        return;
+    const char *qn = NULL, *fn = NULL;
+    uint64_t line = 0;
+    char buf[512];
+    unsigned kind = LP_KIND_PYMUTEX;
+    const char *name;
+    if (lp_py_top_frame(t, &qn, &fn, &line)) {
+        int rlock = !strcmp(qn, "RLock") && !strcmp(base(fn), "threading.py");
+        kind = rlock ? LP_KIND_THREADING_RLOCK : LP_KIND_THREADING_LOCK;
+        /* RLock(): the interesting creation site is the caller of threading.RLock, one frame up; the top frame is
+         * enough to tell the lock apart in practice, so it names the lock. */
+        char *p = buf;
+        p += lp_strlcpy(p, rlock ? "threading.RLock" : "threading.Lock", 64);
+        p += lp_strlcpy(p, " created at ", 32);
+        p += lp_strlcpy(p, base(fn), 300);
+        *p++ = ':';
+        p = lp_fmt_u64(p, line);
+        p += lp_strlcpy(p, " (", 4);
+        p += lp_strlcpy(p, qn, 100);
+        p += lp_strlcpy(p, ")", 2);
+        name = lp_intern(t, buf, (size_t)(p - buf));
+    } else {
+        name = "PyThread lock (interpreter-internal)";
+    }
+    uintptr_t s = (uintptr_t)sem;
+    unsigned h = sem_home(s);
+    for (unsigned i = 0; i < 32; i++) {
+        struct semrec *r = &semtab[(h + i) & (SEMTAB - 1)];
+        uintptr_t v = atomic_load(&r->sem);
+        if (v == s || ((v == 0 || v == TOMB) && atomic_compare_exchange_strong(&r->sem, &v, s))) {
+            atomic_store(&r->name, name);
+            atomic_store(&r->kind, kind);
+            return;
+        }
+    }
+}
+
+void lp_py_on_sem_destroy(sem_t *sem)
+{
+    struct semrec *r = lp_pyrt.active ? sem_find((uintptr_t)sem) : NULL;
+    if (r)
+        atomic_store(&r->sem, TOMB);
+}
+
+/* Waits that are notifications, recognised by the innermost Python frame. */
+static int notify_frame(struct lp_thread *t)
+{
+    const char *qn, *fn;
+    uint64_t line;
+    if (!lp_py_top_frame(t, &qn, &fn, &line))
+        return 0;
+    const char *b = base(fn);
+    if (!strcmp(b, "threading.py"))
+        return !strcmp(qn, "Condition.wait") || !strcmp(qn, "Thread._wait_for_tstate_lock") ||
+               !strcmp(qn, "Thread.join") || !strcmp(qn, "_shutdown");
+    if (!strcmp(b, "thread.py") && strstr(fn, "concurrent/futures/"))
+        return !strcmp(qn, "_worker");
+    return 0;
+}
+
+/* ---- sem_wait ------------------------------------------------------------------------------------------ */
+
+static int on_my_stack(uintptr_t a)
+{
+    uintptr_t sp = (uintptr_t)__builtin_frame_address(0);
+    return a > sp && a < sp + 64 * 1024;
+}
+
+/* The parking lot's struct wait_entry {void *park_arg; uintptr_t addr; _PySemaphore sema; struct llist_node node;
+ * bool is_unparking;} (Python/parking_lot.c, 3.13.5 and 3.14.7): sema at +16, node at +48. A wait_entry is
+ * linked into its bucket's circular list (or being unparked); a _PyRawMutex waiter's entry is not. */
+static int is_wait_entry(uintptr_t sem)
+{
+    uintptr_t node = sem + 32, next, prev, back;
+    uint8_t unparking;
+    if (!lp_safe_read(&unparking, sem + 48, 1) && unparking == 1)
+        return 1;
+    if (lp_safe_ptr(node, &next) || lp_safe_ptr(node + 8, &prev) || !next || !prev)
+        return 0;
+    return !lp_safe_ptr(next + 8, &back) && back == node && !lp_safe_ptr(prev, &back) && back == node;
+}
+
+static void classify_parked(struct lp_thread *t, uintptr_t addr, uintptr_t park_arg, struct lp_event *ev)
+{
+    ev->kind = LP_KIND_PARKING_LOT;
+    if (park_arg) {
+        int64_t v;
+        if (!on_my_stack(park_arg) || lp_safe_read(&v, park_arg, 8))
+            return;
+        if (v == 0) { /* queue.SimpleQueue.get: park_arg = &item, still NULL (Modules/_queuemodule.c) */
+            ev->name = "queue.SimpleQueue.get";
+            ev->flags |= LP_AGG_NOTIFY;
+            return;
+        }
+        /* struct mutex_entry {PyTime_t time_to_be_fair; ...}: a PyMutex waiter (Python/lock.c) */
+        lp_py_classify_pymutex(t, addr, ev);
+        ev->flags |= LP_AGG_PARKED;
+        if (ev->kind == LP_KIND_THREADING_LOCK && notify_frame(t))
+            ev->flags |= LP_AGG_NOTIFY;
+        return;
+    }
+    uintptr_t ts = lp_py_tstate();
+    if (ts && addr >= ts && addr < ts + 4096) {
+        ev->name = "stop-the-world (thread suspended)";
+        return;
+    }
+    uint8_t v = 0;
+    lp_safe_read(&v, addr, 1);
+    if (v == 2) { /* PyEvent: _Py_HAS_PARKED while waiting (join, thread start, stop-the-world) */
+        ev->name = "PyEvent.wait";
+        ev->flags |= LP_AGG_NOTIFY;
+    } else if (v == 3) {
+        ev->name = "_PyOnceFlag (call once)";
+    } else if (!(addr & 7)) {
+        ev->name = "_PyRWMutex";
+    } else {
+        ev->name = "parking lot";
+    }
+}
+
+int lp_py_classify_sem(sem_t *sem, struct lp_event *ev)
+{
+    if (!lp_pyrt.active)
+        return 0;
+    uintptr_t s = (uintptr_t)sem;
+    struct lp_thread *t = lp_thread_self();
+    if (!t)
+        return 0;
+    if (lp_pyrt.L.version_hex >= 0x030D0000 && on_my_stack(s)) {
+        /* A semaphore on our own stack: the parking lot (3.13+). */
+        uintptr_t key = *(const uintptr_t *)(s - 8);
+        if (lp_tls.in_pyhook && key && (key == lp_tls.pyhook_mutex || key == lp_tls.pyhook_mutex2))
+            return 1; /* the park of the patched PyMutex hook around us, which measures this wait */
+        if (!is_wait_entry(s)) {
+            ev->kind = LP_KIND_PARKING_LOT;
+            ev->name = "parking-lot bucket (_PyRawMutex)";
+            return 0;
+        }
+        uintptr_t addr = key, park_arg = *(const uintptr_t *)(s - 16);
+        ev->addr = addr;
+        classify_parked(t, addr, park_arg, ev);
+        if (ev->kind == LP_KIND_PARKING_LOT)
+            ev->addr = addr;
+        return 0;
+    }
+    struct semrec *r = sem_find(s);
+    if (r) {
+        ev->kind = atomic_load(&r->kind);
+        ev->name = atomic_load(&r->name);
+        if (ev->kind != LP_KIND_PYMUTEX && notify_frame(t))
+            ev->flags |= LP_AGG_NOTIFY;
+    }
+    return 0;
+}
+
+/* ---- pthread mutexes and condition variables ----------------------------------------------------------- */
+
+void lp_py_classify_mutex(pthread_mutex_t *m, struct lp_event *ev)
+{
+    if (!lp_pyrt.active)
+        return;
+    uintptr_t g = lp_py_main_gil();
+    if (g && (uintptr_t)m == g + (uintptr_t)lp_pyrt.L.gil_mutex) {
+        ev->kind = LP_KIND_GIL;
+        ev->name = "GIL (gil->mutex)";
+    }
+}
+
+static uint64_t holder_tid(uintptr_t gil)
+{
+    const struct lp_pylayout *L = &lp_pyrt.L;
+    uintptr_t ts;
+    uint64_t tid = 0;
+    if (LP_RD(int, gil, L->gil_locked) != 1 || lp_safe_ptr(gil + (uintptr_t)L->gil_holder, &ts) || !ts ||
+        lp_safe_read(&tid, ts + (uintptr_t)L->ts_native_thread_id, 8))
+        return 0;
+    return tid;
+}
+
+static int gil_free(uintptr_t gil)
+{
+    const struct lp_pylayout *L = &lp_pyrt.L;
+    if (LP_RD(int, gil, L->gil_locked) == 0)
+        return 1;
+    return L->gil_enabled >= 0 && LP_RD(int, gil, L->gil_enabled) == 0; /* free-threaded, GIL switched off */
+}
+
+int lp_py_cond_wait(pthread_cond_t *cond, pthread_mutex_t *m, int timed, int clocked, clockid_t clk,
+                    const struct timespec *abstime, int *rc)
+{
+    const struct lp_pylayout *L = &lp_pyrt.L;
+    uintptr_t c = (uintptr_t)cond;
+    (void)clk; /* CPython's GIL waits are pthread_cond_timedwait (CLOCK_MONOTONIC condattr), never clockwait */
+    /* In struct _gil_runtime_state the mutex follows cond by 48 bytes, and switch_mutex follows switch_cond by 48
+     * (Include/internal/pycore_gil.h, 3.11-3.14): a cheap filter before any lookup. */
+    if (!lp_pyrt.active || (uintptr_t)m != c + 48)
+        return 0;
+    int handoff;
+    uintptr_t gil;
+    if (timed && !clocked && lp_py_is_gil(c - (uintptr_t)L->gil_cond)) {
+        gil = c - (uintptr_t)L->gil_cond;
+        handoff = 0;
+    } else if (!timed && lp_py_is_gil(c - (uintptr_t)L->gil_switch_cond)) {
+        gil = c - (uintptr_t)L->gil_switch_cond;
+        handoff = 1;
+    } else {
+        return 0;
+    }
+    if (handoff) {
+        /* drop_gil (FORCE_SWITCHING): the releasing thread waits until a waiter took the GIL */
+        struct lp_wait w;
+        int on = lp_wait_begin(&w, 0, NULL);
+        *rc = lp_real_pthread_cond_wait(cond, m);
+        int e = errno;
+        if (on)
+            lp_wait_end(&w, &(struct lp_event){.kind = LP_KIND_GIL, .addr = gil, .name = "GIL",
+                                               .flags = LP_AGG_HANDOFF});
+        errno = e;
+        return 1;
+    }
+    /* take_gil: one acquisition is a loop of timed waits; record it once, when the GIL is finally free. */
+    if (lp_tls.gil_struct != gil && lp_guard_enter()) {
+        int e = errno;
+        struct lp_thread *t = lp_thread_self();
+        if (t) {
+            lp_tls.gil_struct = gil;
+            lp_tls.gil_stack = lp_stack_capture(t, NULL);
+            lp_tls.gil_holder_tid = holder_tid(gil); /* we hold gil->mutex: locked/last_holder are stable */
+            lp_tls.gil_t0 = lp_now();
+        }
+        errno = e;
+        lp_guard_leave();
+    }
+    *rc = lp_real_pthread_cond_timedwait(cond, m, abstime);
+    int e = errno;
+    if (lp_tls.gil_struct == gil && gil_free(gil) && lp_guard_enter()) {
+        struct lp_thread *t = lp_thread_self();
+        if (t) {
+            uint64_t now = lp_now();
+            struct lp_event ev = {.kind = LP_KIND_GIL, .addr = gil, .name = "GIL"};
+            lp_record(t, &ev, lp_tls.gil_t0, now - lp_tls.gil_t0, lp_tls.gil_stack, 0, lp_tls.gil_holder_tid);
+        }
+        lp_tls.gil_struct = 0;
+        lp_guard_leave();
+    }
+    errno = e;
+    return 1;
+}

@@ -1,0 +1,120 @@
+/* detect.c — start-up of the CPython layer: is this process a CPython we understand (version, build, static
+ * executable or libpython), where is the interpreter, and patching of its lock slow paths. Runs in the
+ * constructor, before the program's main() and before Python starts threads. Anything unexpected leaves the
+ * layer off with one warning: the process is then profiled like any native program. */
+#define _GNU_SOURCE 1
+#include <dlfcn.h>
+#include <string.h>
+
+#include "../config.h"
+#include "../stack.h"
+#include "../symtab.h"
+#include "hooks.h"
+#include "patch.h"
+#include "py.h"
+#include "pyrt.h"
+#include "safe.h"
+#include "versions.h"
+
+struct lp_pyrt lp_pyrt;
+static struct lp_arena init_arena; /* keeps the interpreter module's path alive */
+
+int lp_py_active(void) { return lp_pyrt.active; }
+
+static void version_string(uint32_t hex, char *out)
+{
+    char *p = lp_fmt_u64(out, hex >> 24);
+    *p++ = '.';
+    p = lp_fmt_u64(p, (hex >> 16) & 0xff);
+    *p++ = '.';
+    p = lp_fmt_u64(p, (hex >> 8) & 0xff);
+    unsigned level = (hex >> 4) & 0xf, serial = hex & 0xf;
+    if (level != 0xf) {
+        *p++ = level == 0xa ? 'a' : level == 0xb ? 'b' : 'c';
+        if (level == 0xc)
+            *p++ = 'c'; /* "rc" */
+        p = lp_fmt_u64(p, serial);
+    }
+    *p = 0;
+}
+
+void lp_py_init(void)
+{
+    const unsigned long *ver = dlsym(RTLD_DEFAULT, "Py_Version");
+    void *rt = dlsym(RTLD_DEFAULT, "_PyRuntime");
+    if (!ver || !rt)
+        return; /* not a Python process (or libpython is loaded later: native-only) */
+    uint32_t hex = (uint32_t)*ver;
+    struct lp_pylayout L;
+    char vs[24];
+    version_string(hex, vs);
+    if (lp_py_layout_for(hex, rt, &L)) {
+        lp_warn2("CPython layout unknown to this lockprof, profiling without Python awareness: ", vs);
+        return;
+    }
+    lp_pyrt.L = L;
+    lp_strlcpy(lp_pyrt.version, vs, sizeof lp_pyrt.version);
+    lp_pyrt.runtime = (uintptr_t)rt;
+    lp_pyrt.code_type = (uintptr_t)dlsym(RTLD_DEFAULT, "PyCode_Type");
+    lp_pyrt.type_type = (uintptr_t)dlsym(RTLD_DEFAULT, "PyType_Type");
+    lp_pyrt.this_tstate = (void *(*)(void))dlsym(RTLD_DEFAULT, "PyGILState_GetThisThreadState");
+    if (!lp_pyrt.code_type || !lp_pyrt.type_type || !lp_pyrt.this_tstate) {
+        lp_warn("CPython found but PyCode_Type/PyType_Type/PyGILState_GetThisThreadState are missing: "
+                "profiling without Python awareness");
+        return;
+    }
+    uintptr_t probe = 0;
+    if (lp_safe_ptr((uintptr_t)&probe, &probe)) {
+        lp_warn("process_vm_readv is not permitted here (seccomp?): profiling without Python awareness");
+        return;
+    }
+
+    struct lp_modmap mm;
+    struct lp_module *m = NULL;
+    if (lp_modmap_build(&mm, &init_arena) == 0)
+        m = lp_modmap_find(&mm, (uintptr_t)rt);
+    if (m) {
+        lp_pyrt.module = m->path;
+        const struct lp_sym *s = lp_module_find_name(&mm, m, "_PyEval_EvalFrameDefault");
+        if (s) {
+            lp_pyrt.eval_lo = m->bias + (uintptr_t)s->addr;
+            lp_pyrt.eval_hi = lp_pyrt.eval_lo + (uintptr_t)s->size;
+        }
+        if (lp_pyrt.L.rt_size < 0) {
+            const struct lp_sym *r = lp_module_lookup(&mm, m, (uintptr_t)rt, 1);
+            if (r && r->size && m->bias + r->addr == (uintptr_t)rt)
+                lp_pyrt.L.rt_size = (int32_t)r->size;
+        }
+    }
+    lp_pyrt.active = 1;
+    if (m && lp_cfg.patch) {
+        lp_py_patch_all(&mm, m);
+        uintptr_t lo, hi;
+        lp_patch_range(&lo, &hi);
+        if (lo)
+            lp_stack_hide_range(lo, hi);
+    }
+    if (m)
+        lp_modmap_close(&mm);
+}
+
+void lp_py_write_meta(struct lpw *w)
+{
+    if (!lp_pyrt.active)
+        return;
+    const struct lp_pylayout *L = &lp_pyrt.L;
+    lpw_meta(w, "python", lp_pyrt.version);
+    lpw_meta(w, "python_build", L->ft ? "free-threaded" : "gil");
+    lpw_meta(w, "python_layout", L->source);
+    if (lp_pyrt.module)
+        lpw_meta(w, "python_module", lp_pyrt.module);
+    lpw_meta(w, "python_patched", lp_pyrt.patched);
+    if (lp_pyrt.refused[0])
+        lpw_meta(w, "python_patch_refused", lp_pyrt.refused);
+    if (L->ft && L->gil_enabled >= 0) {
+        uintptr_t g = lp_py_main_gil();
+        int enabled = 0;
+        if (g && !lp_safe_read(&enabled, g + (uintptr_t)L->gil_enabled, sizeof enabled))
+            lpw_meta_u64(w, "gil_enabled", enabled != 0);
+    }
+}

@@ -1,0 +1,219 @@
+/* hooks.c — the CPython lock slow paths lockprof patches (free-threaded contention mostly resolves while
+ * spinning and never reaches a sem_* call, so the libc view alone misses it):
+ *
+ *   PyMutex_Lock(m)                              every slow-path PyMutex acquisition (3.13+)
+ *   _PyCriticalSection_BeginSlow(c, m)           contended critical section on one object (3.13+ FT)
+ *   _PyCriticalSection2_BeginSlow(c, m1, m2, l)  ... on two objects (3.13+ FT)
+ *   _PyMutex_LockTimed(m, timeout, flags)        threading.Lock and internal callers (exported in 3.14; a
+ *                                                local symbol in 3.13, patched when .symtab has it)
+ *
+ * Hooks nest (BeginSlow calls PyMutex_Lock, which may inline _PyMutex_LockTimed): the innermost hook that sees
+ * the mutex records the wait and tells the outer ones not to; a nested hook for a *different* mutex (critical
+ * sections resumed after a park) is a separate event. A wait on a mutex that an active critical section of the
+ * same thread already holds is flagged LP_AGG_SELF (holder = waiter). When the wait parks, the libc sem_wait
+ * hook below us reports it (LP_AGG_PARKED) and hands over the stack of the thread whose sem_post woke us. */
+#include <stdint.h>
+#include <string.h>
+
+#include "../record.h"
+#include "frames.h"
+#include "hooks.h"
+#include "patch.h"
+#include "py.h"
+#include "pyrt.h"
+
+struct target {
+    const char *name;
+    void *hook;
+    void **orig;
+    int ft_only;
+    uintptr_t entry;
+};
+
+typedef void (*mutex_lock_fn)(void *);
+typedef void (*cs_begin_fn)(void *, void *);
+typedef void (*cs2_begin_fn)(void *, void *, void *, int);
+typedef int (*lock_timed_fn)(void *, int64_t, int);
+
+static mutex_lock_fn orig_mutex_lock;
+static cs_begin_fn orig_cs_begin;
+static cs2_begin_fn orig_cs2_begin;
+static lock_timed_fn orig_lock_timed;
+static uintptr_t entry_mutex_lock, entry_cs_begin, entry_cs2_begin, entry_lock_timed;
+
+struct phk {
+    struct lp_wait w;
+    int active;
+    uintptr_t m, m2, site;
+    int self_held;
+    /* the enclosing hook's thread-local state, restored at the end */
+    int prev_recorded, prev_parked;
+    uint64_t prev_hstack, prev_htid;
+    uintptr_t prev_m, prev_m2;
+};
+
+/* Whether an active critical section of this thread holds m (cpython/pystate.h critical_section: a tagged
+ * pointer chain; bit 0 = inactive (suspended, mutexes released), bit 1 = two mutexes; Python/critical_section.c). */
+static int self_holds(uintptr_t m)
+{
+    if (lp_pyrt.L.ts_critical_section < 0 || !m)
+        return 0;
+    uintptr_t ts = lp_py_tstate();
+    if (!ts)
+        return 0;
+    uintptr_t tag = LP_RD(uintptr_t, ts, lp_pyrt.L.ts_critical_section);
+    for (int n = 0; n < 256 && tag && !(tag & 1); n++) {
+        uintptr_t c = tag & ~(uintptr_t)3;
+        if (LP_RD(uintptr_t, c, 8) == m || ((tag & 2) && LP_RD(uintptr_t, c, 16) == m))
+            return 1;
+        tag = LP_RD(uintptr_t, c, 0);
+    }
+    return 0;
+}
+
+static void phk_begin(struct phk *h, uintptr_t m, uintptr_t m2, uintptr_t entry, uintptr_t site)
+{
+    h->m = m;
+    h->m2 = m2;
+    h->site = site;
+    h->prev_recorded = lp_tls.pyhook_recorded;
+    h->prev_parked = lp_tls.pyhook_parked;
+    h->prev_hstack = lp_tls.pyhook_holder_stack;
+    h->prev_htid = lp_tls.pyhook_holder_tid;
+    h->prev_m = lp_tls.in_pyhook ? lp_tls.pyhook_mutex : 0;
+    h->prev_m2 = lp_tls.in_pyhook ? lp_tls.pyhook_mutex2 : 0;
+    lp_tls.pyhook_recorded = 0;
+    lp_tls.pyhook_parked = 0;
+    lp_tls.pyhook_holder_stack = 0;
+    lp_tls.pyhook_holder_tid = 0;
+    lp_tls.pyhook_mutex = m;
+    lp_tls.pyhook_mutex2 = m2;
+    lp_tls.in_pyhook++;
+    h->self_held = 0;
+    if (!lp_tls.depth) {
+        h->self_held = self_holds(m) || self_holds(m2);
+        h->active = lp_wait_begin(&h->w, 0, (const void *)(entry + 1)); /* leaf frame: the hooked function */
+    } else {
+        h->active = 0;
+    }
+}
+
+static void phk_end(struct phk *h, int failed)
+{
+    lp_tls.in_pyhook--;
+    if (h->active && !lp_tls.pyhook_recorded) {
+        struct lp_event ev = {.kind = LP_KIND_PYMUTEX, .addr = h->m, .site = h->site};
+        if (lp_guard_enter()) {
+            struct lp_thread *t = lp_thread_self();
+            if (t)
+                lp_py_classify_pymutex(t, h->m, &ev);
+            lp_guard_leave();
+        }
+        if (h->self_held)
+            ev.flags |= LP_AGG_SELF;
+        if (lp_tls.pyhook_parked)
+            ev.flags |= LP_AGG_PARKED;
+        if (failed)
+            ev.flags |= LP_AGG_FAILED;
+        ev.holder_stack = lp_tls.pyhook_holder_stack;
+        ev.holder_tid = lp_tls.pyhook_holder_tid;
+        if (h->self_held && !ev.holder_tid)
+            ev.holder_tid = lp_gettid();
+        lp_wait_end(&h->w, &ev);
+    } else {
+        lp_wait_cancel(&h->w);
+    }
+    int for_outer = lp_tls.in_pyhook && (h->m == h->prev_m || h->m == h->prev_m2 || (h->m2 && h->m2 == h->prev_m));
+    lp_tls.pyhook_recorded = for_outer ? 1 : h->prev_recorded;
+    lp_tls.pyhook_parked = h->prev_parked;
+    lp_tls.pyhook_holder_stack = h->prev_hstack;
+    lp_tls.pyhook_holder_tid = h->prev_htid;
+    lp_tls.pyhook_mutex = h->prev_m;
+    lp_tls.pyhook_mutex2 = h->prev_m2;
+}
+
+#define SITE() ((uintptr_t)__builtin_extract_return_addr(__builtin_return_address(0)))
+
+static void hook_mutex_lock(void *m)
+{
+    struct phk h;
+    phk_begin(&h, (uintptr_t)m, 0, entry_mutex_lock, SITE());
+    orig_mutex_lock(m);
+    phk_end(&h, 0);
+}
+
+static void hook_cs_begin(void *c, void *m)
+{
+    struct phk h;
+    phk_begin(&h, (uintptr_t)m, 0, entry_cs_begin, SITE());
+    orig_cs_begin(c, m);
+    phk_end(&h, 0);
+}
+
+static void hook_cs2_begin(void *c, void *m1, void *m2, int m1_locked)
+{
+    struct phk h;
+    /* the lower-addressed mutex is taken first; when it is already held the wait is for m2 */
+    phk_begin(&h, (uintptr_t)(m1_locked ? m2 : m1), (uintptr_t)m2, entry_cs2_begin, SITE());
+    orig_cs2_begin(c, m1, m2, m1_locked);
+    phk_end(&h, 0);
+}
+
+static int hook_lock_timed(void *m, int64_t timeout_ns, int flags)
+{
+    /* Unlike the others this one is also reached uncontended (threading.Lock.acquire calls it directly): try
+     * the same fast path first (Python/lock.c: CAS in the LOCKED bit), and only time what is left. */
+    uint8_t *bits = m, v = __atomic_load_n(bits, __ATOMIC_RELAXED);
+    if (!(v & 1) && __atomic_compare_exchange_n(bits, &v, (uint8_t)(v | 1), 0, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST))
+        return 1; /* PY_LOCK_ACQUIRED */
+    if (timeout_ns == 0)
+        return orig_lock_timed(m, timeout_ns, flags); /* a non-blocking try is not a wait */
+    struct phk h;
+    phk_begin(&h, (uintptr_t)m, 0, entry_lock_timed, SITE());
+    int r = orig_lock_timed(m, timeout_ns, flags);
+    phk_end(&h, r != 1);
+    return r;
+}
+
+static struct target targets[] = {
+    {"PyMutex_Lock", (void *)hook_mutex_lock, (void **)&orig_mutex_lock, 0, 0},
+    {"_PyMutex_LockTimed", (void *)hook_lock_timed, (void **)&orig_lock_timed, 0, 0},
+    {"_PyCriticalSection_BeginSlow", (void *)hook_cs_begin, (void **)&orig_cs_begin, 1, 0},
+    {"_PyCriticalSection2_BeginSlow", (void *)hook_cs2_begin, (void **)&orig_cs2_begin, 1, 0},
+};
+
+void lp_py_patch_all(struct lp_modmap *mm, struct lp_module *m)
+{
+    if (lp_pyrt.L.version_hex < 0x030D0000)
+        return; /* no PyMutex before 3.13 */
+    char *ok = lp_pyrt.patched, *bad = lp_pyrt.refused;
+    size_t okn = 0, badn = 0;
+    for (size_t i = 0; i < sizeof targets / sizeof targets[0]; i++) {
+        struct target *tg = &targets[i];
+        if (tg->ft_only && !lp_pyrt.L.ft)
+            continue;
+        const struct lp_sym *s = lp_module_find_name(mm, m, tg->name);
+        if (!s)
+            continue; /* not present (or stripped local symbol): the libc-level view covers it */
+        uintptr_t entry = m->bias + (uintptr_t)s->addr;
+        const char *why;
+        void *tramp = lp_patch(entry, (size_t)s->size, tg->hook, &why);
+        if (tramp) {
+            *tg->orig = tramp;
+            tg->entry = entry;
+            if (okn)
+                okn += lp_strlcpy(ok + okn, ",", sizeof lp_pyrt.patched - okn);
+            okn += lp_strlcpy(ok + okn, tg->name, sizeof lp_pyrt.patched - okn);
+        } else {
+            lp_warn2("not patching CPython's ", tg->name);
+            lp_warn2("  reason: ", why);
+            if (badn)
+                badn += lp_strlcpy(bad + badn, ",", sizeof lp_pyrt.refused - badn);
+            badn += lp_strlcpy(bad + badn, tg->name, sizeof lp_pyrt.refused - badn);
+        }
+    }
+    entry_mutex_lock = targets[0].entry;
+    entry_lock_timed = targets[1].entry;
+    entry_cs_begin = targets[2].entry;
+    entry_cs2_begin = targets[3].entry;
+}
