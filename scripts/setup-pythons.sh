@@ -42,7 +42,7 @@ if [ -z "$tarball" ]; then
   log "fetching python3.13 source from Debian trixie (private apt configuration in $apt_dir)"
   mkdir -p "$apt_dir/lists/partial" "$apt_dir/cache/archives/partial" "$apt_dir/parts"
   echo "deb-src http://deb.debian.org/debian trixie main" > "$apt_dir/sources.list"
-  aptopts=(-o "Dir::Etc::sourcelist=$apt_dir/sources.list" -o "Dir::Etc::sourceparts=$apt_dir/parts"
+  aptopts=(-o "APT::Sandbox::User=root" -o "Dir::Etc::sourcelist=$apt_dir/sources.list" -o "Dir::Etc::sourceparts=$apt_dir/parts"
            -o "Dir::State::Lists=$apt_dir/lists" -o "Dir::Cache=$apt_dir/cache"
            -o "APT::Get::List-Cleanup=0" -o "Debug::NoLocking=1")
   apt-get "${aptopts[@]}" -q update >/dev/null

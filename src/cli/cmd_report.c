@@ -304,8 +304,7 @@ static void render_json(struct strbuf *o, const struct model *m)
         sb_json_str(o, gr->label);
         sb_puts(o, ",\"object_type\":");
         sb_json_str(o, gr->type);
-        int contention = !lp_kind_is_wait_class(gr->kind) && !(gr->flags & (LP_AGG_NOTIFY | LP_AGG_SELF));
-        sb_printf(o, ",\"contention\":%s,\"flags\":", contention ? "true" : "false");
+        sb_printf(o, ",\"contention\":%s,\"flags\":", gr->is_wait ? "false" : "true");
         json_flags(o, gr->flags);
         sb_printf(o, ",\"contentions\":%llu,\"wait_ns\":%llu,\"max_wait_ns\":%llu,\"p50_wait_ns\":%llu,"
                      "\"p99_wait_ns\":%llu,\"histogram\":[",

@@ -35,7 +35,8 @@ static void label_of(const struct model *m, const struct m_row *r, enum group_by
     sb_reset(label);
     switch (by) {
     case BY_LOCK:
-        sb_printf(key, "%u", r->lock);
+        /* one group per lock and class: a lock can be contended and also waited on by its own holder */
+        sb_printf(key, "%u\x1f%d", r->lock, model_row_is_wait(r, m));
         sb_puts(label, l->name);
         break;
     case BY_TYPE:
@@ -118,6 +119,7 @@ struct grp *group_rows(const struct model *m, enum group_by by, enum row_class c
             ng_->lock = r->lock;
             ng_->proc = r->proc;
             ng_->tid = r->tid;
+            ng_->is_wait = model_row_is_wait(r, m);
         }
         struct grp *gr = &g[e->idx];
         gr->count += r->count;

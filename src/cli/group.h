@@ -27,6 +27,7 @@ struct grp {
     uint32_t proc;        /* BY_THREAD */
     uint64_t tid;         /* BY_THREAD */
     uint32_t flags;       /* union of the rows' flags */
+    int is_wait;          /* the rows are not contention (model_row_is_wait) */
     uint64_t count, wait_ns, max_ns;
     uint64_t hist[LP_HIST_BUCKETS];
     struct stack_stat *stacks;

@@ -394,6 +394,7 @@ static const char *errname(int e)
     case EACCES: return "permission denied";
     case EROFS: return "read-only file system";
     case ENOENT: return "no such directory";
+    case ENOTDIR: return "not a directory";
     case ELOOP: return "path is a symbolic link";
     case EEXIST: return "file exists";
     case EIO: return "I/O error";

@@ -65,6 +65,7 @@ struct lp_tls {
     uint64_t pyhook_holder_stack, pyhook_holder_tid; /* who woke the parked hook (from sem_post) */
     int pyhook_recorded;      /* an inner hook recorded the wait for the mutex the outer one waits for */
     uintptr_t pyhook_mutex2;  /* second mutex of a two-object critical section */
+    uintptr_t pyhook_site;    /* caller of the outermost CPython hook (names anonymous mutexes) */
     /* GIL acquisition in progress (one acquisition = several 5 ms timed waits) */
     uint64_t gil_t0, gil_stack, gil_holder_tid;
     uintptr_t gil_struct;

@@ -4,7 +4,9 @@
  * layer off with one warning: the process is then profiled like any native program. */
 #define _GNU_SOURCE 1
 #include <dlfcn.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "../config.h"
 #include "../stack.h"
@@ -17,6 +19,7 @@
 #include "versions.h"
 
 struct lp_pyrt lp_pyrt;
+static void print_layout(void);
 static struct lp_arena init_arena; /* keeps the interpreter module's path alive */
 
 int lp_py_active(void) { return lp_pyrt.active; }
@@ -87,6 +90,9 @@ void lp_py_init(void)
         }
     }
     lp_pyrt.active = 1;
+    const char *pl = getenv("LOCKPROF_PRINT_LAYOUT");
+    if (pl && *pl == '1')
+        print_layout();
     if (m && lp_cfg.patch) {
         lp_py_patch_all(&mm, m);
         uintptr_t lo, hi;
@@ -96,6 +102,46 @@ void lp_py_init(void)
     }
     if (m)
         lp_modmap_close(&mm);
+}
+
+/* LOCKPROF_PRINT_LAYOUT=1: the layout in use, as "name value" lines on stderr, in the vocabulary of
+ * scripts/probe-offsets.c (tests/integration/test_offsets.py compares the two). */
+static void print_layout(void)
+{
+    const struct lp_pylayout *L = &lp_pyrt.L;
+    const struct {
+        const char *name;
+        long v;
+    } f[] = {
+        {"rt_interpreters_head", L->rt_interpreters_head}, {"interp_next", L->interp_next},
+        {"interp_threads_head", L->interp_threads_head}, {"interp_ceval_gil", L->interp_ceval_gil},
+        {"rt_gil_struct", L->rt_gil_struct}, {"ts_next", L->ts_next}, {"ts_current_frame", L->ts_current_frame},
+        {"ts_cframe", L->ts_cframe}, {"cframe_current_frame", L->cframe_current_frame},
+        {"ts_thread_id", L->ts_thread_id}, {"ts_native_thread_id", L->ts_native_thread_id},
+        {"fr_code", L->fr_code}, {"fr_previous", L->fr_previous}, {"fr_instr", L->fr_instr},
+        {"fr_owner", L->fr_owner}, {"fr_is_entry", L->fr_is_entry}, {"co_filename", L->co_filename},
+        {"co_qualname", L->co_qualname}, {"co_linetable", L->co_linetable}, {"co_firstlineno", L->co_firstlineno},
+        {"co_code_adaptive", L->co_code_adaptive}, {"ob_type", L->ob_type}, {"tp_name", L->tp_name},
+        {"tp_flags", L->tp_flags}, {"bytes_ob_size", L->bytes_size}, {"bytes_ob_sval", L->bytes_sval},
+        {"str_length", L->str_length}, {"str_state", L->str_state}, {"str_ascii_size", L->str_ascii_size},
+        {"gil_locked", L->gil_locked}, {"gil_holder", L->gil_holder}, {"gil_cond", L->gil_cond},
+        {"gil_mutex", L->gil_mutex}, {"gil_switch_cond", L->gil_switch_cond},
+        {"thread_lock_field", L->thread_lock_field},
+    };
+    for (size_t i = 0; i < sizeof f / sizeof f[0]; i++) {
+        char line[96] = "lockprof-layout ", *p = line + strlen(line);
+        p += lp_strlcpy(p, f[i].name, 40);
+        *p++ = ' ';
+        if (f[i].v < 0) {
+            *p++ = '-';
+            p = lp_fmt_u64(p, (uint64_t)-f[i].v);
+        } else {
+            p = lp_fmt_u64(p, (uint64_t)f[i].v);
+        }
+        *p++ = '\n';
+        ssize_t r = write(2, line, (size_t)(p - line));
+        (void)r;
+    }
 }
 
 void lp_py_write_meta(struct lpw *w)

@@ -49,7 +49,7 @@ struct phk {
     /* the enclosing hook's thread-local state, restored at the end */
     int prev_recorded, prev_parked;
     uint64_t prev_hstack, prev_htid;
-    uintptr_t prev_m, prev_m2;
+    uintptr_t prev_m, prev_m2, prev_site;
 };
 
 /* Whether an active critical section of this thread holds m (cpython/pystate.h critical_section: a tagged
@@ -82,6 +82,10 @@ static void phk_begin(struct phk *h, uintptr_t m, uintptr_t m2, uintptr_t entry,
     h->prev_htid = lp_tls.pyhook_holder_tid;
     h->prev_m = lp_tls.in_pyhook ? lp_tls.pyhook_mutex : 0;
     h->prev_m2 = lp_tls.in_pyhook ? lp_tls.pyhook_mutex2 : 0;
+    h->prev_site = lp_tls.pyhook_site;
+    if (m && (m == h->prev_m || m == h->prev_m2))
+        h->site = lp_tls.pyhook_site; /* called by an outer hook for the same mutex: its caller took the lock */
+    lp_tls.pyhook_site = h->site;
     lp_tls.pyhook_recorded = 0;
     lp_tls.pyhook_parked = 0;
     lp_tls.pyhook_holder_stack = 0;
@@ -130,6 +134,7 @@ static void phk_end(struct phk *h, int failed)
     lp_tls.pyhook_holder_tid = h->prev_htid;
     lp_tls.pyhook_mutex = h->prev_m;
     lp_tls.pyhook_mutex2 = h->prev_m2;
+    lp_tls.pyhook_site = h->prev_site;
 }
 
 #define SITE() ((uintptr_t)__builtin_extract_return_addr(__builtin_return_address(0)))

@@ -1,0 +1,116 @@
+"""Shared helpers for lockprof's integration tests (run by `meson test`, see tests/meson.build).
+
+The tests run real programs under the real collector and assert on what the CLI reports: nothing here is
+mocked. Paths come from the environment meson sets: LOCKPROF_BUILD (build directory) and LOCKPROF_SRC.
+"""
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import unittest
+
+BUILD = os.environ.get("LOCKPROF_BUILD", os.path.join(os.path.dirname(__file__), "..", "..", "build"))
+SRC = os.environ.get("LOCKPROF_SRC", os.path.join(os.path.dirname(__file__), "..", ".."))
+LOCKPROF = os.path.join(BUILD, "lockprof")
+LIB = os.path.join(BUILD, "liblockprof.so")
+EXAMPLES_C = os.path.join(BUILD, "examples")
+EXAMPLES_PY = os.path.join(SRC, "examples", "python")
+
+
+def run(cmd, env=None, timeout=300, check=False, cwd=None):
+    full_env = dict(os.environ)
+    full_env.update(env or {})
+    p = subprocess.run(cmd, env=full_env, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                       timeout=timeout)
+    if check and p.returncode != 0:
+        raise AssertionError(f"{cmd} exited {p.returncode}\nstdout:\n{p.stdout}\nstderr:\n{p.stderr}")
+    return p
+
+
+def lockprof(*args, **kw):
+    return run([LOCKPROF, *args], **kw)
+
+
+def pythons():
+    """(label, path) of every interpreter scripts/find-pythons.sh reports."""
+    out = subprocess.run([os.path.join(SRC, "scripts", "find-pythons.sh")], stdout=subprocess.PIPE, text=True).stdout
+    return [tuple(line.split(" ", 1)) for line in out.splitlines() if line.strip()]
+
+
+def python_info(py):
+    code = "import sys,sysconfig;print(sys.version_info[0],sys.version_info[1],sys.version_info[2]," \
+           "int(bool(sysconfig.get_config_var('Py_GIL_DISABLED'))))"
+    out = run([py, "-c", code], check=True).stdout.split()
+    return tuple(int(x) for x in out)
+
+
+class TempDirTest(unittest.TestCase):
+    def setUp(self):
+        self.tmp = tempfile.mkdtemp(prefix="lockprof-test-")
+
+    def tearDown(self):
+        shutil.rmtree(self.tmp, ignore_errors=True)
+
+    _runs = 0
+
+    def profile(self, cmd, *opts, env=None, expect_rc=0, name="p"):
+        """Runs cmd under `lockprof run`; returns (completed process, [profile paths]) of this run only."""
+        TempDirTest._runs += 1
+        name = f"{name}-{TempDirTest._runs}"
+        out = os.path.join(self.tmp, name + ".%p.prof")
+        p = lockprof("run", "-o", out, "--no-summary", *opts, "--", *cmd, env=env)
+        if expect_rc is not None:
+            self.assertEqual(p.returncode, expect_rc, f"stdout:\n{p.stdout}\nstderr:\n{p.stderr}")
+        files = sorted(os.path.join(self.tmp, f) for f in os.listdir(self.tmp)
+                       if f.startswith(name + ".") and f.endswith(".prof"))
+        return p, files
+
+    def report_json(self, files, *opts):
+        p = lockprof("report", "--format", "json", *opts, *files, check=True)
+        return json.loads(p.stdout)
+
+
+def locks_of(report, kind=None, contention=None):
+    out = []
+    for lock in report["locks"]:
+        if kind and lock["kind"] != kind:
+            continue
+        if contention is not None and lock["contention"] != contention:
+            continue
+        out.append(lock)
+    return out
+
+
+def frames_text(frames):
+    return [f"{f['function']}:{f.get('line')}" for f in frames or []]
+
+
+def has_frame(frames, function, line=None, file_suffix=None):
+    for f in frames or []:
+        if f["function"] != function:
+            continue
+        if line is not None and f.get("line") != line:
+            continue
+        if file_suffix is not None and not (f.get("file") or "").endswith(file_suffix):
+            continue
+        return True
+    return False
+
+
+def line_of(path, marker):
+    """1-based line number of the first line of `path` containing `marker` (so tests follow the examples)."""
+    with open(path) as f:
+        for i, text in enumerate(f, 1):
+            if marker in text:
+                return i
+    raise AssertionError(f"{marker!r} not in {path}")
+
+
+def main():
+    unittest.main(verbosity=2)
+
+
+if __name__ == "__main__":
+    sys.exit("lptest is a helper module")

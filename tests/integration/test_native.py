@@ -1,0 +1,206 @@
+"""The collector and CLI on native programs (issue: core collector, format, run, report)."""
+import json
+import os
+import signal
+import stat
+import subprocess
+import time
+import unittest
+
+import lptest
+from lptest import EXAMPLES_C, LIB, LOCKPROF, TempDirTest, has_frame, lockprof, locks_of, run
+
+
+def ex(name):
+    return os.path.join(EXAMPLES_C, name)
+
+
+class HotMutex(TempDirTest):
+    def test_hot_mutex_waiter_holder_and_total(self):
+        t0 = time.monotonic()
+        p, files = self.profile([ex("hot_mutex"), "4", "400"])
+        wall_ns = (time.monotonic() - t0) * 1e9
+        self.assertEqual(len(files), 1)
+        rep = self.report_json(files)
+        locks = [l for l in locks_of(rep, "pthread_mutex", contention=True) if l["name"] == "hot_lock"]
+        self.assertEqual(len(locks), 1, json.dumps(rep["locks"])[:2000])
+        lock = locks[0]
+        self.assertGreater(lock["contentions"], 0)
+        # plausible: some wait, and never more than the other three threads waiting for the whole run
+        self.assertGreater(lock["wait_ns"], 0)
+        self.assertLessEqual(lock["wait_ns"], 3 * wall_ns)
+        self.assertLessEqual(lock["max_wait_ns"], lock["wait_ns"])
+        self.assertTrue(any(has_frame(s["frames"], "critical_work") and has_frame(s["frames"], "worker")
+                            for s in lock["stacks"]), lock["stacks"][0]["frames"])
+        holders = [s["holder_frames"] for s in lock["stacks"] if s["holder_frames"]]
+        self.assertTrue(holders, "no holder stack recorded")
+        self.assertTrue(any(has_frame(h, "critical_work") for h in holders))
+        self.assertEqual(sum(s["contentions"] for s in lock["stacks"]), lock["contentions"])
+
+    def test_text_report_has_units_and_stacks(self):
+        _, files = self.profile([ex("hot_mutex"), "3", "200"])
+        out = lockprof("report", *files, check=True).stdout
+        for col in ("contentions", "wait[ms]", "avg[ms]", "max[ms]", "p99[ms]", "top waiter frame"):
+            self.assertIn(col, out)
+        self.assertIn("hot_lock", out)
+        self.assertIn("critical_work (hot_mutex+0x", out)
+        self.assertIn("blocked by", out)
+
+    def test_summary_on_stderr(self):
+        p = lockprof("run", "-o", os.path.join(self.tmp, "s.%p.prof"), "--", ex("hot_mutex"), "3", "200")
+        self.assertEqual(p.returncode, 0)
+        self.assertIn("top contended locks", p.stderr)
+        self.assertIn("hot_lock", p.stderr)
+        self.assertIn("profile written", p.stderr)
+
+
+class Control(TempDirTest):
+    def test_uncontended_has_no_contention(self):
+        _, files = self.profile([ex("uncontended"), "4"])
+        rep = self.report_json(files)
+        self.assertEqual(locks_of(rep, contention=True), [])
+
+    def test_exit_status_passed_through(self):
+        p, files = self.profile([ex("uncontended"), "2", "0", "3"], expect_rc=3)
+        self.assertEqual(len(files), 1)
+
+    def test_signal_death_is_128_plus_n(self):
+        p, _ = self.profile(["/bin/sh", "-c", "kill -TERM $$"], expect_rc=128 + signal.SIGTERM)
+
+    def test_missing_command_is_127(self):
+        p, _ = self.profile([os.path.join(self.tmp, "does-not-exist")], expect_rc=127)
+        self.assertIn("cannot execute", p.stderr)
+
+
+class RwlockAndCond(TempDirTest):
+    def test_rwlock_readers_wait_for_writer(self):
+        _, files = self.profile([ex("rwlock"), "3", "20000"])
+        rep = self.report_json(files)
+        locks = [l for l in locks_of(rep, "pthread_rwlock") if l["name"] == "table_lock"]
+        self.assertEqual(len(locks), 1)
+        self.assertTrue(any(has_frame(s["frames"], "read_table") for s in locks[0]["stacks"]))
+
+    def test_condition_waits_are_a_wait_class_and_reacquire_is_contention(self):
+        _, files = self.profile([ex("prodcons"), "3", "20000"])
+        rep = self.report_json(files)
+        conds = [l for l in locks_of(rep, "pthread_cond") if l["name"] in ("not_empty", "not_full")]
+        self.assertTrue(conds)
+        self.assertTrue(all(not l["contention"] for l in conds))
+        self.assertTrue(any(has_frame(s["frames"], "consume") for l in conds for s in l["stacks"]))
+        mutex = [l for l in locks_of(rep, "pthread_mutex") if l["name"] == "queue_lock"]
+        self.assertEqual(len(mutex), 1)
+        self.assertTrue(mutex[0]["contention"])
+        # the producer keeps queue_lock after pthread_cond_signal: woken consumers re-acquire it after it
+        self.assertIn("reacquire", mutex[0]["flags"])
+        reacq = [s for s in mutex[0]["stacks"] if "reacquire" in s["flags"]]
+        self.assertTrue(any(has_frame(s["holder_frames"], "produce") for s in reacq))
+
+
+class Processes(TempDirTest):
+    def test_forked_child_writes_its_own_profile(self):
+        code = ("import os\npid = os.fork()\nif pid == 0:\n    os._exit(0)\nos.waitpid(pid, 0)\n")
+        p, files = self.profile(["/usr/bin/python3", "-c", code])
+        self.assertEqual(len(files), 2, p.stderr)
+        pids = set()
+        for f in files:
+            rep = self.report_json([f])
+            pids.add(rep["processes"][0]["pid"])
+        self.assertEqual(len(pids), 2)
+
+    def test_exec_child_inherits_preload(self):
+        p, files = self.profile(["/bin/sh", "-c", f"{ex('hot_mutex')} 2 100; true"])
+        self.assertGreaterEqual(len(files), 2)
+        names = {l["name"] for f in files for l in self.report_json([f])["locks"]}
+        self.assertIn("hot_lock", names)
+
+    def test_existing_ld_preload_keeps_working(self):
+        marker = os.path.join(self.tmp, "marker")
+        lib = os.path.join(lptest.BUILD, "tests", "libpreload_marker.so")
+        p, files = self.profile([ex("hot_mutex"), "2", "50"], env={"LD_PRELOAD": lib, "MARKER_FILE": marker})
+        self.assertTrue(os.path.exists(marker), "the program's own LD_PRELOAD library did not run")
+        self.assertEqual(len(files), 1)
+
+    def start_sleeper(self, out, *opts):
+        """`lockprof run -- sleep 5`; returns (run process, pid of the sleep it started)."""
+        proc = subprocess.Popen([LOCKPROF, "run", "-o", out, "--no-summary", *opts, "--", "/bin/sleep", "5"],
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        self.addCleanup(lambda: (proc.poll() is None and proc.terminate(), proc.wait()))
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            for pid in os.listdir("/proc"):
+                try:
+                    with open(f"/proc/{pid}/stat") as f:
+                        ppid = int(f.read().rsplit(")", 1)[1].split()[1])
+                    with open(f"/proc/{pid}/cmdline", "rb") as f:
+                        cmd = f.read()
+                except (OSError, ValueError, IndexError):
+                    continue
+                if ppid == proc.pid and cmd.startswith(b"/bin/sleep\x005"):
+                    time.sleep(0.3)  # let the constructor finish
+                    return proc, int(pid)
+            time.sleep(0.02)
+        self.fail("the command did not start")
+
+    def wait_for(self, path, seconds=5):
+        deadline = time.monotonic() + seconds
+        while not os.path.exists(path) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        return os.path.exists(path)
+
+    def test_dump_on_sigusr2(self):
+        out = os.path.join(self.tmp, "live.%p.prof")
+        proc, child = self.start_sleeper(out)
+        os.kill(child, signal.SIGUSR2)
+        path = out.replace("%p", str(child))
+        self.assertTrue(self.wait_for(path), "SIGUSR2 did not produce a profile")
+        rep = self.report_json([path])
+        self.assertEqual(rep["processes"][0]["pid"], child)
+        proc.terminate()  # forwarded to the command: 128+15
+        self.assertEqual(proc.wait(), 128 + signal.SIGTERM)
+
+    def test_sigusr2_to_lockprof_run_is_forwarded(self):
+        out = os.path.join(self.tmp, "fwd.%p.prof")
+        proc, child = self.start_sleeper(out)
+        proc.send_signal(signal.SIGUSR2)
+        self.assertTrue(self.wait_for(out.replace("%p", str(child))))
+
+
+class Files(TempDirTest):
+    def test_profile_mode_0600_and_no_temporary_left(self):
+        _, files = self.profile([ex("hot_mutex"), "2", "50"])
+        self.assertEqual(stat.S_IMODE(os.stat(files[0]).st_mode), 0o600)
+        self.assertEqual([f for f in os.listdir(self.tmp) if ".tmp" in f], [])
+
+    def test_foreign_file_and_symlink_are_never_overwritten(self):
+        target = os.path.join(self.tmp, "victim")
+        with open(target, "w") as f:
+            f.write("precious\n")
+        out = os.path.join(self.tmp, "fixed.prof")
+        os.symlink(target, out)
+        p = lockprof("run", "-o", out, "--no-summary", "--", ex("hot_mutex"), "2", "50")
+        self.assertEqual(p.returncode, 0)
+        with open(target) as f:
+            self.assertEqual(f.read(), "precious\n")
+        self.assertTrue(os.path.islink(out))
+        self.assertTrue(os.path.exists(out + ".1"), os.listdir(self.tmp))
+        self.assertIn("did not write", p.stderr)
+
+
+class Cli(TempDirTest):
+    def test_help_on_every_subcommand(self):
+        for sub in ("run", "report", "flamegraph", "export", "diff", "check"):
+            p = lockprof(sub, "--help")
+            self.assertEqual(p.returncode, 0, sub)
+            self.assertIn("usage: lockprof " + sub, p.stdout)
+        self.assertEqual(lockprof("--help").returncode, 0)
+
+    def test_bad_options_exit_2(self):
+        for args in (["report", "--format", "xml", "x"], ["report", "--top", "-1", "x"], ["nope"],
+                     ["run", "--sample", "abc", "--", "true"], ["report"]):
+            p = lockprof(*args)
+            self.assertEqual(p.returncode, 2, args)
+            self.assertTrue(p.stderr.startswith("lockprof: "), p.stderr)
+
+
+if __name__ == "__main__":
+    lptest.main()
