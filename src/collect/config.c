@@ -15,6 +15,7 @@ struct lp_config lp_cfg = {
     .python = 1,
     .patch = 1,
     .holders = 1,
+    .stack_cache = 1,
     .signal = SIGUSR2,
     .file_mode = 0600,
 };
@@ -112,6 +113,7 @@ void lp_config_load(void)
     get_bool("LOCKPROF_PYTHON", &lp_cfg.python);
     get_bool("LOCKPROF_PATCH", &lp_cfg.patch);
     get_bool("LOCKPROF_HOLDERS", &lp_cfg.holders);
+    get_bool("LOCKPROF_STACK_CACHE", &lp_cfg.stack_cache);
     int timeline = 0;
     unsigned tl_size = 65536;
     get_bool("LOCKPROF_TIMELINE", &timeline);

@@ -372,13 +372,12 @@ static void write_profile(struct ctx *c, const char *reason)
                 continue;
             uint64_t head = atomic_load_explicit(&t->tl_head, memory_order_acquire);
             uint64_t first = head > lp_cfg.timeline ? head - lp_cfg.timeline : 0;
-            uint64_t tid = atomic_load(&t->tid);
             for (uint64_t i = first; i < head; i++) {
                 const struct lp_timeline_ev *ev = &t->tl[i % lp_cfg.timeline];
                 int64_t lid = lock_id(c, t, ev->lock_key);
                 if (lid < 0)
                     continue;
-                lpw_event(w, ev->start_ns, ev->dur_ns, tid, (uint64_t)lid, stack_id(c, ev->stack_hash));
+                lpw_event(w, ev->start_ns, ev->dur_ns, ev->tid, (uint64_t)lid, stack_id(c, ev->stack_hash));
             }
         }
     }

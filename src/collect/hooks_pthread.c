@@ -16,17 +16,16 @@
 
 static inline void on_release(uintptr_t addr)
 {
-    if (LP_UNLIKELY(lp_waiters_any()) && lp_guard_enter()) {
-        int e = errno;
-        lp_waiters_on_release(addr);
-        errno = e;
-        lp_guard_leave();
-    }
+    if (LP_UNLIKELY(lp_waiters_any()))
+        lp_release_slow(addr);
 }
+
+/* The caller's return address: the program's call site when the exported hook tail-called us (it does at -O2),
+ * else a constant inside the hook. Only used as part of the stack cache key. */
+#define SITE() ((uintptr_t)__builtin_return_address(0))
 
 /* ---- mutexes ------------------------------------------------------------------------------------------ */
 
-static inline int acquired(int rc) { return rc == 0 || rc == EOWNERDEAD; }
 
 static void mutex_event(pthread_mutex_t *m, struct lp_event *ev, unsigned flags)
 {
@@ -34,13 +33,11 @@ static void mutex_event(pthread_mutex_t *m, struct lp_event *ev, unsigned flags)
     lp_py_classify_mutex(m, ev);
 }
 
-int lp_mutex_lock(pthread_mutex_t *m)
+/* The trylock found the mutex busy (rc): the slow path of lp_mutex_lock (inline in hooks_pthread.h). */
+int lp_mutex_lock_slow(pthread_mutex_t *m, int rc)
 {
-    int rc = lp_real_pthread_mutex_trylock(m);
-    if (LP_LIKELY(acquired(rc)))
-        return rc;
     struct lp_wait w;
-    if (rc != EBUSY || !lp_wait_begin(&w, (uintptr_t)m, NULL))
+    if (rc != EBUSY || !lp_wait_begin(&w, (uintptr_t)m, NULL, SITE()))
         return lp_real_pthread_mutex_lock(m);
     rc = lp_real_pthread_mutex_lock(m);
     if (acquired(rc)) {
@@ -59,7 +56,7 @@ int lp_mutex_timedlock(pthread_mutex_t *m, int clocked, clockid_t clk, const str
     if (LP_LIKELY(acquired(rc)))
         return rc;
     struct lp_wait w;
-    int profiled = rc == EBUSY && lp_wait_begin(&w, (uintptr_t)m, NULL);
+    int profiled = rc == EBUSY && lp_wait_begin(&w, (uintptr_t)m, NULL, SITE());
     rc = clocked ? lp_real_pthread_mutex_clocklock(m, clk, abstime) : lp_real_pthread_mutex_timedlock(m, abstime);
     if (profiled) {
         if (acquired(rc) || rc == ETIMEDOUT) {
@@ -73,10 +70,14 @@ int lp_mutex_timedlock(pthread_mutex_t *m, int clocked, clockid_t clk, const str
     return rc;
 }
 
-int lp_mutex_unlock(pthread_mutex_t *m)
+void lp_release_slow(uintptr_t addr)
 {
-    on_release((uintptr_t)m);
-    return lp_real_pthread_mutex_unlock(m);
+    if (lp_guard_enter()) {
+        int e = errno;
+        lp_waiters_on_release(addr);
+        errno = e;
+        lp_guard_leave();
+    }
 }
 
 /* ---- rwlocks ------------------------------------------------------------------------------------------ */
@@ -88,7 +89,7 @@ int lp_rwlock_lock(pthread_rwlock_t *l, int write, int timed, int clocked, clock
     if (LP_LIKELY(rc == 0))
         return 0;
     struct lp_wait w;
-    int profiled = rc == EBUSY && lp_wait_begin(&w, (uintptr_t)l, NULL);
+    int profiled = rc == EBUSY && lp_wait_begin(&w, (uintptr_t)l, NULL, SITE());
     if (!timed)
         rc = write ? lp_real_pthread_rwlock_wrlock(l) : lp_real_pthread_rwlock_rdlock(l);
     else if (clocked)
@@ -123,7 +124,7 @@ int lp_cond_wait(pthread_cond_t *c, pthread_mutex_t *m, int timed, clockid_t clk
         lp_py_cond_wait(c, m, timed, clocked, clk, abstime, &rc))
         return rc;
     struct lp_wait w;
-    if (!lp_wait_begin(&w, (uintptr_t)c, NULL)) {
+    if (!lp_wait_begin(&w, (uintptr_t)c, NULL, SITE())) {
         if (!timed)
             return lp_real_pthread_cond_wait(c, m);
         return clocked ? lp_real_pthread_cond_clockwait(c, m, clk, abstime)
@@ -191,7 +192,7 @@ int lp_sem_wait(sem_t *sem, int timed, clockid_t clk, const struct timespec *abs
     int busy = errno == EAGAIN;
     errno = saved; /* the failed try must not leak EAGAIN into a successful wait */
     struct lp_wait w;
-    int profiled = busy && lp_wait_begin(&w, (uintptr_t)sem, NULL);
+    int profiled = busy && lp_wait_begin(&w, (uintptr_t)sem, NULL, SITE());
     struct lp_event ev = {.kind = LP_KIND_SEMAPHORE, .addr = (uintptr_t)sem};
     int inner = 0;
     if (profiled && lp_guard_enter()) {

@@ -6,9 +6,41 @@
 #include <semaphore.h>
 #include <time.h>
 
-int lp_mutex_lock(pthread_mutex_t *m);
+#include <errno.h>
+#include <stdint.h>
+#include <sys/single_threaded.h>
+
+#include "lp.h"
+#include "real.h"
+#include "waiters.h"
+
+static inline int lp_acquired(int rc) { return rc == 0 || rc == EOWNERDEAD; }
+#define acquired lp_acquired
+
+int lp_mutex_lock_slow(pthread_mutex_t *m, int rc);
+void lp_release_slow(uintptr_t addr);
+
+/* pthread_mutex_lock's fast path, inlined into the exported symbol: one trylock. A process that has never had a
+ * second thread cannot contend on a process-private mutex (glibc's __data.__kind bit 128 marks process-shared
+ * ones), so there we call the real lock directly and keep glibc's single-thread optimisation. */
+static inline int lp_mutex_lock(pthread_mutex_t *m)
+{
+    if (__libc_single_threaded && !(m->__data.__kind & 128))
+        return lp_real_pthread_mutex_lock(m);
+    int rc = lp_real_pthread_mutex_trylock(m);
+    if (LP_LIKELY(lp_acquired(rc)))
+        return rc;
+    return lp_mutex_lock_slow(m, rc);
+}
+
+static inline int lp_mutex_unlock(pthread_mutex_t *m)
+{
+    if (LP_UNLIKELY(lp_waiters_any()))
+        lp_release_slow((uintptr_t)m);
+    return lp_real_pthread_mutex_unlock(m);
+}
+
 int lp_mutex_timedlock(pthread_mutex_t *m, int clocked, clockid_t clk, const struct timespec *abstime);
-int lp_mutex_unlock(pthread_mutex_t *m);
 int lp_rwlock_lock(pthread_rwlock_t *l, int write, int timed, int clocked, clockid_t clk,
                    const struct timespec *abstime);
 int lp_rwlock_unlock(pthread_rwlock_t *l);

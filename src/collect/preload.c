@@ -27,82 +27,70 @@
 #define EXPORT LP_EXPORT
 
 /* ---- pthread mutex ------------------------------------------------------------------------------------ */
-EXPORT int pthread_mutex_lock(pthread_mutex_t *m) { lp_real_ensure(); return lp_mutex_lock(m); }
-EXPORT int pthread_mutex_trylock(pthread_mutex_t *m) { lp_real_ensure(); return lp_real_pthread_mutex_trylock(m); }
+EXPORT int pthread_mutex_lock(pthread_mutex_t *m) { return lp_mutex_lock(m); }
+EXPORT int pthread_mutex_trylock(pthread_mutex_t *m) { return lp_real_pthread_mutex_trylock(m); }
 EXPORT int pthread_mutex_timedlock(pthread_mutex_t *m, const struct timespec *t)
 {
-    lp_real_ensure();
     return lp_mutex_timedlock(m, 0, CLOCK_REALTIME, t);
 }
 EXPORT int pthread_mutex_clocklock(pthread_mutex_t *m, clockid_t c, const struct timespec *t)
 {
-    lp_real_ensure();
     return lp_mutex_timedlock(m, 1, c, t);
 }
-EXPORT int pthread_mutex_unlock(pthread_mutex_t *m) { lp_real_ensure(); return lp_mutex_unlock(m); }
+EXPORT int pthread_mutex_unlock(pthread_mutex_t *m) { return lp_mutex_unlock(m); }
 
 /* ---- pthread rwlock ----------------------------------------------------------------------------------- */
-EXPORT int pthread_rwlock_rdlock(pthread_rwlock_t *l) { lp_real_ensure(); return lp_rwlock_lock(l, 0, 0, 0, 0, NULL); }
-EXPORT int pthread_rwlock_wrlock(pthread_rwlock_t *l) { lp_real_ensure(); return lp_rwlock_lock(l, 1, 0, 0, 0, NULL); }
+EXPORT int pthread_rwlock_rdlock(pthread_rwlock_t *l) { return lp_rwlock_lock(l, 0, 0, 0, 0, NULL); }
+EXPORT int pthread_rwlock_wrlock(pthread_rwlock_t *l) { return lp_rwlock_lock(l, 1, 0, 0, 0, NULL); }
 EXPORT int pthread_rwlock_timedrdlock(pthread_rwlock_t *l, const struct timespec *t)
 {
-    lp_real_ensure();
     return lp_rwlock_lock(l, 0, 1, 0, CLOCK_REALTIME, t);
 }
 EXPORT int pthread_rwlock_timedwrlock(pthread_rwlock_t *l, const struct timespec *t)
 {
-    lp_real_ensure();
     return lp_rwlock_lock(l, 1, 1, 0, CLOCK_REALTIME, t);
 }
 EXPORT int pthread_rwlock_clockrdlock(pthread_rwlock_t *l, clockid_t c, const struct timespec *t)
 {
-    lp_real_ensure();
     return lp_rwlock_lock(l, 0, 1, 1, c, t);
 }
 EXPORT int pthread_rwlock_clockwrlock(pthread_rwlock_t *l, clockid_t c, const struct timespec *t)
 {
-    lp_real_ensure();
     return lp_rwlock_lock(l, 1, 1, 1, c, t);
 }
-EXPORT int pthread_rwlock_unlock(pthread_rwlock_t *l) { lp_real_ensure(); return lp_rwlock_unlock(l); }
+EXPORT int pthread_rwlock_unlock(pthread_rwlock_t *l) { return lp_rwlock_unlock(l); }
 
 /* ---- condition variables ------------------------------------------------------------------------------
  * Our definitions are unversioned on purpose: an unversioned definition in a library without version nodes
  * satisfies both pthread_cond_*@GLIBC_2.3.2 and @GLIBC_2.2.5 references (so: no linker version script). */
 EXPORT int pthread_cond_wait(pthread_cond_t *c, pthread_mutex_t *m)
 {
-    lp_real_ensure();
     return lp_cond_wait(c, m, 0, 0, NULL, 0);
 }
 EXPORT int pthread_cond_timedwait(pthread_cond_t *c, pthread_mutex_t *m, const struct timespec *t)
 {
-    lp_real_ensure();
     return lp_cond_wait(c, m, 1, CLOCK_REALTIME, t, 0);
 }
 EXPORT int pthread_cond_clockwait(pthread_cond_t *c, pthread_mutex_t *m, clockid_t clk, const struct timespec *t)
 {
-    lp_real_ensure();
     return lp_cond_wait(c, m, 1, clk, t, 1);
 }
-EXPORT int pthread_cond_signal(pthread_cond_t *c) { lp_real_ensure(); return lp_cond_signal(c, 0); }
-EXPORT int pthread_cond_broadcast(pthread_cond_t *c) { lp_real_ensure(); return lp_cond_signal(c, 1); }
+EXPORT int pthread_cond_signal(pthread_cond_t *c) { return lp_cond_signal(c, 0); }
+EXPORT int pthread_cond_broadcast(pthread_cond_t *c) { return lp_cond_signal(c, 1); }
 
 /* ---- semaphores --------------------------------------------------------------------------------------- */
-EXPORT int sem_wait(sem_t *s) { lp_real_ensure(); return lp_sem_wait(s, 0, 0, NULL, 0); }
+EXPORT int sem_wait(sem_t *s) { return lp_sem_wait(s, 0, 0, NULL, 0); }
 EXPORT int sem_timedwait(sem_t *s, const struct timespec *t)
 {
-    lp_real_ensure();
     return lp_sem_wait(s, 1, CLOCK_REALTIME, t, 0);
 }
 EXPORT int sem_clockwait(sem_t *s, clockid_t c, const struct timespec *t)
 {
-    lp_real_ensure();
     return lp_sem_wait(s, 1, c, t, 1);
 }
-EXPORT int sem_post(sem_t *s) { lp_real_ensure(); return lp_sem_post(s); }
+EXPORT int sem_post(sem_t *s) { return lp_sem_post(s); }
 EXPORT int sem_init(sem_t *s, int pshared, unsigned value)
 {
-    lp_real_ensure();
     int rc = lp_real_sem_init(s, pshared, value);
     if (rc == 0 && value == 1 && atomic_load_explicit(&lp_state, memory_order_relaxed) == LP_STATE_ON &&
         lp_guard_enter()) {
@@ -115,7 +103,6 @@ EXPORT int sem_init(sem_t *s, int pshared, unsigned value)
 }
 EXPORT int sem_destroy(sem_t *s)
 {
-    lp_real_ensure();
     if (atomic_load_explicit(&lp_state, memory_order_relaxed) == LP_STATE_ON && lp_guard_enter()) {
         lp_py_on_sem_destroy(s);
         lp_guard_leave();
@@ -130,7 +117,6 @@ static int is_own_process(void) { return (pid_t)syscall(SYS_getpid) == my_pid; }
 
 EXPORT void _exit(int status)
 {
-    lp_real_ensure();
     if (atomic_load(&lp_state) == LP_STATE_ON && is_own_process())
         lp_dump_final("_exit");
     lp_real__exit(status);
@@ -139,7 +125,6 @@ EXPORT void _exit(int status)
 
 EXPORT void _Exit(int status)
 {
-    lp_real_ensure();
     if (atomic_load(&lp_state) == LP_STATE_ON && is_own_process())
         lp_dump_final("_exit");
     lp_real__Exit(status);
@@ -161,25 +146,21 @@ static void before_exec(void)
 
 EXPORT int execve(const char *p, char *const a[], char *const e[])
 {
-    lp_real_ensure();
     before_exec();
     return lp_real_execve(p, a, e);
 }
 EXPORT int execv(const char *p, char *const a[])
 {
-    lp_real_ensure();
     before_exec();
     return lp_real_execv(p, a);
 }
 EXPORT int execvp(const char *p, char *const a[])
 {
-    lp_real_ensure();
     before_exec();
     return lp_real_execvp(p, a);
 }
 EXPORT int execvpe(const char *p, char *const a[], char *const e[])
 {
-    lp_real_ensure();
     before_exec();
     return lp_real_execvpe(p, a, e);
 }

@@ -10,13 +10,37 @@
 
 #include "lp.h"
 
-#define LP_HOOK(ret, name, params, version) ret(*lp_real_##name) params;
-#define LP_REAL(ret, name, params, version) ret(*lp_real_##name) params;
+#include <errno.h>
+
+/* Boot stubs: resolve, then forward (or fail with ENOSYS when the function does not exist in this libc). */
+#define LP_HOOK(ret, name, params, args, version)                                                          \
+    static ret boot_##name params;                                                                          \
+    ret(*lp_real_##name) params = boot_##name;                                                              \
+    static ret boot_##name params                                                                           \
+    {                                                                                                       \
+        lp_real_resolve();                                                                                  \
+        if (lp_real_##name == boot_##name) {                                                                \
+            errno = ENOSYS;                                                                                 \
+            return (ret)-1;                                                                                 \
+        }                                                                                                   \
+        return lp_real_##name args;                                                                         \
+    }
+#define LP_REAL LP_HOOK
+#define LP_HOOK_VOID(ret, name, params, args, version)                                                     \
+    static ret boot_##name params;                                                                          \
+    ret(*lp_real_##name) params = boot_##name;                                                              \
+    static ret boot_##name params                                                                           \
+    {                                                                                                       \
+        lp_real_resolve();                                                                                  \
+        if (lp_real_##name != boot_##name)                                                                  \
+            lp_real_##name args;                                                                            \
+    }
 #include "hooks.def"
+#undef LP_HOOK_VOID
 #undef LP_HOOK
 #undef LP_REAL
 
-int lp_real_ready;
+static int lp_real_ready;
 static LP_TLS int resolving;
 
 /* glibc's __pthread_* aliases, bound at link time to their (compat) version node so no lookup is needed. Used
@@ -48,18 +72,18 @@ int lp_real_resolve(void)
         return 0;
     if (resolving) {
         /* Re-entered from inside dlsym: make the mutex functions usable without a lookup. */
-        if (!lp_real_pthread_mutex_lock) lp_real_pthread_mutex_lock = compat_mutex_lock;
-        if (!lp_real_pthread_mutex_trylock) lp_real_pthread_mutex_trylock = compat_mutex_trylock;
-        if (!lp_real_pthread_mutex_unlock) lp_real_pthread_mutex_unlock = compat_mutex_unlock;
-        if (!lp_real_pthread_rwlock_rdlock) lp_real_pthread_rwlock_rdlock = compat_rwlock_rdlock;
-        if (!lp_real_pthread_rwlock_wrlock) lp_real_pthread_rwlock_wrlock = compat_rwlock_wrlock;
-        if (!lp_real_pthread_rwlock_unlock) lp_real_pthread_rwlock_unlock = compat_rwlock_unlock;
+        if (lp_real_pthread_mutex_lock == boot_pthread_mutex_lock) lp_real_pthread_mutex_lock = compat_mutex_lock;
+        if (lp_real_pthread_mutex_trylock == boot_pthread_mutex_trylock) lp_real_pthread_mutex_trylock = compat_mutex_trylock;
+        if (lp_real_pthread_mutex_unlock == boot_pthread_mutex_unlock) lp_real_pthread_mutex_unlock = compat_mutex_unlock;
+        if (lp_real_pthread_rwlock_rdlock == boot_pthread_rwlock_rdlock) lp_real_pthread_rwlock_rdlock = compat_rwlock_rdlock;
+        if (lp_real_pthread_rwlock_wrlock == boot_pthread_rwlock_wrlock) lp_real_pthread_rwlock_wrlock = compat_rwlock_wrlock;
+        if (lp_real_pthread_rwlock_unlock == boot_pthread_rwlock_unlock) lp_real_pthread_rwlock_unlock = compat_rwlock_unlock;
         return 0;
     }
     resolving = 1;
     int missing = 0;
     /* Each pointer is written once with the same value by whichever thread gets here; benign. */
-#define LP_HOOK(ret, name, params, version)                                                          \
+#define LP_HOOK(ret, name, params, args, version)                                                    \
     {                                                                                                 \
         void *p = lookup(#name, version);                                                             \
         if (p)                                                                                        \
@@ -68,9 +92,11 @@ int lp_real_resolve(void)
             missing = 1;                                                                              \
     }
 #define LP_REAL LP_HOOK
+#define LP_HOOK_VOID LP_HOOK
 #include "hooks.def"
 #undef LP_HOOK
 #undef LP_REAL
+#undef LP_HOOK_VOID
     resolving = 0;
     __atomic_store_n(&lp_real_ready, 1, __ATOMIC_RELEASE);
     if (missing)

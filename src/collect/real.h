@@ -10,22 +10,18 @@
 #include <signal.h>
 #include <time.h>
 
-#define LP_HOOK(ret, name, params, version) extern ret(*lp_real_##name) params;
-#define LP_REAL(ret, name, params, version) extern ret(*lp_real_##name) params;
+#pragma GCC visibility push(hidden)
+/* Until resolution ran, each pointer holds a boot stub that resolves everything and then calls the real function,
+ * so hooks call through the pointer unconditionally (no "ready" test on the hot path). */
+#define LP_HOOK(ret, name, params, args, version) extern ret(*lp_real_##name) params;
+#define LP_REAL LP_HOOK
 #include "hooks.def"
 #undef LP_HOOK
 #undef LP_REAL
 
-/* Resolves every pointer. Returns 0, or -1 when a required function is missing (then lockprof disables
- * itself; hooks keep forwarding with whatever was found). Safe to call repeatedly and concurrently. */
+/* Resolves every pointer. Returns 0, or -1 when a required function is missing (lockprof then disables itself
+ * and a call to the missing function fails with ENOSYS). Safe to call repeatedly and concurrently. */
 int lp_real_resolve(void);
-
-/* Ensures resolution happened; called at the top of every hook (one predictable branch). */
-extern int lp_real_ready;
-static inline void lp_real_ensure(void)
-{
-    if (__builtin_expect(!__atomic_load_n(&lp_real_ready, __ATOMIC_ACQUIRE), 0))
-        lp_real_resolve();
-}
+#pragma GCC visibility pop
 
 #endif

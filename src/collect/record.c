@@ -33,6 +33,10 @@ static uint64_t str_hash(const char *s) { return s ? lp_hash_bytes(s, strlen(s))
 
 static uint64_t lock_key(struct lp_thread *t, const struct lp_event *e)
 {
+    /* The last lock this thread waited for, without re-hashing its strings (the common case under contention). */
+    if (t->last_lock_key && t->last_lock.kind == e->kind && t->last_lock.addr == e->addr &&
+        t->last_lock.type == e->type && t->last_lock.name == e->name)
+        return t->last_lock_key;
     uint64_t k = lp_mix(lp_mix(lp_mix(e->kind + 1, e->addr), str_hash(e->type)), str_hash(e->name)) | 1;
     if (LP_UNLIKELY(!lp_map_get(&t->locks, k))) {
         struct lp_lock_ent *l = lp_arena_alloc(&t->arena, sizeof *l);
@@ -46,6 +50,11 @@ static uint64_t lock_key(struct lp_thread *t, const struct lp_event *e)
         if (lp_map_put(&t->locks, &t->arena, k, l))
             return 0;
     }
+    t->last_lock.kind = e->kind;
+    t->last_lock.addr = e->addr;
+    t->last_lock.type = e->type;
+    t->last_lock.name = e->name;
+    t->last_lock_key = k;
     return k;
 }
 
@@ -92,11 +101,12 @@ void lp_record(struct lp_thread *t, const struct lp_event *e, uint64_t t0, uint6
         ev->dur_ns = wait_ns;
         ev->lock_key = lk;
         ev->stack_hash = stack;
+        ev->tid = tid;
         atomic_store_explicit(&t->tl_head, i + 1, memory_order_release);
     }
 }
 
-int lp_wait_begin(struct lp_wait *w, uintptr_t addr, const void *leaf)
+int lp_wait_begin(struct lp_wait *w, uintptr_t addr, const void *leaf, uintptr_t site)
 {
     w->active = 0;
     if (atomic_load_explicit(&lp_state, memory_order_relaxed) != LP_STATE_ON || !lp_guard_enter())
@@ -112,13 +122,14 @@ int lp_wait_begin(struct lp_wait *w, uintptr_t addr, const void *leaf)
     w->t = t;
     w->active = 1;
     w->leaf = leaf;
+    w->site = site;
     w->slot = lp_waiters_claim(addr, 0);
     w->sampled = 1;
     if (lp_cfg.sample_every > 1)
         w->sampled = (++t->sample_ctr % lp_cfg.sample_every) == 0;
     /* Capture now, while somebody else holds the lock: the cost overlaps a wait we would have anyway. With a
      * minimum wait set, capture after the wait instead, and only for waits that qualify. */
-    w->stack = (w->sampled && !lp_cfg.min_wait_ns) ? lp_stack_capture(t, leaf) : 0;
+    w->stack = (w->sampled && !lp_cfg.min_wait_ns) ? lp_stack_capture(t, leaf, site) : 0;
     lp_guard_leave();
     errno = saved;
     w->t0 = lp_now();
@@ -145,7 +156,7 @@ uint64_t lp_wait_end(struct lp_wait *w, const struct lp_event *e)
     if (w->sampled && wait >= lp_cfg.min_wait_ns) {
         uint64_t st = w->stack;
         if (!st && lp_cfg.min_wait_ns)
-            st = lp_stack_capture(w->t, w->leaf);
+            st = lp_stack_capture(w->t, w->leaf, w->site);
         lp_record(w->t, e, w->t0, wait, st, hstack, htid);
     } else if (!w->sampled) {
         add64(&w->t->n_unsampled, 1);

@@ -35,11 +35,12 @@ struct lp_wait {
     uint64_t stack;  /* waiter stack hash */
     uint64_t t0;     /* start of the real blocking call */
     const void *leaf;
+    uintptr_t site;
 };
 
 /* Prepares to record a wait on `addr`. Returns 0 when this call must not be profiled (inside lockprof,
  * disabled, thread exiting); the caller then just calls the real function. `leaf` as in lp_stack_capture. */
-int lp_wait_begin(struct lp_wait *w, uintptr_t addr, const void *leaf);
+int lp_wait_begin(struct lp_wait *w, uintptr_t addr, const void *leaf, uintptr_t site);
 /* Ends the wait started by lp_wait_begin and records it (no-op when !w->active). Reads the holder the
  * registry collected. Returns the wait in ns. */
 uint64_t lp_wait_end(struct lp_wait *w, const struct lp_event *e);

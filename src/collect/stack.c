@@ -36,8 +36,39 @@ static int hidden(uintptr_t pc)
 void lp_stack_init(void) { unw_set_caching_policy(unw_local_addr_space, UNW_CACHE_PER_THREAD); }
 
 #define MAX_WORDS (LP_MAX_NATIVE_DEPTH + 2 * LP_MAX_PY_DEPTH + 8)
+#define CACHE_SLOTS 64
 
-uint64_t lp_stack_capture(struct lp_thread *t, const void *leaf)
+struct cache_slot {
+    uint64_t key, hash;
+};
+
+/* Hash of a word sequence: a multiply-xor per word, one avalanche at the end. */
+static uint64_t words_hash(const uint64_t *w, unsigned n, uint64_t seed)
+{
+    uint64_t h = seed ^ ((uint64_t)n * 0x9e3779b97f4a7c15ull);
+    for (unsigned i = 0; i < n; i++)
+        h = (h ^ w[i]) * 0x100000001b3ull + (h >> 29);
+    return lp_mix(h, n);
+}
+
+static uint64_t intern(struct lp_thread *t, const uint64_t *words, unsigned n)
+{
+    uint64_t h = words_hash(words, n, 0x5bd1e995u) | 1; /* never 0: 0 means "no stack" */
+    if (lp_map_get(&t->stacks, h))
+        return h;
+    struct lp_stack_ent *e = lp_arena_alloc(&t->arena, sizeof *e + n * sizeof(uint64_t));
+    if (!e) {
+        atomic_fetch_add_explicit(&t->n_dropped, 1, memory_order_relaxed);
+        return 0;
+    }
+    e->n = n;
+    memcpy(e->w, words, n * sizeof(uint64_t));
+    if (lp_map_put(&t->stacks, &t->arena, h, e))
+        return 0;
+    return h;
+}
+
+uint64_t lp_stack_capture(struct lp_thread *t, const void *leaf, uintptr_t site)
 {
     uint64_t words[MAX_WORDS];
     unsigned n = 0;
@@ -49,17 +80,33 @@ uint64_t lp_stack_capture(struct lp_thread *t, const void *leaf)
     if (lp_cfg.py_depth && lp_py_active())
         n_py = lp_py_stack(t, py, lp_cfg.py_depth, seg_end, &n_seg);
 
+    struct cache_slot *slot = NULL;
+    uint64_t key = 0;
+    if (n_py && lp_cfg.native_depth && lp_cfg.stack_cache) {
+        if (!t->stack_cache)
+            t->stack_cache = lp_arena_alloc(&t->arena, CACHE_SLOTS * sizeof(struct cache_slot));
+        if (t->stack_cache) {
+            uintptr_t sp = (uintptr_t)__builtin_frame_address(0);
+            key = words_hash(py, 2 * n_py, lp_mix(lp_mix(sp, site), (uintptr_t)leaf)) | 1;
+            slot = &((struct cache_slot *)t->stack_cache)[key & (CACHE_SLOTS - 1)];
+            if (slot->key == key)
+                return slot->hash;
+        }
+    }
+
     if (leaf)
         words[n++] = (uint64_t)(uintptr_t)leaf;
 
     if (lp_cfg.native_depth) {
         void *pcs[LP_MAX_NATIVE_DEPTH + 8];
         int got = unw_backtrace(pcs, (int)lp_cfg.native_depth + 8);
-        int kept = 0;
+        int kept = 0, ours = 1;
         for (int i = 0; i < got && kept < (int)lp_cfg.native_depth; i++) {
             uintptr_t pc = (uintptr_t)pcs[i];
-            if (!pc || hidden(pc))
+            /* lockprof's own frames (and trampolines) are only ever at the top of the stack */
+            if (!pc || (ours && hidden(pc)))
                 continue;
+            ours = 0;
             kept++;
             if (seg < n_seg && lp_py_is_eval_pc(pc)) {
                 /* This eval-loop activation ran the next segment of Python frames: splice them in. */
@@ -81,21 +128,10 @@ uint64_t lp_stack_capture(struct lp_thread *t, const void *leaf)
     }
     if (!n)
         return 0;
-
-    uint64_t h = 0x5bd1e995u;
-    for (unsigned i = 0; i < n; i++)
-        h = lp_mix(h, words[i]);
-    h |= 1; /* never 0: 0 means "no stack" */
-    if (lp_map_get(&t->stacks, h))
-        return h;
-    struct lp_stack_ent *e = lp_arena_alloc(&t->arena, sizeof *e + n * sizeof(uint64_t));
-    if (!e) {
-        atomic_fetch_add_explicit(&t->n_dropped, 1, memory_order_relaxed);
-        return 0;
+    uint64_t h = intern(t, words, n);
+    if (slot && h) {
+        slot->key = key;
+        slot->hash = h;
     }
-    e->n = n;
-    memcpy(e->w, words, n * sizeof(uint64_t));
-    if (lp_map_put(&t->stacks, &t->arena, h, e))
-        return 0;
     return h;
 }

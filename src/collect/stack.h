@@ -21,8 +21,14 @@ struct lp_stack_ent {
 
 /* Captures, interns and returns the hash of the current stack (0 when nothing could be captured).
  * `leaf`, when not NULL, is a code address prepended as the innermost frame (the CPython function a
- * patched hook replaced). */
-uint64_t lp_stack_capture(struct lp_thread *t, const void *leaf);
+ * patched hook replaced). `site`, when known, is the return address of the hooked call.
+ *
+ * Stack cache (LOCKPROF_STACK_CACHE, on by default): in a Python thread, the native part of a stack is reused
+ * for a later event with the same Python frames (code and line), the same leaf and site, and the same stack
+ * pointer at the capture point, which skips the native unwind for repeated events at one place. Two different
+ * native paths between the same Python line and the same site with exactly the same total frame size would be
+ * conflated; that is the price of the cache. */
+uint64_t lp_stack_capture(struct lp_thread *t, const void *leaf, uintptr_t site);
 
 /* Code ranges never shown in stacks (lockprof itself and its trampolines). */
 void lp_stack_hide_range(uintptr_t lo, uintptr_t hi);

@@ -287,33 +287,27 @@ static size_t add_syms(struct lp_sym *out, size_t n, const void *map, size_t len
     return n;
 }
 
-static void sift(struct lp_sym *a, size_t i, size_t n)
+/* Bottom-up merge sort by address (glibc's qsort may allocate; heapsort was too slow on 20k-symbol tables). */
+static void sort_syms(struct lp_sym *a, size_t n, struct lp_sym *tmp)
 {
-    for (;;) {
-        size_t c = 2 * i + 1;
-        if (c >= n)
-            return;
-        if (c + 1 < n && a[c + 1].addr > a[c].addr)
-            c++;
-        if (a[c].addr <= a[i].addr)
-            return;
-        struct lp_sym t = a[i];
-        a[i] = a[c];
-        a[c] = t;
-        i = c;
+    struct lp_sym *src = a, *dst = tmp;
+    for (size_t w = 1; w < n; w *= 2) {
+        for (size_t lo = 0; lo < n; lo += 2 * w) {
+            size_t mid = lo + w < n ? lo + w : n, hi = lo + 2 * w < n ? lo + 2 * w : n;
+            size_t i = lo, j = mid, k = lo;
+            while (i < mid && j < hi)
+                dst[k++] = src[j].addr < src[i].addr ? src[j++] : src[i++];
+            while (i < mid)
+                dst[k++] = src[i++];
+            while (j < hi)
+                dst[k++] = src[j++];
+        }
+        struct lp_sym *t = src;
+        src = dst;
+        dst = t;
     }
-}
-
-static void sort_syms(struct lp_sym *a, size_t n)
-{
-    for (size_t i = n / 2; i-- > 0;)
-        sift(a, i, n);
-    for (size_t e = n; e-- > 1;) {
-        struct lp_sym t = a[0];
-        a[0] = a[e];
-        a[e] = t;
-        sift(a, 0, e);
-    }
+    if (src != a)
+        memcpy(a, src, n * sizeof *a);
 }
 
 static int load_syms(struct lp_modmap *mm, struct lp_module *m)
@@ -337,16 +331,30 @@ static int load_syms(struct lp_modmap *mm, struct lp_module *m)
         return -1;
     n = add_syms(s, 0, src, len, SHT_SYMTAB);
     n = add_syms(s, n, m->map, m->map_len, SHT_DYNSYM);
-    sort_syms(s, n);
     m->syms = s;
     m->n_syms = n;
     m->loaded = 1;
     return 1;
 }
 
+/* Address lookups need the table sorted; name lookups (start-up) do not, so sorting waits for the first. */
+static int sorted_syms(struct lp_modmap *mm, struct lp_module *m)
+{
+    if (load_syms(mm, m) != 1)
+        return 0;
+    if (!m->sorted && m->n_syms > 1) {
+        struct lp_sym *tmp = lp_arena_alloc(mm->arena, m->n_syms * sizeof *tmp);
+        if (!tmp)
+            return 0;
+        sort_syms(m->syms, m->n_syms, tmp);
+    }
+    m->sorted = 1;
+    return 1;
+}
+
 const struct lp_sym *lp_module_lookup(struct lp_modmap *mm, struct lp_module *m, uintptr_t addr, int want_object)
 {
-    if (!m || load_syms(mm, m) != 1 || !m->n_syms)
+    if (!m || !sorted_syms(mm, m) || !m->n_syms)
         return NULL;
     uint64_t x = (uint64_t)(addr - m->bias);
     unsigned want = want_object ? STT_OBJECT : STT_FUNC;
@@ -377,7 +385,7 @@ const struct lp_sym *lp_module_find_name(struct lp_modmap *mm, struct lp_module 
     if (!m || load_syms(mm, m) != 1)
         return NULL;
     for (size_t i = 0; i < m->n_syms; i++)
-        if (m->syms[i].type == STT_FUNC && strcmp(m->syms[i].name, name) == 0)
+        if (strcmp(m->syms[i].name, name) == 0)
             return &m->syms[i];
     return NULL;
 }

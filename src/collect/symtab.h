@@ -23,6 +23,7 @@ struct lp_module {
     uintptr_t lo, hi;    /* runtime range covered by the PT_LOAD segments (including .bss) */
     uintptr_t text_lo, text_hi; /* runtime range of executable segments */
     int loaded;          /* symbols read (0 = not yet, 1 = ok, -1 = failed) */
+    int sorted;          /* syms sorted by address (done on the first address lookup) */
     struct lp_sym *syms; /* sorted by addr */
     size_t n_syms;
     const void *map;     /* the mapped file (and its debug file) */
@@ -49,7 +50,7 @@ struct lp_module *lp_modmap_by_suffix(struct lp_modmap *mm, const char *suffix);
 
 /* Symbol covering the runtime address (functions when want_object is 0, variables otherwise), or NULL. */
 const struct lp_sym *lp_module_lookup(struct lp_modmap *mm, struct lp_module *m, uintptr_t addr, int want_object);
-/* Symbol by name (any binding, .symtab first). */
+/* Symbol by name (function or variable, any binding, .symtab first). No sorting needed. */
 const struct lp_sym *lp_module_find_name(struct lp_modmap *mm, struct lp_module *m, const char *name);
 
 #endif

@@ -19,6 +19,7 @@ struct lp_timeline_ev {
     uint64_t start_ns, dur_ns;
     uint64_t lock_key;
     uint64_t stack_hash;
+    uint64_t tid; /* the recording thread: a recycled state's ring still holds its earlier owners' events */
 };
 
 /* Every OS thread that used a state (states are recycled), for the profile's thread table. */
@@ -42,13 +43,20 @@ struct lp_thread {
     struct lp_map pycode; /* Python code identity → struct lp_pycode_ent (py/frames.c) */
     struct lp_map pytypes; /* validated PyTypeObject address → interned type name (py/classify.c) */
     void *py_cache;       /* per-thread Python caches (py/ owns the layout) */
+    void *stack_cache;    /* recent (Python position, stack pointer) → stack hash (stack.c) */
     unsigned sample_ctr;
+    struct {
+        unsigned kind;
+        uintptr_t addr;
+        const char *type, *name;
+    } last_lock;               /* record.c: the previous event's lock and its key */
+    uint64_t last_lock_key;
     _Atomic uint64_t n_events, n_dropped;
     _Atomic uint64_t n_unsampled;          /* events skipped by LOCKPROF_SAMPLE */
     _Atomic uint64_t n_short, ns_short;    /* waits below LOCKPROF_MIN_WAIT_NS: counted, not recorded */
     /* timeline ring (LOCKPROF_TIMELINE) */
     struct lp_timeline_ev *tl;
-    _Atomic uint64_t tl_head; /* events ever written; the ring keeps the last lp_cfg.timeline */
+    _Atomic uint64_t tl_head; /* events ever written; the ring keeps the last lp_cfg.timeline (of every owner) */
 };
 
 /* Thread-local bookkeeping that exists even before a thread has an lp_thread. */
@@ -66,6 +74,8 @@ struct lp_tls {
     int pyhook_recorded;      /* an inner hook recorded the wait for the mutex the outer one waits for */
     uintptr_t pyhook_mutex2;  /* second mutex of a two-object critical section */
     uintptr_t pyhook_site;    /* caller of the outermost CPython hook (names anonymous mutexes) */
+    int tstate_cached;        /* lp_tls.tstate is this thread's PyThreadState for the hook in progress */
+    uintptr_t tstate;
     /* GIL acquisition in progress (one acquisition = several 5 ms timed waits) */
     uint64_t gil_t0, gil_stack, gil_holder_tid;
     uintptr_t gil_struct;

@@ -85,7 +85,7 @@ void lp_waiters_on_release(uintptr_t addr)
     do {                                                                                                      \
         if (!captured) {                                                                                      \
             struct lp_thread *t = lp_cfg.holders ? lp_thread_self() : NULL;                                  \
-            hash = t ? lp_stack_capture(t, NULL) : 0;                                                         \
+            hash = t ? lp_stack_capture(t, NULL, 0) : 0;                                                         \
             now = lp_now();                                                                                   \
             tid = lp_gettid();                                                                                \
             captured = 1;                                                                                     \

@@ -435,7 +435,7 @@ int lp_py_cond_wait(pthread_cond_t *cond, pthread_mutex_t *m, int timed, int clo
     if (handoff) {
         /* drop_gil (FORCE_SWITCHING): the releasing thread waits until a waiter took the GIL */
         struct lp_wait w;
-        int on = lp_wait_begin(&w, 0, NULL);
+        int on = lp_wait_begin(&w, 0, NULL, 0);
         *rc = lp_real_pthread_cond_wait(cond, m);
         int e = errno;
         if (on)
@@ -450,7 +450,7 @@ int lp_py_cond_wait(pthread_cond_t *cond, pthread_mutex_t *m, int timed, int clo
         struct lp_thread *t = lp_thread_self();
         if (t) {
             lp_tls.gil_struct = gil;
-            lp_tls.gil_stack = lp_stack_capture(t, NULL);
+            lp_tls.gil_stack = lp_stack_capture(t, NULL, 0);
             lp_tls.gil_holder_tid = holder_tid(gil); /* we hold gil->mutex: locked/last_holder are stable */
             lp_tls.gil_t0 = lp_now();
         }

@@ -84,7 +84,7 @@ void lp_py_init(void)
             lp_pyrt.eval_hi = lp_pyrt.eval_lo + (uintptr_t)s->size;
         }
         if (lp_pyrt.L.rt_size < 0) {
-            const struct lp_sym *r = lp_module_lookup(&mm, m, (uintptr_t)rt, 1);
+            const struct lp_sym *r = lp_module_find_name(&mm, m, "_PyRuntime");
             if (r && r->size && m->bias + r->addr == (uintptr_t)rt)
                 lp_pyrt.L.rt_size = (int32_t)r->size;
         }

@@ -46,6 +46,8 @@ uintptr_t lp_py_tstate(void)
 {
     if (!lp_pyrt.active || !lp_pyrt.this_tstate)
         return 0;
+    if (lp_tls.tstate_cached) /* inside a CPython hook: looked up once per event (py/hooks.c) */
+        return lp_tls.tstate;
     uintptr_t ts = (uintptr_t)lp_pyrt.this_tstate();
     return (ts & 7) ? 0 : ts;
 }

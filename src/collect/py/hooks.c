@@ -43,11 +43,12 @@ static uintptr_t entry_mutex_lock, entry_cs_begin, entry_cs2_begin, entry_lock_t
 
 struct phk {
     struct lp_wait w;
+    struct lp_event ev; /* classified before the wait: nothing slow runs once the lock is ours */
     int active;
     uintptr_t m, m2, site;
     int self_held;
     /* the enclosing hook's thread-local state, restored at the end */
-    int prev_recorded, prev_parked;
+    int prev_recorded, prev_parked, prev_tstate_cached;
     uint64_t prev_hstack, prev_htid;
     uintptr_t prev_m, prev_m2, prev_site;
 };
@@ -94,11 +95,25 @@ static void phk_begin(struct phk *h, uintptr_t m, uintptr_t m2, uintptr_t entry,
     lp_tls.pyhook_mutex2 = m2;
     lp_tls.in_pyhook++;
     h->self_held = 0;
+    h->active = 0;
+    h->prev_tstate_cached = lp_tls.tstate_cached;
     if (!lp_tls.depth) {
+        /* The thread's PyThreadState cannot change while it sits in this hook: look it up once. */
+        if (!lp_tls.tstate_cached) {
+            lp_tls.tstate = lp_py_tstate();
+            lp_tls.tstate_cached = 1;
+        }
         h->self_held = self_holds(m) || self_holds(m2);
-        h->active = lp_wait_begin(&h->w, 0, (const void *)(entry + 1)); /* leaf frame: the hooked function */
-    } else {
-        h->active = 0;
+        h->active = lp_wait_begin(&h->w, 0, (const void *)(entry + 1), h->site); /* leaf: the hooked function */
+    }
+    if (h->active) {
+        h->ev = (struct lp_event){.kind = LP_KIND_PYMUTEX, .addr = m, .site = h->site};
+        if (lp_guard_enter()) {
+            lp_py_classify_pymutex(h->w.t, m, &h->ev);
+            lp_guard_leave();
+        }
+        /* the re-entrancy guard was free during lp_wait_begin and the classification: keep hooks nested in the
+         * real function (the parking lot's sem_wait) able to run */
     }
 }
 
@@ -106,13 +121,7 @@ static void phk_end(struct phk *h, int failed)
 {
     lp_tls.in_pyhook--;
     if (h->active && !lp_tls.pyhook_recorded) {
-        struct lp_event ev = {.kind = LP_KIND_PYMUTEX, .addr = h->m, .site = h->site};
-        if (lp_guard_enter()) {
-            struct lp_thread *t = lp_thread_self();
-            if (t)
-                lp_py_classify_pymutex(t, h->m, &ev);
-            lp_guard_leave();
-        }
+        struct lp_event ev = h->ev;
         if (h->self_held)
             ev.flags |= LP_AGG_SELF;
         if (lp_tls.pyhook_parked)
@@ -135,6 +144,7 @@ static void phk_end(struct phk *h, int failed)
     lp_tls.pyhook_mutex = h->prev_m;
     lp_tls.pyhook_mutex2 = h->prev_m2;
     lp_tls.pyhook_site = h->prev_site;
+    lp_tls.tstate_cached = h->prev_tstate_cached;
 }
 
 #define SITE() ((uintptr_t)__builtin_extract_return_addr(__builtin_return_address(0)))

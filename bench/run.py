@@ -1,0 +1,216 @@
+#!/usr/bin/env python3
+"""lockprof's benchmark suite: overhead and accuracy, measured, printed as a table (README "Performance").
+
+Usage: scripts/bench.sh [--reps N] [--only NAME,...]   (builds first; or run this file directly with LOCKPROF_BUILD)
+
+Each overhead figure is a ratio measured in one run of this script: the workload is run alternately without and
+with the profiler (`lockprof run` with default settings: full Python and native stacks on every event), --reps
+times each; the table shows the medians, the ratio of medians and the spread (min..max of the per-pair ratios).
+Nothing here asserts anything: targets are shown next to what was measured.
+"""
+import argparse
+import json
+import os
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+SRC = os.path.dirname(HERE)
+BUILD = os.environ.get("LOCKPROF_BUILD", os.path.join(SRC, "build"))
+LOCKPROF = os.path.join(BUILD, "lockprof")
+CACHE = os.environ.get("LOCKPROF_CACHE", os.path.expanduser("~/.cache/lockprof"))
+PY_FT = os.path.join(CACHE, "py313-ft", "bin", "python3.13")
+PY_311 = "/usr/bin/python3.11"
+EX = os.path.join(SRC, "examples", "python")
+
+
+def sh(cmd, env=None, **kw):
+    e = dict(os.environ)
+    e.update(env or {})
+    return subprocess.run(cmd, env=e, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **kw)
+
+
+class Bench:
+    """Alternates `cmd` without and with `lockprof run`; metric() extracts the figure from a run."""
+
+    def __init__(self, name, cmd, unit, target, metric="wall", note=""):
+        self.name, self.cmd, self.unit, self.target, self.metric, self.note = name, cmd, unit, target, metric, note
+        self.profiles = []
+
+    def once(self, profiled, tmp):
+        cmd = self.cmd
+        if profiled:
+            out = os.path.join(tmp, f"{self.name}.{len(self.profiles)}.%p.prof")
+            cmd = [LOCKPROF, "run", "-q", "--no-summary", "-o", out, "--"] + cmd
+        t0 = time.monotonic()
+        p = sh(cmd)
+        wall = time.monotonic() - t0
+        if p.returncode != 0:
+            raise RuntimeError(f"{' '.join(cmd)} failed: {p.stderr[-500:]}")
+        if profiled:
+            self.profiles += [os.path.join(tmp, f) for f in os.listdir(tmp)
+                              if f.startswith(f"{self.name}.{len(self.profiles)}.")]
+        if self.metric == "wall":
+            return wall
+        return float(p.stdout.strip().splitlines()[-1])  # the program prints its own figure
+
+    def run(self, reps, tmp):
+        base, prof = [], []
+        self.once(False, tmp)  # warm the page cache
+        for _ in range(reps):
+            base.append(self.once(False, tmp))
+            prof.append(self.once(True, tmp))
+        ratios = [p / b for p, b in zip(prof, base)]
+        return {
+            "name": self.name, "unit": self.unit, "target": self.target, "note": self.note,
+            "base": statistics.median(base), "prof": statistics.median(prof),
+            "ratio": statistics.median(prof) / statistics.median(base),
+            "spread": (min(ratios), max(ratios)), "reps": reps,
+            "self_contentions": self_contentions(self.profiles),
+        }
+
+
+def self_contentions(files):
+    total = 0
+    for f in files:
+        with open(f) as fh:
+            for line in fh:
+                if line.startswith("m self_contentions "):
+                    total += int(line.split()[2])
+    return total
+
+
+def accuracy(tmp, reps):
+    """Benchmark 4: lockprof's total wait on a mutex vs the time the kernel saw the waiters blocked in
+    FUTEX_WAIT (`perf trace -e futex`), same run."""
+    perf = shutil.which("perf")
+    if not perf:
+        return {"name": "accuracy", "skipped": "perf not installed (linux-perf)"}
+    rows = []
+    for i in range(reps):
+        out = os.path.join(tmp, f"acc{i}.%p.prof")
+        trace = os.path.join(tmp, f"acc{i}.trace")
+        cmd = [perf, "trace", "-e", "futex", "-o", trace, "--", LOCKPROF, "run", "-q", "--no-summary", "-o", out,
+               "--", os.path.join(BUILD, "examples", "hot_mutex"), "4", "1500"]
+        p = sh(cmd)
+        if p.returncode != 0:
+            return {"name": "accuracy", "skipped": f"perf trace failed: {p.stderr.strip()[-300:]}"}
+        prof = [os.path.join(tmp, f) for f in os.listdir(tmp) if f.startswith(f"acc{i}.") and f.endswith(".prof")]
+        rep = json.loads(sh([LOCKPROF, "report", "--format", "json", *prof]).stdout)
+        pid = rep["processes"][0]["pid"]
+        ours = sum(l["wait_ns"] for l in rep["locks"] if l["name"] == "hot_lock")
+        # per-call lines: "  12.345 ( 0.050 ms): hot_mutex/1235 futex(uaddr: 0x..., op: WAIT|PRIVATE_FLAG, ...) = 0"
+        kernel = 0.0
+        pat = re.compile(r"\(\s*([0-9.]+) ms\): [^/]*/(\d+) futex\(.*op: (WAIT\S*)")
+        with open(trace) as fh:
+            for line in fh:
+                m = pat.search(line)
+                if m and int(m.group(2)) != pid:  # the main thread only waits in pthread_join
+                    kernel += float(m.group(1)) * 1e6
+        rows.append((ours, kernel))
+    ratios = [o / k for o, k in rows if k]
+    return {"name": "accuracy", "ours_ms": statistics.median(o for o, _ in rows) / 1e6,
+            "kernel_ms": statistics.median(k for _, k in rows) / 1e6, "ratio": statistics.median(ratios),
+            "spread": (min(ratios), max(ratios)), "reps": reps}
+
+
+def bigprofile(tmp):
+    """Benchmark 5: report and SVG flame graph of a synthetic profile with 100,000 distinct stacks."""
+    gen = os.path.join(SRC, "scripts", "gen-synthetic-profile.py")
+    if not os.path.exists(gen):
+        return [{"name": "100k stacks", "skipped": "scripts/gen-synthetic-profile.py missing"}]
+    path = os.path.join(tmp, "big.prof")
+    sh([sys.executable, gen, "--stacks", "100000", "-o", path], check=True)
+    out = []
+    for label, args in (("report (text)", ["report", path]), ("flamegraph --format svg",
+                                                               ["flamegraph", "--format", "svg", "-o",
+                                                                os.path.join(tmp, "big.svg"), path])):
+        p = sh(["/usr/bin/time", "-f", "%e %M", LOCKPROF, *args])
+        if p.returncode != 0:
+            out.append({"name": label, "skipped": p.stderr.strip()[-200:]})
+            continue
+        secs, kb = p.stderr.strip().splitlines()[-1].split()
+        out.append({"name": label, "seconds": float(secs), "peak_mb": int(kb) / 1024,
+                    "size_mb": os.path.getsize(path) / 1e6})
+    return out
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--reps", type=int, default=7)
+    ap.add_argument("--only", default="")
+    ap.add_argument("--json", help="also write the results here")
+    a = ap.parse_args()
+    only = set(filter(None, a.only.split(",")))
+    loop = os.path.join(BUILD, "bench", "uncontended_loop")
+    benches = [
+        Bench("uncontended", [loop, "20000000"], "ns/op", 1.10, metric="program",
+              note="one thread, single-threaded process"),
+        Bench("uncontended+idle", [loop, "20000000", "idle"], "ns/op", 1.10, metric="program",
+              note="one thread locking, plus an idle thread"),
+    ]
+    if os.access(PY_FT, os.X_OK):
+        benches += [
+            Bench("ft-dict", [PY_FT, os.path.join(EX, "dict_cache.py"), "2", "400000"], "s", 1.05,
+                  note="3.13t, 2 threads, shared dict"),
+            Bench("ft-list", [PY_FT, os.path.join(HERE, "ft_list.py"), "2", "4000000"], "s", 1.05,
+                  note="3.13t, 2 threads, shared list (bench/ft_list.py)"),
+        ]
+    if os.access(PY_311, os.X_OK):
+        benches.append(Bench("gil-3.11", [PY_311, os.path.join(EX, "gil_cpu.py"), "2", "3000000"], "s", 1.03,
+                             note="Debian 3.11, 2 CPU-bound threads"))
+    results = []
+    tmp = tempfile.mkdtemp(prefix="lockprof-bench-")
+    try:
+        for b in benches:
+            if only and b.name not in only:
+                continue
+            results.append(b.run(a.reps, tmp))
+            print_row(results[-1], flush=True)
+        if not only or "accuracy" in only:
+            results.append(accuracy(tmp, min(a.reps, 5)))
+            print_row(results[-1], flush=True)
+        if not only or "big" in only:
+            for r in bigprofile(tmp):
+                results.append(r)
+                print_row(r, flush=True)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    if a.json:
+        with open(a.json, "w") as f:
+            json.dump(results, f, indent=1)
+
+
+HEADER_DONE = [False]
+
+
+def print_row(r, flush=False):
+    if not HEADER_DONE[0]:
+        print(f"{'benchmark':<26} {'without':>10} {'with':>10} {'ratio':>7} {'spread':>13} {'target':>8}  notes")
+        HEADER_DONE[0] = True
+    n = r["name"]
+    if "skipped" in r:
+        print(f"{n:<26} skipped: {r['skipped']}")
+    elif n == "accuracy":
+        print(f"{n:<26} {r['kernel_ms']:>8.1f}ms {r['ours_ms']:>8.1f}ms {r['ratio']:>7.3f} "
+              f"{r['spread'][0]:>6.3f}..{r['spread'][1]:<5.3f} {'±10%':>8}  lockprof wait / kernel FUTEX_WAIT time,"
+              f" hot_mutex 4 threads, {r['reps']} runs")
+    elif "seconds" in r:
+        print(f"{n:<26} {'':>10} {r['seconds']:>9.2f}s {'':>7} {'':>13} {'1 s':>8}  peak {r['peak_mb']:.0f} MB "
+              f"(target 200 MB), profile {r['size_mb']:.0f} MB")
+    else:
+        u = r["unit"]
+        print(f"{n:<26} {r['base']:>8.3f}{u:>2} {r['prof']:>8.3f}{u:>2} {r['ratio']:>7.3f} "
+              f"{r['spread'][0]:>6.3f}..{r['spread'][1]:<5.3f} {r['target']:>7.2f}x  {r['note']}; "
+              f"self-contentions {r['self_contentions']}; {r['reps']} pairs")
+    if flush:
+        sys.stdout.flush()
+
+
+if __name__ == "__main__":
+    main()
