@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "folded.h"
 #include "group.h"
 #include "model.h"
 #include "util.h"
@@ -354,60 +355,289 @@ static void render_json(struct strbuf *o, const struct model *m)
 
 /* ---- Markdown ----------------------------------------------------------------------------------------- */
 
-static void md_escape(struct strbuf *o, const char *s)
+/* GitHub-flavoured Markdown for PR comments and job summaries: a heading that is the summary, one line of
+ * context, a warning when the GIL is on in a free-threaded build, the table, the top stack and the profiled
+ * processes in collapsed <details> blocks, then the notes. Text from profiles (lock names, frames, command
+ * lines) only ever appears inside code spans, code blocks or HTML-escaped, so it cannot break the layout,
+ * start a mention or inject markup. */
+
+/* Longest run of backticks in s. */
+static size_t md_backtick_run(const char *s)
 {
+    size_t best = 0, run = 0;
     for (; *s; s++) {
-        if (strchr("|*_`[]<>\\", *s))
-            sb_add(o, "\\", 1);
-        sb_add(o, s, 1);
+        run = *s == '`' ? run + 1 : 0;
+        if (run > best)
+            best = run;
     }
+    return best;
+}
+
+/* s as an inline code span. In a table cell '|' is escaped (GFM reads "\|" inside code spans of tables as
+ * '|'); control characters become spaces. An empty s is an em dash. */
+static void md_code(struct strbuf *o, const char *s, int in_table)
+{
+    if (!*s) {
+        sb_puts(o, "—");
+        return;
+    }
+    size_t fence = md_backtick_run(s) + 1;
+    size_t len = strlen(s);
+    int pad = s[0] == '`' || s[len - 1] == '`' || s[0] == ' ' || s[len - 1] == ' ';
+    for (size_t i = 0; i < fence; i++)
+        sb_add(o, "`", 1);
+    if (pad)
+        sb_add(o, " ", 1);
+    for (; *s; s++) {
+        if (in_table && *s == '|')
+            sb_add(o, "\\|", 2);
+        else if ((unsigned char)*s < 0x20 || *s == 0x7f)
+            sb_add(o, " ", 1);
+        else
+            sb_add(o, s, 1);
+    }
+    if (pad)
+        sb_add(o, " ", 1);
+    for (size_t i = 0; i < fence; i++)
+        sb_add(o, "`", 1);
+}
+
+/* A fenced code block around `body` (which ends in a newline), with a fence longer than any backtick run in it. */
+static void md_code_block(struct strbuf *o, const struct strbuf *body)
+{
+    size_t run = body->len ? md_backtick_run(body->s) : 0, fence = run < 3 ? 3 : run + 1;
+    for (size_t i = 0; i < fence; i++)
+        sb_add(o, "`", 1);
+    sb_puts(o, "text\n");
+    if (body->len)
+        sb_add(o, body->s, body->len);
+    for (size_t i = 0; i < fence; i++)
+        sb_add(o, "`", 1);
+    sb_puts(o, "\n");
+}
+
+/* A group's label: a code span, except the "(not an object)" group of --by type, which is not a name. `html`:
+ * for the <summary> of a <details> block. */
+static void md_label(struct strbuf *o, const struct grp *g, enum group_by by, int in_table, int html)
+{
+    if (by == BY_TYPE && !g->type) {
+        sb_puts(o, html ? "locks that are not objects" : "*not an object*");
+    } else if (html) {
+        /* control characters (a newline pair would end the HTML block) become spaces */
+        char *t = xstrdup(g->label);
+        for (char *c = t; *c; c++)
+            if ((unsigned char)*c < 0x20 || *c == 0x7f)
+                *c = ' ';
+        sb_puts(o, "<code>");
+        sb_xml(o, t);
+        sb_puts(o, "</code>");
+        free(t);
+    } else {
+        md_code(o, g->label, in_table);
+    }
+}
+
+static void md_summary(struct strbuf *o, const struct model *m, const struct grp *g, size_t n, uint64_t total,
+                       enum group_by by)
+{
+    uint64_t count = 0, threads = 0, duration = 0;
+    for (size_t i = 0; i < n; i++)
+        count += g[i].count;
+    for (size_t i = 0; i < m->n_procs; i++) {
+        threads += m->procs[i].threads;
+        if (m->procs[i].duration_ns > duration)
+            duration = m->procs[i].duration_ns;
+    }
+    if (n)
+        sb_printf(o, "### lockprof: %llu lock contention%s, %.3f ms waiting\n\n", (unsigned long long)count,
+                  count == 1 ? "" : "s", ms(total));
+    else
+        sb_puts(o, "### lockprof: no lock contention\n\n");
+    sb_printf(o, "%zu process%s, %llu thread%s that waited, longest run %.3f s", m->n_procs,
+              m->n_procs == 1 ? "" : "es", (unsigned long long)threads, threads == 1 ? "" : "s",
+              (double)duration / 1e9);
+    uint64_t tt = model_thread_time_ns(m);
+    if (n && tt) {
+        double f = 100.0 * (double)total / (double)tt;
+        if (f < 0.1)
+            sb_puts(o, "; contention is <0.1% of their thread time");
+        else
+            sb_printf(o, "; contention is %.1f%% of their thread time", f);
+    }
+    if (n) {
+        char p[16];
+        sb_puts(o, "; top: ");
+        md_label(o, &g[0], by, 0, 0);
+        sb_printf(o, " (%s, %s of the wait)", lp_kind_name(g[0].kind), pct(g[0].wait_ns, total, p));
+    }
+    sb_puts(o, ".\n\n");
+}
+
+static void md_gil_warning(struct strbuf *o, const struct model *m)
+{
+    for (size_t i = 0; i < m->n_procs; i++) {
+        const struct m_proc *p = &m->procs[i];
+        if (!p->python_build || strcmp(p->python_build, "free-threaded") || p->gil_enabled != 1)
+            continue;
+        sb_printf(o, "> [!WARNING]\n> **The GIL is enabled** in free-threaded Python %s (pid %llu): threads are "
+                     "serialised on the GIL, so this profile does not show free-threaded behaviour. "
+                     "`PYTHON_GIL=1` enables it, and so does importing an extension module that does not declare "
+                     "`Py_mod_gil` (Python then warns with the module's name); `PYTHON_GIL=0` keeps it off.\n\n",
+                  p->python ? p->python : "", (unsigned long long)p->pid);
+    }
+}
+
+static void md_table(struct strbuf *o, const struct model *m, const struct grp *g, size_t n,
+                     const struct ropts *ro, uint64_t total)
+{
+    const char *col = ro->by == BY_LOCK ? "lock" : ro->by == BY_TYPE ? "object type"
+                                                 : ro->by == BY_STACK ? "top waiter frame"
+                                                                      : "thread";
+    sb_printf(o, "| # | kind | %s |%s contentions | wait [ms] | share | avg [ms] | max [ms] | p99 [ms] |%s\n", col,
+              ro->by == BY_LOCK ? " object type |" : "", ro->by == BY_STACK ? "" : " top waiter frame |");
+    sb_printf(o, "|--:|------|------|%s------------:|----------:|------:|---------:|---------:|---------:|%s\n",
+              ro->by == BY_LOCK ? "-------------|" : "", ro->by == BY_STACK ? "" : "------------------|");
+    size_t lim = ro->top && (size_t)ro->top < n ? (size_t)ro->top : n;
+    struct strbuf frame = {0};
+    for (size_t i = 0; i < lim; i++) {
+        char p[16];
+        sb_printf(o, "| %zu | %s | ", i + 1, lp_kind_name(g[i].kind));
+        md_label(o, &g[i], ro->by, 1, 0);
+        sb_puts(o, " |");
+        if (ro->by == BY_LOCK) {
+            sb_puts(o, " ");
+            md_code(o, g[i].type ? g[i].type : "", 1);
+            sb_puts(o, " |");
+        }
+        sb_printf(o, " %llu | %.3f | %s | %.3f | %.3f | %.3f |", (unsigned long long)g[i].count, ms(g[i].wait_ns),
+                  pct(g[i].wait_ns, total, p), g[i].count ? ms(g[i].wait_ns) / (double)g[i].count : 0.0,
+                  ms(g[i].max_ns), ms(model_hist_quantile_max(g[i].hist, 0.99, g[i].max_ns)));
+        if (ro->by != BY_STACK) {
+            /* short form (file and module base names, no offset): the <details> block has the full frames */
+            int64_t f = g[i].n_stacks ? model_top_frame(m, g[i].stacks[0].stack) : -1;
+            sb_reset(&frame);
+            if (f >= 0)
+                folded_frame_text(m, (uint32_t)f, &frame);
+            sb_puts(o, " ");
+            md_code(o, frame.s ? frame.s : "", 1);
+            sb_puts(o, " |");
+        }
+        sb_puts(o, "\n");
+    }
+    sb_free(&frame);
+    if (lim < n)
+        sb_printf(o, "\n%zu more not shown (`lockprof report --format markdown --top 0` lists all).\n", n - lim);
+}
+
+static void md_top_stack(struct strbuf *o, const struct model *m, const struct grp *g, const struct ropts *ro)
+{
+    const struct stack_stat *s = &g->stacks[0];
+    char p[16];
+    sb_puts(o, "\n<details><summary>Top stack: ");
+    md_label(o, g, ro->by, 0, 1);
+    sb_printf(o, " (%s), %llu contentions, %.3f ms (%s of its wait)</summary>\n\n", lp_kind_name(g->kind),
+              (unsigned long long)s->count, ms(s->wait_ns), pct(s->wait_ns, g->wait_ns, p));
+    struct strbuf b = {0};
+    sb_printf(&b, "waiter%s:\n", s->flags & LP_AGG_SELF ? " (the lock was held by the waiter itself)" : "");
+    print_stack(&b, m, s->stack, ro, "  ");
+    if (s->holder_stack >= 0 || s->holder_tid) {
+        sb_puts(&b, "blocked by (the holder when it released the lock)");
+        if (s->holder_tid) {
+            const char *nm = model_thread_name(m, s->proc, s->holder_tid);
+            sb_printf(&b, ", thread %s (tid %llu)", nm ? nm : "?", (unsigned long long)s->holder_tid);
+        }
+        sb_puts(&b, ":\n");
+        if (s->holder_stack >= 0)
+            print_stack(&b, m, s->holder_stack, ro, "  ");
+        else
+            sb_puts(&b, "  (no stack recorded)\n");
+    }
+    md_code_block(o, &b);
+    sb_free(&b);
+    if (g->n_stacks > 1)
+        sb_printf(o, "\n%zu more stack%s for this %s: `lockprof report` shows them.\n", g->n_stacks - 1,
+                  g->n_stacks == 2 ? "" : "s", group_by_name(ro->by));
+    sb_puts(o, "\n</details>\n");
+}
+
+static void md_processes(struct strbuf *o, const struct model *m)
+{
+    size_t lim = m->n_procs < 20 ? m->n_procs : 20;
+    sb_printf(o, "\n<details><summary>Profiled process%s (%zu)</summary>\n\n", m->n_procs == 1 ? "" : "es",
+              m->n_procs);
+    for (size_t i = 0; i < lim; i++) {
+        const struct m_proc *p = &m->procs[i];
+        sb_printf(o, "- pid %llu: ", (unsigned long long)p->pid);
+        md_code(o, *p->cmdline ? p->cmdline : p->exe, 0);
+        sb_printf(o, " — %.3f s, %llu thread%s that waited", (double)p->duration_ns / 1e9,
+                  (unsigned long long)p->threads, p->threads == 1 ? "" : "s");
+        if (p->python)
+            sb_printf(o, ", Python %s (%s)", p->python, p->python_build ? p->python_build : "?");
+        sb_puts(o, "\n");
+    }
+    if (lim < m->n_procs)
+        sb_printf(o, "- … %zu more\n", m->n_procs - lim);
+    sb_puts(o, "\n</details>\n");
+}
+
+static void md_notes(struct strbuf *o, const struct model *m)
+{
+    int header = 0;
+#define MD_NOTE(...)                                                                                          \
+    do {                                                                                                       \
+        if (!header++)                                                                                         \
+            sb_puts(o, "\n**Notes**\n\n");                                                                     \
+        sb_printf(o, "- " __VA_ARGS__);                                                                        \
+    } while (0)
+    size_t ng;
+    struct grp *g = group_rows(m, BY_LOCK, ROWS_WAITS, &ng);
+    if (ng)
+        MD_NOTE("Not lock contention, so left out: %.3f ms of waits on condition variables, semaphores, "
+                "Event/Queue/join notifications and locks held by the waiter itself.\n",
+                ms(sum_wait(g, ng)));
+    groups_free(g, ng);
+    for (size_t i = 0; i < m->n_procs; i++) {
+        const struct m_proc *p = &m->procs[i];
+        unsigned long long pid = (unsigned long long)p->pid;
+        if (p->sample_every > 1)
+            MD_NOTE("pid %llu: sampled 1 wait in %llu; counts and waits are scaled by %llu.\n", pid,
+                    (unsigned long long)p->sample_every, (unsigned long long)p->sample_every);
+        if (p->min_wait_ns)
+            MD_NOTE("pid %llu: waits shorter than %llu ns were counted but not recorded: %llu waits, %.3f ms.\n", pid,
+                    (unsigned long long)p->min_wait_ns, (unsigned long long)p->events_below_min_wait,
+                    ms(p->wait_below_min_wait_ns));
+        if (p->events_dropped)
+            MD_NOTE("pid %llu: %llu events dropped (the collector ran out of memory).\n", pid,
+                    (unsigned long long)p->events_dropped);
+        if (p->self_contentions)
+            MD_NOTE("pid %llu: the profiler's own internal lock was contended %llu times.\n", pid,
+                    (unsigned long long)p->self_contentions);
+        for (size_t w = 0; w < p->n_warnings; w++) {
+            MD_NOTE("pid %llu: collector warning: ", pid);
+            md_code(o, p->warnings[w], 0);
+            sb_puts(o, "\n");
+        }
+    }
+#undef MD_NOTE
 }
 
 static void render_markdown(struct strbuf *o, const struct model *m, const struct ropts *ro)
 {
     size_t n;
     struct grp *g = group_rows(m, ro->by, ROWS_CONTENTION, &n);
-    uint64_t total = sum_wait(g, n), count = 0;
-    for (size_t i = 0; i < n; i++)
-        count += g[i].count;
-    sb_printf(o, "### lockprof: %.3f ms of lock contention in %llu waits\n\n", ms(total), (unsigned long long)count);
-    for (size_t i = 0; i < m->n_procs; i++)
-        if (m->procs[i].python_build && !strcmp(m->procs[i].python_build, "free-threaded") &&
-            m->procs[i].gil_enabled == 1)
-            sb_printf(o, "> **Warning:** the GIL is enabled in free-threaded pid %llu.\n\n",
-                      (unsigned long long)m->procs[i].pid);
+    uint64_t total = sum_wait(g, n);
+    md_summary(o, m, g, n, total, ro->by);
+    md_gil_warning(o, m);
     if (!n) {
-        sb_puts(o, "No lock contention recorded.\n");
+        sb_puts(o, "No thread waited for a lock that another thread held.\n");
     } else {
-        sb_printf(o, "| # | kind | %s | object type | contentions | wait [ms] | max [ms] | p99 [ms] | top waiter frame |\n",
-                  group_by_name(ro->by));
-        sb_puts(o, "|--:|------|------|-------------|------------:|----------:|---------:|---------:|------------------|\n");
-        size_t lim = ro->top && (size_t)ro->top < n ? (size_t)ro->top : n;
-        for (size_t i = 0; i < lim; i++) {
-            char buf[1024] = "";
-            int64_t f = g[i].n_stacks ? model_top_frame(m, g[i].stacks[0].stack) : -1;
-            if (f >= 0)
-                model_frame_str(m, (uint32_t)f, buf, sizeof buf);
-            sb_printf(o, "| %zu | %s | ", i + 1, lp_kind_name(g[i].kind));
-            md_escape(o, g[i].label);
-            sb_puts(o, " | ");
-            md_escape(o, g[i].type ? g[i].type : "—");
-            sb_printf(o, " | %llu | %.3f | %.3f | %.3f | `%s` |\n", (unsigned long long)g[i].count, ms(g[i].wait_ns),
-                      ms(g[i].max_ns), ms(model_hist_quantile_max(g[i].hist, 0.99, g[i].max_ns)), buf);
-        }
-        if (lim < n)
-            sb_printf(o, "\n%zu more not shown.\n", n - lim);
-        if (g[0].n_stacks) {
-            sb_puts(o, "\n<details><summary>Top stack of the top lock</summary>\n\n```\n");
-            print_stack(o, m, g[0].stacks[0].stack, ro, "");
-            if (g[0].stacks[0].holder_stack >= 0) {
-                sb_puts(o, "--- blocked by ---\n");
-                print_stack(o, m, g[0].stacks[0].holder_stack, ro, "");
-            }
-            sb_puts(o, "```\n\n</details>\n");
-        }
+        md_table(o, m, g, n, ro, total);
+        if (g[0].n_stacks)
+            md_top_stack(o, m, &g[0], ro);
     }
     groups_free(g, n);
+    md_processes(o, m);
+    md_notes(o, m);
 }
 
 /* ---- command ------------------------------------------------------------------------------------------ */

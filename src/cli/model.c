@@ -100,6 +100,8 @@ static int add_profile(struct model *m, struct priv *pv, const struct lp_profile
     pr->wait_below_min_wait_ns = meta_u64(p, "wait_below_min_wait_ns");
     pr->events_dropped = meta_u64(p, "events_dropped");
     pr->self_contentions = meta_u64(p, "self_contentions");
+    pr->timeline_capacity = meta_u64(p, "timeline_capacity");
+    pr->timeline_dropped = meta_u64(p, "timeline_dropped");
     const char *ge = lp_profile_meta(p, "gil_enabled");
     pr->gil_enabled = ge ? atoi(ge) : -1;
     for (size_t i = 0; i < p->n_meta; i++)
@@ -324,4 +326,12 @@ uint64_t model_duration_ns(const struct model *m)
         if (m->procs[i].duration_ns > d)
             d = m->procs[i].duration_ns;
     return d;
+}
+
+uint64_t model_thread_time_ns(const struct model *m)
+{
+    uint64_t t = 0;
+    for (size_t i = 0; i < m->n_procs; i++)
+        t += m->procs[i].duration_ns * m->procs[i].threads;
+    return t;
 }

@@ -60,6 +60,7 @@ struct m_proc {
     const char *exe, *cmdline, *python, *python_build, *reason;
     uint64_t start_unix_ns, duration_ns, threads, sample_every, min_wait_ns;
     uint64_t events_below_min_wait, wait_below_min_wait_ns, events_dropped, self_contentions;
+    uint64_t timeline_capacity, timeline_dropped; /* 0 capacity: recorded without LOCKPROF_TIMELINE */
     int gil_enabled; /* -1 unknown */
     const char **warnings;
     size_t n_warnings;
@@ -101,5 +102,9 @@ uint64_t model_hist_quantile_max(const uint64_t *hist, double q, uint64_t max);
 
 /* Total duration (ns) of all processes, and thread-time (sum over processes of duration × threads). */
 uint64_t model_duration_ns(const struct model *m);
+/* Thread time (ns): the sum over processes of duration_ns × threads, where `threads` is the profile's count of
+ * threads that recorded at least one wait (docs/FORMAT.md). The denominator of `lockprof check`'s wait_fraction
+ * and of the share shown by `report --format markdown`. */
+uint64_t model_thread_time_ns(const struct model *m);
 
 #endif

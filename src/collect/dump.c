@@ -6,7 +6,10 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <pthread.h>
+#include <signal.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -591,6 +594,45 @@ void lp_dump_final(const char *reason)
         return;
     dump_now(reason, 1);
     atomic_store(&final_done, 1);
+}
+
+/* LOCKPROF_INTERVAL: a detached thread that writes the profile every interval, so an idle service still gets its
+ * file. It blocks every signal (none of the program's signals is ever delivered to it) and never records. This is
+ * the only thread lockprof creates, and only when the variable is set. */
+static void *interval_thread(void *arg)
+{
+    (void)arg;
+    lp_tls.depth = 1;
+    prctl(PR_SET_NAME, "lockprof-dump", 0, 0, 0);
+    for (;;) {
+        struct timespec ts = {(time_t)(lp_cfg.interval_ns / 1000000000u), (long)(lp_cfg.interval_ns % 1000000000u)};
+        while (nanosleep(&ts, &ts) && errno == EINTR)
+            ;
+        if (atomic_load(&final_done))
+            return NULL;
+        uint64_t last = atomic_load(&last_dump_ns), now = lp_now();
+        if (now - last >= lp_cfg.interval_ns / 2 && atomic_compare_exchange_strong(&last_dump_ns, &last, now))
+            lp_dump("interval");
+    }
+}
+
+void lp_dump_start_interval_thread(void)
+{
+    if (!lp_cfg.interval_ns)
+        return;
+    sigset_t all, old;
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &old); /* the new thread inherits the full mask */
+    pthread_attr_t a;
+    pthread_attr_init(&a);
+    pthread_attr_setdetachstate(&a, PTHREAD_CREATE_DETACHED);
+    pthread_attr_setstacksize(&a, 256 * 1024);
+    pthread_t t;
+    int rc = pthread_create(&t, &a, interval_thread, NULL);
+    pthread_attr_destroy(&a);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    if (rc)
+        lp_warn("cannot start the LOCKPROF_INTERVAL thread; periodic profiles are written on contention only");
 }
 
 void lp_dump_maybe_interval(void)

@@ -13,5 +13,7 @@ void lp_dump_maybe_interval(void);
 /* The last dump of this process image: later requests are ignored. */
 void lp_dump_final(const char *reason);
 void lp_dump_after_fork_child(void);
+/* With LOCKPROF_INTERVAL set: starts the thread that writes the profile periodically. */
+void lp_dump_start_interval_thread(void);
 
 #endif

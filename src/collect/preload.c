@@ -180,6 +180,7 @@ static void after_fork_child(void)
     lp_thread_after_fork_child();
     lp_waiters_reset();
     lp_dump_after_fork_child();
+    lp_dump_start_interval_thread(); /* threads do not survive fork */
 }
 
 static void install_signal(void)
@@ -239,6 +240,7 @@ __attribute__((constructor)) static void lp_init(void)
     install_signal();
     if (lp_cfg.python)
         lp_py_init();
+    lp_dump_start_interval_thread();
     lp_tls.depth = 0;
     int expect = LP_STATE_BOOT;
     atomic_compare_exchange_strong(&lp_state, &expect, LP_STATE_ON);
