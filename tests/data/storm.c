@@ -1,0 +1,135 @@
+/* storm.c — stress programs for the collector's lifetime handling. Usage:
+ *   storm threads N BATCH   create and destroy N threads, BATCH at a time, each contending on one mutex
+ *   storm forks T C         T threads each fork C children; children run two contending threads of their own,
+ *                           then half exit() and half _exit()
+ *   storm exit-thread       a worker calls exit(0) while other threads are blocked on a mutex and a condition
+ * Prints "done" (or nothing for exit-thread) and exits 0. */
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t cond = PTHREAD_COND_INITIALIZER;
+static volatile long counter;
+
+static void contend(int rounds)
+{
+    for (int i = 0; i < rounds; i++) {
+        pthread_mutex_lock(&lock);
+        for (volatile int k = 0; k < 2000; k++)
+            counter++;
+        pthread_mutex_unlock(&lock);
+    }
+}
+
+static void *short_lived(void *arg)
+{
+    (void)arg;
+    contend(3);
+    return NULL;
+}
+
+static int threads_storm(int n, int batch)
+{
+    pthread_t *t = calloc((size_t)batch, sizeof *t);
+    for (int done = 0; done < n; done += batch) {
+        int k = n - done < batch ? n - done : batch;
+        for (int i = 0; i < k; i++)
+            if (pthread_create(&t[i], NULL, short_lived, NULL))
+                return 1;
+        for (int i = 0; i < k; i++)
+            pthread_join(t[i], NULL);
+    }
+    free(t);
+    return 0;
+}
+
+static int children_per_thread;
+
+static void *forker(void *arg)
+{
+    long id = (long)arg;
+    for (int c = 0; c < children_per_thread; c++) {
+        pid_t pid = fork();
+        if (pid == 0) {
+            /* Only the forking thread survives, and `lock` may have been held by another thread at fork time:
+             * the child starts its own mutex and threads (what a fork-safe program does). */
+            pthread_mutex_init(&lock, NULL);
+            pthread_t a, b;
+            pthread_create(&a, NULL, short_lived, NULL);
+            pthread_create(&b, NULL, short_lived, NULL);
+            pthread_join(a, NULL);
+            pthread_join(b, NULL);
+            if ((id + c) % 2)
+                exit(0);
+            _exit(0);
+        }
+        int st;
+        waitpid(pid, &st, 0);
+        contend(2);
+    }
+    return NULL;
+}
+
+static int fork_storm(int threads, int children)
+{
+    pthread_t t[64];
+    children_per_thread = children;
+    for (long i = 0; i < threads; i++)
+        pthread_create(&t[i], NULL, forker, (void *)i);
+    for (int i = 0; i < threads; i++)
+        pthread_join(t[i], NULL);
+    return 0;
+}
+
+static void *blocked_on_mutex(void *arg)
+{
+    (void)arg;
+    pthread_mutex_lock(&lock); /* held by main forever */
+    return NULL;
+}
+
+static void *blocked_on_cond(void *arg)
+{
+    (void)arg;
+    static pthread_mutex_t m = PTHREAD_MUTEX_INITIALIZER;
+    pthread_mutex_lock(&m);
+    for (;;)
+        pthread_cond_wait(&cond, &m);
+    return NULL;
+}
+
+static void *exiter(void *arg)
+{
+    (void)arg;
+    usleep(200000);
+    fflush(stdout);
+    exit(0);
+}
+
+static int exit_from_thread(void)
+{
+    pthread_t a, b, c;
+    pthread_mutex_lock(&lock);
+    pthread_create(&a, NULL, blocked_on_mutex, NULL);
+    pthread_create(&b, NULL, blocked_on_cond, NULL);
+    pthread_create(&c, NULL, exiter, NULL);
+    for (;;)
+        pause();
+    return 1;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc >= 4 && !strcmp(argv[1], "threads"))
+        return threads_storm(atoi(argv[2]), atoi(argv[3])) || (puts("done"), 0);
+    if (argc >= 4 && !strcmp(argv[1], "forks"))
+        return fork_storm(atoi(argv[2]), atoi(argv[3])) || (puts("done"), 0);
+    if (argc >= 2 && !strcmp(argv[1], "exit-thread"))
+        return exit_from_thread();
+    fprintf(stderr, "usage: storm threads N BATCH | forks T C | exit-thread\n");
+    return 2;
+}

@@ -1,0 +1,189 @@
+"""The host program never notices: semantics of every interposed call are preserved, process and thread storms
+neither crash nor deadlock and leave one complete profile per normally-exiting process, dump requests under load
+are harmless, and profiles are written safely (issue: reliability and security)."""
+import os
+import signal
+import subprocess
+import tempfile
+import time
+import unittest
+
+import lptest
+from lptest import BUILD, EXAMPLES_C, LIB, LOCKPROF, TempDirTest, lockprof, run
+
+BIN = os.path.join(BUILD, "tests")
+
+
+def profiles_in(d):
+    return sorted(os.path.join(d, f) for f in os.listdir(d) if f.endswith(".prof"))
+
+
+class Semantics(TempDirTest):
+    def test_results_and_errno_identical_with_and_without(self):
+        prog = os.path.join(BIN, "semantics")
+        without = run([prog], timeout=60)
+        self.assertEqual(without.returncode, 0, without.stdout)
+        with_ = run([prog], env={"LD_PRELOAD": LIB, "LOCKPROF_OUTPUT": os.path.join(self.tmp, "s.%p.prof")},
+                    timeout=60)
+        self.assertEqual(with_.returncode, 0, with_.stdout)
+        self.assertEqual(with_.stdout, without.stdout)
+        self.assertIn("ALL OK", with_.stdout)
+        self.assertEqual(len(profiles_in(self.tmp)), 1)
+        # the waits the program provoked are in the profile (timed-out ones flagged "failed")
+        rep = self.report_json(profiles_in(self.tmp))
+        failed = [l for l in rep["locks"] if "failed" in l["flags"]]
+        self.assertTrue(failed, [(l["kind"], l["name"], l["flags"]) for l in rep["locks"]])
+
+
+class Storms(TempDirTest):
+    def complete_profiles(self, n_expected):
+        files = profiles_in(self.tmp)
+        self.assertEqual(len(files), n_expected, files[:5])
+        pids = set()
+        for f in files:
+            rep = self.report_json([f])  # parses: complete, never truncated
+            pids.add(rep["processes"][0]["pid"])
+        self.assertEqual(len(pids), n_expected)
+        self.assertEqual([f for f in os.listdir(self.tmp) if ".tmp" in f], [])
+
+    def test_thousands_of_threads(self):
+        p, files = self.profile([os.path.join(BIN, "storm"), "threads", "3000", "30"], name="threads")
+        self.assertIn("done", p.stdout)
+        rep = self.report_json(files)
+        lock = [l for l in rep["locks"] if l["name"] == "lock"]
+        self.assertTrue(lock)
+        self.assertGreater(rep["processes"][0]["threads"], 1)
+
+    def test_fork_from_many_threads(self):
+        threads, children = 6, 8
+        p, files = self.profile([os.path.join(BIN, "storm"), "forks", str(threads), str(children)], name="forks")
+        self.assertIn("done", p.stdout)
+        self.complete_profiles(1 + threads * children)  # every child, whether it called exit() or _exit()
+
+    def test_exit_from_non_main_thread(self):
+        p, files = self.profile([os.path.join(BIN, "storm"), "exit-thread"], name="exit")
+        self.complete_profiles(1)
+        rep = self.report_json(files)
+        self.assertEqual(rep["processes"][0]["pid"] > 0, True)
+
+    def test_exec_chain(self):
+        p, files = self.profile(["/bin/sh", "-c", "for i in 1 2 3 4 5 6 7 8; do /bin/true; done; exec /bin/true"],
+                                name="exec")
+        # sh forks 8 children that exec /bin/true, then replaces itself: 8 + 1 processes exit normally
+        self.complete_profiles(9)
+
+    def test_python_os_exit_and_forks(self):
+        code = ("import os, threading\n"
+                "def child():\n"
+                "    pid = os.fork()\n"
+                "    if pid == 0:\n"
+                "        os._exit(0)\n"
+                "    os.waitpid(pid, 0)\n"
+                "ts = [threading.Thread(target=child) for _ in range(4)]\n"
+                "[t.start() for t in ts]; [t.join() for t in ts]\n"
+                "os._exit(3)\n")
+        p, files = self.profile(["/usr/bin/python3", "-W", "ignore", "-c", code], name="pyexit", expect_rc=3)
+        self.complete_profiles(5)
+
+    def test_dump_signals_under_load(self):
+        out = os.path.join(self.tmp, "load.%p.prof")
+        proc = subprocess.Popen([LOCKPROF, "run", "-o", out, "--no-summary", "--",
+                                 os.path.join(EXAMPLES_C, "hot_mutex"), "4", "3000"],
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        sent = 0
+        deadline = time.monotonic() + 30
+        while proc.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.01)
+            for pid in child_pids(proc.pid):
+                try:
+                    os.kill(pid, signal.SIGUSR2)
+                    sent += 1
+                except ProcessLookupError:
+                    pass
+        out_s, err = proc.communicate(timeout=60)
+        self.assertEqual(proc.returncode, 0, err)
+        self.assertIn("counter=", out_s)
+        self.assertGreater(sent, 5)
+        files = profiles_in(self.tmp)
+        self.assertEqual(len(files), 1)
+        rep = self.report_json(files)
+        self.assertTrue([l for l in rep["locks"] if l["name"] == "hot_lock"])
+
+    def test_interval_dumps_while_running(self):
+        out = os.path.join(self.tmp, "iv.%p.prof")
+        proc = subprocess.Popen([LOCKPROF, "run", "-o", out, "--interval", "0.2", "--no-summary", "--",
+                                 "/bin/sleep", "1.5"], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        deadline = time.monotonic() + 10
+        seen_interval = False
+        while proc.poll() is None and time.monotonic() < deadline:
+            for f in profiles_in(self.tmp):
+                with open(f) as fh:
+                    if "m reason interval\n" in fh.read():
+                        seen_interval = True
+            time.sleep(0.05)
+        proc.wait()
+        self.assertTrue(seen_interval, "no interval profile appeared while the program ran")
+        with open(profiles_in(self.tmp)[0]) as fh:
+            self.assertIn("m reason exit\n", fh.read())
+
+
+def child_pids(pid):
+    out = []
+    for p in os.listdir("/proc"):
+        if p.isdigit():
+            try:
+                with open(f"/proc/{p}/stat") as f:
+                    if int(f.read().rsplit(")", 1)[1].split()[1]) == pid:
+                        out.append(int(p))
+            except (OSError, ValueError, IndexError):
+                pass
+    return out
+
+
+class SafeFiles(TempDirTest):
+    def test_disk_full_loses_the_profile_with_one_warning(self):
+        if os.geteuid() != 0:
+            self.skipTest("needs root to mount a small tmpfs")
+        mnt = os.path.join(self.tmp, "small")
+        os.mkdir(mnt)
+        if run(["mount", "-t", "tmpfs", "-o", "size=8k", "tmpfs", mnt]).returncode != 0:
+            self.skipTest("cannot mount tmpfs here")
+        try:
+            with open(os.path.join(mnt, "filler"), "wb") as f:  # leave (almost) no room
+                try:
+                    f.write(b"x" * 16384)
+                except OSError:
+                    pass
+            p = run([os.path.join(EXAMPLES_C, "hot_mutex"), "3", "300"],
+                    env={"LD_PRELOAD": LIB, "LOCKPROF_OUTPUT": os.path.join(mnt, "p.%p.prof")})
+            self.assertEqual(p.returncode, 0)
+            self.assertIn("counter=", p.stdout)
+            warnings = [l for l in p.stderr.splitlines() if l.startswith("lockprof: warning:")]
+            self.assertEqual(len(warnings), 1, p.stderr)
+            self.assertTrue("space" in warnings[0] or "profile" in warnings[0], warnings[0])
+            self.assertEqual([f for f in os.listdir(mnt) if f != "filler"], [])
+        finally:
+            run(["umount", mnt])
+
+    def test_unwritable_directory_does_not_disturb_the_program(self):
+        d = os.path.join(self.tmp, "ro")
+        os.mkdir(d, 0o500)
+        p = run([os.path.join(EXAMPLES_C, "hot_mutex"), "2", "50"],
+                env={"LD_PRELOAD": LIB, "LOCKPROF_OUTPUT": os.path.join(d, "p.prof")})
+        self.assertEqual(p.returncode, 0)
+        self.assertIn("counter=", p.stdout)
+        if os.geteuid() != 0:  # root writes anyway
+            self.assertIn("lockprof: warning:", p.stderr)
+
+    def test_bad_variable_keeps_default_with_one_warning(self):
+        p = run([os.path.join(EXAMPLES_C, "hot_mutex"), "2", "50"],
+                env={"LD_PRELOAD": LIB, "LOCKPROF_OUTPUT": os.path.join(self.tmp, "p.%p.prof"),
+                     "LOCKPROF_NATIVE_DEPTH": "lots"})
+        self.assertEqual(p.returncode, 0)
+        lines = [l for l in p.stderr.splitlines() if "LOCKPROF_NATIVE_DEPTH" in l]
+        self.assertEqual(len(lines), 1, p.stderr)
+        self.assertEqual(len(profiles_in(self.tmp)), 1)
+
+
+if __name__ == "__main__":
+    lptest.main()

@@ -1,0 +1,98 @@
+"""-Dsanitize=true only: the ASan+UBSan build of the collector (liblockprof-asan.so) under `lockprof run`, with the
+ASan runtime preloaded first, on the C examples (threads, rwlocks, condition variables, interval dumps, fork and
+exec) and on every example of examples/python with every test interpreter. Any sanitizer report fails the test.
+
+The rest of the suite runs the UBSan (trap mode) build of liblockprof.so, which needs no runtime; see the
+sanitizers section of meson.build for why the two builds exist. Leak detection is off for these runs: the hosts
+(CPython) leak at exit by design, and the collector allocates nothing with malloc on its hook paths."""
+import os
+import unittest
+
+import lptest
+from lptest import EXAMPLES_C, EXAMPLES_PY, TempDirTest, has_frame, lockprof, pythons
+
+ASAN_LIB = os.environ.get("LOCKPROF_ASAN_LIB", "")
+ASAN_RUNTIME = os.environ.get("LOCKPROF_ASAN_RUNTIME", "")
+MARKERS = ("Sanitizer", "runtime error:")
+
+# Small but contended workloads (arguments of each example).
+PY_EXAMPLES = {
+    "lock_hotspot": ["4", "2000"],
+    "gil_cpu": ["3", "200000"],
+    "dict_cache": ["4", "5000"],
+    "list_queue": ["2", "5000"],
+    "deque_work": ["2", "5000"],
+    "order_counter": ["4", "5000"],
+    "shared_set": ["4", "5000"],
+    "type_lock": ["2", "200"],
+}
+
+
+def asan_env(**extra):
+    env = {
+        "LOCKPROF_LIB": ASAN_LIB,
+        "LD_PRELOAD": ASAN_RUNTIME,
+        # abort (not exit) on any report, so that an exit status the test expects cannot hide one
+        "ASAN_OPTIONS": "detect_leaks=0:abort_on_error=1:halt_on_error=1:print_summary=1",
+        "UBSAN_OPTIONS": "halt_on_error=1:abort_on_error=1:print_stacktrace=1",
+    }
+    env.update(extra)
+    return env
+
+
+@unittest.skipUnless(ASAN_LIB and ASAN_RUNTIME, "only in a -Dsanitize=true build (meson sets LOCKPROF_ASAN_LIB)")
+class AsanCollector(TempDirTest):
+    def run_asan(self, cmd, *opts, name="p", env=None):
+        p, files = self.profile(cmd, *opts, env=asan_env(**(env or {})), name=name)
+        for m in MARKERS:
+            self.assertNotIn(m, p.stderr, p.stderr[-4000:])
+        self.assertTrue(files, p.stderr[-2000:])
+        return p, files
+
+    def test_runtime_stays_first_in_ld_preload(self):
+        out = os.path.join(self.tmp, "env.txt")
+        p, _ = self.run_asan(["sh", "-c", f'printf "%s" "$LD_PRELOAD" > {out}'], name="env")
+        with open(out) as f:
+            self.assertEqual(f.read().split(":"), [ASAN_RUNTIME, os.path.realpath(ASAN_LIB)])
+
+    def test_c_examples(self):
+        for ex, args in (("hot_mutex", ["4", "500"]), ("rwlock", []), ("prodcons", ["2", "2000"]),
+                         ("uncontended", [])):
+            with self.subTest(example=ex):
+                _, files = self.run_asan([os.path.join(EXAMPLES_C, ex), *args], name=ex)
+                self.assertEqual(len(files), 1, files)
+                rep = self.report_json(files)
+                if ex == "hot_mutex":
+                    locks = [l for l in rep["locks"] if l["name"] == "hot_lock"]
+                    self.assertTrue(locks and locks[0]["contentions"] > 0, [l["name"] for l in rep["locks"]])
+                    self.assertTrue(any(has_frame(s["frames"], "critical_work") for s in locks[0]["stacks"]))
+
+    def test_interval_dumps_timeline_and_holders(self):
+        _, files = self.run_asan([os.path.join(EXAMPLES_C, "hot_mutex"), "4", "1000"], "--interval", "0.01",
+                                 "--timeline=256", name="interval")
+        self.assertEqual(len(files), 1, files)
+        self.report_json(files)
+
+    def test_fork_and_exec(self):
+        hot = os.path.join(EXAMPLES_C, "hot_mutex")
+        _, files = self.run_asan(["sh", "-c", f"{hot} 2 100; {hot} 2 100 & wait"], name="sh")
+        self.assertGreaterEqual(len(files), 2, files)
+        for f in files:
+            self.report_json([f])
+
+    def test_python_examples(self):
+        interpreters = pythons()
+        if not interpreters:
+            self.skipTest("no interpreter found")
+        for label, py in interpreters:
+            for ex, args in PY_EXAMPLES.items():
+                with self.subTest(python=label, example=ex):
+                    _, files = self.run_asan([py, os.path.join(EXAMPLES_PY, ex + ".py"), *args],
+                                             name=f"{ex}-{label}")
+                    self.assertEqual(len(files), 1, files)
+                    rep = self.report_json(files)
+                    self.assertIsNotNone(rep["processes"][0]["python"], "CPython not detected")
+
+
+if __name__ == "__main__":
+    lptest.main()
