@@ -76,7 +76,7 @@ int cmd_check(int argc, char **argv)
     int n_base = 0, c;
     optind = 1;
     opterr = 0; /* our own messages: "lockprof: check: ..." */
-    while ((c = getopt_long(argc, argv, "+:r:b:j:h", lo, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, ":r:b:j:h", lo, NULL)) != -1) {
         switch (c) {
         case 'r':
             if (rules_path) {
@@ -93,10 +93,8 @@ int cmd_check(int argc, char **argv)
         case 'j': junit = optarg; break;
         case 'h': fputs(usage, stdout); free(base); return EXIT_OK;
         default:
-            die_msg("check: %s %s (lockprof check --help)", c == ':' ? "missing value for option" : "unknown option",
-                    argv[optind - 1]);
             free(base);
-            return EXIT_USAGE;
+            return bad_option("check", c, argv);
         }
     }
     if (!rules_path || optind >= argc) {

@@ -586,7 +586,7 @@ int cmd_diff(int argc, char **argv)
     int n_base = 0, c, rc = EXIT_USAGE;
     optind = 1;
     opterr = 0; /* our own messages: "lockprof: diff: ..." */
-    while ((c = getopt_long(argc, argv, "+:f:b:t:o:h", lo, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, ":f:b:t:o:h", lo, NULL)) != -1) {
         switch (c) {
         case 'f': format = optarg; break;
         case 'b':

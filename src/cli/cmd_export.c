@@ -47,7 +47,7 @@ int cmd_export(int argc, char **argv)
     int c;
     optind = 1;
     opterr = 0; /* one-line errors of our own below, instead of getopt's message and the usage */
-    while ((c = getopt_long(argc, argv, "+:f:o:h", lo, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, ":f:o:h", lo, NULL)) != -1) {
         switch (c) {
         case 'f': format = optarg; break;
         case 'o': out = optarg; break;

@@ -76,7 +76,8 @@ int cmd_flamegraph(int argc, char **argv)
     double minwidth = 0.1;
     int c;
     optind = 1;
-    while ((c = getopt_long(argc, argv, "+f:w:HaF:t:m:o:h", lo, NULL)) != -1) {
+    opterr = 0;
+    while ((c = getopt_long(argc, argv, ":f:w:HaF:t:m:o:h", lo, NULL)) != -1) {
         switch (c) {
         case 'f':
             if (strcmp(optarg, "folded") && strcmp(optarg, "svg") && strcmp(optarg, "html")) {
@@ -114,7 +115,7 @@ int cmd_flamegraph(int argc, char **argv)
         }
         case 'o': out = optarg; break;
         case 'h': fputs(usage, stdout); return EXIT_OK;
-        default: fputs(usage, stderr); return EXIT_USAGE;
+        default: return bad_option("flamegraph", c, argv);
         }
     }
     if (!format)

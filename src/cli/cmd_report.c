@@ -651,7 +651,8 @@ int cmd_report(int argc, char **argv)
     struct ropts ro = {BY_LOCK, 10, 16, 0};
     int c;
     optind = 1;
-    while ((c = getopt_long(argc, argv, "+f:b:t:d:F:o:h", lo, NULL)) != -1) {
+    opterr = 0;
+    while ((c = getopt_long(argc, argv, ":f:b:t:d:F:o:h", lo, NULL)) != -1) {
         switch (c) {
         case 'f': format = optarg; break;
         case 'b':
@@ -671,7 +672,7 @@ int cmd_report(int argc, char **argv)
             break;
         case 'o': out = optarg; break;
         case 'h': fputs(usage, stdout); return EXIT_OK;
-        default: fputs(usage, stderr); return EXIT_USAGE;
+        default: return bad_option("report", c, argv);
         }
     }
     if (strcmp(format, "text") && strcmp(format, "json") && strcmp(format, "markdown")) {

@@ -37,6 +37,8 @@ static const char usage[] =
     "  --no-summary           do not print the summary\n"
     "  -q, --quiet            no collector warnings\n"
     "\n"
+    "Sanitizer runtimes at the head of LD_PRELOAD (e.g. libasan.so, to profile an ASan-built program) stay\n"
+    "first; the collector goes right after them.\n"
     "Environment: LOCKPROF_LIB overrides the collector's path. Options map to the LOCKPROF_* variables\n"
     "listed in the README; variables already set in the environment are kept unless an option overrides.\n";
 
@@ -86,6 +88,33 @@ static char *find_library(void)
     return NULL;
 }
 
+/* Length of the leading LD_PRELOAD entries that are sanitizer runtimes (ASan and its kin refuse to start unless
+ * their runtime is the first library loaded, so the collector goes right after them), separators excluded. */
+static size_t sanitizer_prefix(const char *pl)
+{
+    static const char *const rt[] = {"libasan.so", "libtsan.so", "libhwasan.so", "libclang_rt.asan",
+                                     "libclang_rt.tsan", "libclang_rt.hwasan", "libclang_rt.msan"};
+    size_t keep = 0, i = 0;
+    for (;;) {
+        while (pl[i] == ':' || pl[i] == ' ')
+            i++;
+        size_t len = strcspn(pl + i, ": ");
+        if (!len)
+            return keep;
+        const char *base = pl + i;
+        for (size_t j = 0; j < len; j++)
+            if (pl[i + j] == '/')
+                base = pl + i + j + 1;
+        int is_rt = 0; /* (a name never contains the separators, so strncmp stops inside this entry) */
+        for (size_t r = 0; r < sizeof rt / sizeof *rt; r++)
+            is_rt |= strncmp(base, rt[r], strlen(rt[r])) == 0;
+        if (!is_rt)
+            return keep;
+        i += len;
+        keep = i;
+    }
+}
+
 static int set_env_checked(const char *var, const char *opt, const char *val, int numeric)
 {
     if (numeric) {
@@ -114,7 +143,8 @@ int cmd_run(int argc, char **argv)
     const char *output = NULL;
     int summary = 1, c;
     optind = 1;
-    while ((c = getopt_long(argc, argv, "+o:qh", lo, NULL)) != -1) {
+    opterr = 0;
+    while ((c = getopt_long(argc, argv, "+:o:qh", lo, NULL)) != -1) {
         int bad = 0;
         switch (c) {
         case 'o': output = optarg; break;
@@ -134,7 +164,7 @@ int cmd_run(int argc, char **argv)
         case O_NOSUM: summary = 0; break;
         case 'q': setenv("LOCKPROF_QUIET", "1", 1); break;
         case 'h': fputs(usage, stdout); return EXIT_OK;
-        default: fputs(usage, stderr); return EXIT_USAGE;
+        default: return bad_option("run", c, argv);
         }
         if (bad)
             return EXIT_USAGE;
@@ -149,9 +179,12 @@ int cmd_run(int argc, char **argv)
         return EXIT_USAGE;
 
     const char *old = getenv("LD_PRELOAD");
-    size_t pl = strlen(lib) + (old ? strlen(old) : 0) + 2;
+    if (!old)
+        old = "";
+    size_t keep = sanitizer_prefix(old), pl = strlen(lib) + strlen(old) + 3;
+    const char *rest = old + keep + strspn(old + keep, ": ");
     char *preload = xmalloc(pl);
-    snprintf(preload, pl, "%s%s%s", lib, old && *old ? ":" : "", old && *old ? old : "");
+    snprintf(preload, pl, "%.*s%s%s%s%s", (int)keep, old, keep ? ":" : "", lib, *rest ? ":" : "", rest);
     setenv("LD_PRELOAD", preload, 1);
     if (output)
         setenv("LOCKPROF_OUTPUT", output, 1);

@@ -256,7 +256,8 @@ static void layout_build(struct layout *l, const struct folded *f, double minwid
     emit(l, "all", 3, 0, 0, x);
     free(open);
     free(order);
-    qsort(l->nodes, l->n, sizeof *l->nodes, cmp_preorder);
+    if (l->n) /* no contention: not even the root was emitted, and nodes is NULL */
+        qsort(l->nodes, l->n, sizeof *l->nodes, cmp_preorder);
 }
 
 /* ---- SVG ---------------------------------------------------------------------------------------------- */

@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -208,6 +209,13 @@ void die_msg(const char *fmt, ...)
     vfprintf(stderr, fmt, ap);
     fputc('\n', stderr);
     va_end(ap);
+}
+
+int bad_option(const char *cmd, int c, char **argv)
+{
+    die_msg("%s: %s %s (lockprof %s --help)", cmd, c == ':' ? "missing value for option" : "unknown option",
+            argv[optind - 1], cmd);
+    return EXIT_USAGE;
 }
 
 int parse_count(const char *opt, const char *val, long *out)

@@ -56,6 +56,11 @@ void out_abort(struct out *o);
 /* "lockprof: <msg>" on stderr. */
 void die_msg(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
+/* For getopt_long's ':' / '?' results (opterr = 0, optstring starting with ':'): prints
+ * "lockprof: CMD: unknown option X (lockprof CMD --help)" or "... missing value for option X ..." and returns
+ * EXIT_USAGE. */
+int bad_option(const char *cmd, int c, char **argv);
+
 /* Parses a non-negative integer option value; returns -1 (after printing) when invalid. */
 int parse_count(const char *opt, const char *val, long *out);
 
