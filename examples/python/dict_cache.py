@@ -19,6 +19,7 @@ def lookup(key):
 
 
 def worker(n, seed):
+    start.wait()  # all threads begin together, so they overlap
     for i in range(n):
         store((seed + i) % 512, i)
         lookup(i % 512)
@@ -27,6 +28,8 @@ def worker(n, seed):
 def main():
     threads = int(sys.argv[1]) if len(sys.argv) > 1 else 2
     n = int(sys.argv[2]) if len(sys.argv) > 2 else 200_000
+    global start
+    start = threading.Barrier(threads)
     ts = [threading.Thread(target=worker, args=(n, k * 7), name=f"cache-{k}") for k in range(threads)]
     for t in ts:
         t.start()

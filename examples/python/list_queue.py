@@ -22,11 +22,13 @@ def take():
 
 
 def producer(n):
+    start.wait()  # all threads begin together, so they overlap
     for i in range(n):
         put(i)
 
 
 def consumer(n):
+    start.wait()
     got = 0
     while got < n:
         if take() is not None:
@@ -36,6 +38,8 @@ def consumer(n):
 def main():
     pairs = int(sys.argv[1]) if len(sys.argv) > 1 else 1
     n = int(sys.argv[2]) if len(sys.argv) > 2 else 200_000
+    global start
+    start = threading.Barrier(2 * pairs)
     ts = [threading.Thread(target=producer, args=(n,)) for _ in range(pairs)]
     ts += [threading.Thread(target=consumer, args=(n,)) for _ in range(pairs)]
     for t in ts:

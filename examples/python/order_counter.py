@@ -22,6 +22,7 @@ def add_item(price):
 
 
 def worker(n):
+    start.wait()  # all threads begin together, so they overlap
     for i in range(n):
         add_item(i % 10)
 
@@ -29,6 +30,8 @@ def worker(n):
 def main():
     threads = int(sys.argv[1]) if len(sys.argv) > 1 else 2
     n = int(sys.argv[2]) if len(sys.argv) > 2 else 200_000
+    global start
+    start = threading.Barrier(threads)
     ts = [threading.Thread(target=worker, args=(n,)) for _ in range(threads)]
     for t in ts:
         t.start()

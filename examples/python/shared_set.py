@@ -17,6 +17,7 @@ def unmark(i):
 
 
 def worker(n, base):
+    start.wait()  # all threads begin together, so they overlap
     for i in range(n):
         mark(base + i % 1024)
         unmark(base + (i + 512) % 1024)
@@ -25,6 +26,8 @@ def worker(n, base):
 def main():
     threads = int(sys.argv[1]) if len(sys.argv) > 1 else 2
     n = int(sys.argv[2]) if len(sys.argv) > 2 else 200_000
+    global start
+    start = threading.Barrier(threads)
     ts = [threading.Thread(target=worker, args=(n, 0)) for _ in range(threads)]
     for t in ts:
         t.start()

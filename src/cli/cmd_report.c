@@ -209,11 +209,23 @@ static void render_text(struct strbuf *o, const struct model *m, const struct ro
     }
     groups_free(g, n);
 
-    g = group_rows(m, ro->by, ROWS_WAITS, &n);
+    g = group_rows(m, ro->by, ROWS_SELF, &n);
     if (n) {
         total = sum_wait(g, n);
-        sb_printf(o, "\nWaits that are not contention (condition variables, semaphores, Event/Queue/join "
-                     "notifications, locks held by the waiter itself): %.3f ms total\n",
+        sb_printf(o, "\nSlow paths on a lock the waiting thread already held (a nested critical section re-locking "
+                     "its own object: CPython 3.13 does this, e.g. in dict.get): %.3f ms total\n",
+                  ms(total));
+        text_table(o, m, g, n, ro, total);
+        sb_puts(o, "\nTop stacks:\n");
+        text_stacks(o, m, g, n < 2 ? n : 2, ro);
+    }
+    groups_free(g, n);
+
+    g = group_rows(m, ro->by, ROWS_EVENTS, &n);
+    if (n) {
+        total = sum_wait(g, n);
+        sb_printf(o, "\nWaits for events, not contention (condition variables, semaphores, Event/Queue/join "
+                     "notifications): %.3f ms total\n",
                   ms(total));
         text_table(o, m, g, n, ro, total);
     }
@@ -305,7 +317,8 @@ static void render_json(struct strbuf *o, const struct model *m)
         sb_json_str(o, gr->label);
         sb_puts(o, ",\"object_type\":");
         sb_json_str(o, gr->type);
-        sb_printf(o, ",\"contention\":%s,\"flags\":", gr->is_wait ? "false" : "true");
+        sb_printf(o, ",\"contention\":%s,\"class\":\"%s\",\"flags\":", gr->is_wait ? "false" : "true",
+                  model_row_class_name(gr->cls));
         json_flags(o, gr->flags);
         sb_printf(o, ",\"contentions\":%llu,\"wait_ns\":%llu,\"max_wait_ns\":%llu,\"p50_wait_ns\":%llu,"
                      "\"p99_wait_ns\":%llu,\"histogram\":[",

@@ -22,9 +22,14 @@ struct sidx {
 
 static int row_wanted(const struct model *m, const struct m_row *r, enum row_class cls)
 {
-    if (cls == ROWS_ALL)
-        return 1;
-    return model_row_is_wait(r, m) == (cls == ROWS_WAITS);
+    switch (cls) {
+    case ROWS_ALL: return 1;
+    case ROWS_CONTENTION: return model_row_class(r, m) == ROW_CONTENTION;
+    case ROWS_WAITS: return model_row_class(r, m) != ROW_CONTENTION;
+    case ROWS_SELF: return model_row_class(r, m) == ROW_SELF;
+    case ROWS_EVENTS: return model_row_class(r, m) == ROW_WAIT;
+    }
+    return 0;
 }
 
 static void label_of(const struct model *m, const struct m_row *r, enum group_by by, struct strbuf *key,
@@ -36,7 +41,7 @@ static void label_of(const struct model *m, const struct m_row *r, enum group_by
     switch (by) {
     case BY_LOCK:
         /* one group per lock and class: a lock can be contended and also waited on by its own holder */
-        sb_printf(key, "%u\x1f%d", r->lock, model_row_is_wait(r, m));
+        sb_printf(key, "%u\x1f%d", r->lock, (int)model_row_class(r, m));
         sb_puts(label, l->name);
         break;
     case BY_TYPE:
@@ -120,6 +125,7 @@ struct grp *group_rows(const struct model *m, enum group_by by, enum row_class c
             ng_->proc = r->proc;
             ng_->tid = r->tid;
             ng_->is_wait = model_row_is_wait(r, m);
+            ng_->cls = model_row_class(r, m);
         }
         struct grp *gr = &g[e->idx];
         gr->count += r->count;

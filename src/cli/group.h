@@ -8,8 +8,9 @@
 
 enum group_by { BY_LOCK, BY_TYPE, BY_STACK, BY_THREAD };
 
-/* Which rows to take. */
-enum row_class { ROWS_CONTENTION, ROWS_WAITS, ROWS_ALL };
+/* Which rows to take: contention between threads, everything that is not (ROWS_WAITS: self-held slow paths and
+ * waits for events), only the self-held slow paths, only the waits for events, or all. */
+enum row_class { ROWS_CONTENTION, ROWS_WAITS, ROWS_ALL, ROWS_SELF, ROWS_EVENTS };
 
 struct stack_stat {
     int32_t stack, holder_stack;
@@ -28,6 +29,7 @@ struct grp {
     uint64_t tid;         /* BY_THREAD */
     uint32_t flags;       /* union of the rows' flags */
     int is_wait;          /* the rows are not contention (model_row_is_wait) */
+    enum row_kind cls;    /* model_row_class of the rows (BY_LOCK groups never mix classes) */
     uint64_t count, wait_ns, max_ns;
     uint64_t hist[LP_HIST_BUCKETS];
     struct stack_stat *stacks;

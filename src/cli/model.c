@@ -261,10 +261,19 @@ const char *model_thread_name(const struct model *m, uint32_t proc, uint64_t tid
     return NULL;
 }
 
-int model_row_is_wait(const struct m_row *r, const struct model *m)
+enum row_kind model_row_class(const struct m_row *r, const struct model *m)
 {
-    return lp_kind_is_wait_class(m->locks[r->lock].kind) || (r->flags & (LP_AGG_NOTIFY | LP_AGG_SELF));
+    if (lp_kind_is_wait_class(m->locks[r->lock].kind) || (r->flags & LP_AGG_NOTIFY))
+        return ROW_WAIT;
+    return (r->flags & LP_AGG_SELF) ? ROW_SELF : ROW_CONTENTION;
 }
+
+const char *model_row_class_name(enum row_kind k)
+{
+    return k == ROW_CONTENTION ? "contention" : k == ROW_SELF ? "self" : "wait";
+}
+
+int model_row_is_wait(const struct m_row *r, const struct model *m) { return model_row_class(r, m) != ROW_CONTENTION; }
 
 int64_t model_top_frame(const struct model *m, int32_t stack)
 {

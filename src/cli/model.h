@@ -84,8 +84,14 @@ void model_free(struct model *m);
 /* Thread name or NULL. */
 const char *model_thread_name(const struct model *m, uint32_t proc, uint64_t tid);
 
-/* True for rows that are not contention between threads: wait classes (condition variables, semaphores),
- * notification waits, and self-held slow paths. */
+/* What a row measures: contention between threads, a slow path on a lock the waiter itself held (a nested
+ * critical section: a real cost, but nobody else to blame), or a wait for an event (condition variables,
+ * semaphores, notification waits: usually idle time). */
+enum row_kind { ROW_CONTENTION = 0, ROW_SELF = 1, ROW_WAIT = 2 };
+enum row_kind model_row_class(const struct m_row *r, const struct model *m);
+const char *model_row_class_name(enum row_kind k);
+
+/* True for rows that are not contention between threads (ROW_SELF and ROW_WAIT). */
 int model_row_is_wait(const struct m_row *r, const struct model *m);
 
 /* The most telling frame of a stack: innermost Python frame, else innermost native frame outside the

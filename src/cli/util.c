@@ -96,6 +96,22 @@ void sb_printf(struct strbuf *b, const char *fmt, ...)
     free(big);
 }
 
+/* Length of the valid UTF-8 sequence starting at p (1..4), or 0 when the bytes there are not one. */
+static int utf8_len(const unsigned char *p)
+{
+    if (p[0] < 0x80)
+        return 1;
+    int n = p[0] >= 0xf0 && p[0] <= 0xf4 ? 4 : p[0] >= 0xe0 ? 3 : p[0] >= 0xc2 && p[0] < 0xe0 ? 2 : 0;
+    for (int i = 1; i < n; i++)
+        if ((p[i] & 0xc0) != 0x80)
+            return 0;
+    if (n == 3 && ((p[0] == 0xe0 && p[1] < 0xa0) || (p[0] == 0xed && p[1] >= 0xa0)))
+        return 0; /* overlong or a surrogate */
+    if (n == 4 && ((p[0] == 0xf0 && p[1] < 0x90) || (p[0] == 0xf4 && p[1] >= 0x90)))
+        return 0;
+    return n;
+}
+
 void sb_json_str(struct strbuf *b, const char *s)
 {
     if (!s) {
@@ -103,19 +119,27 @@ void sb_json_str(struct strbuf *b, const char *s)
         return;
     }
     sb_add(b, "\"", 1);
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+    for (const unsigned char *p = (const unsigned char *)s; *p;) {
         switch (*p) {
-        case '"': sb_add(b, "\\\"", 2); break;
-        case '\\': sb_add(b, "\\\\", 2); break;
-        case '\n': sb_add(b, "\\n", 2); break;
-        case '\t': sb_add(b, "\\t", 2); break;
-        case '\r': sb_add(b, "\\r", 2); break;
-        default:
-            if (*p < 0x20 || *p == 0x7f)
-                sb_printf(b, "\\u%04x", *p);
-            else
-                sb_add(b, (const char *)p, 1);
+        case '"': sb_add(b, "\\\"", 2); p++; continue;
+        case '\\': sb_add(b, "\\\\", 2); p++; continue;
+        case '\n': sb_add(b, "\\n", 2); p++; continue;
+        case '\t': sb_add(b, "\\t", 2); p++; continue;
+        case '\r': sb_add(b, "\\r", 2); p++; continue;
         }
+        if (*p < 0x20 || *p == 0x7f) {
+            sb_printf(b, "\\u%04x", *p);
+            p++;
+            continue;
+        }
+        int n = utf8_len(p);
+        if (!n) {
+            sb_puts(b, "\\ufffd"); /* not UTF-8 (names come from binaries and the interpreter's memory) */
+            p++;
+            continue;
+        }
+        sb_add(b, (const char *)p, (size_t)n);
+        p += n;
     }
     sb_add(b, "\"", 1);
 }

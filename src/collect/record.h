@@ -4,7 +4,7 @@
  * holder thread, flags), with count, total and maximum wait and a log2 histogram.
  *
  *   struct lp_wait w;
- *   if (!lp_wait_begin(&w, lock_address, NULL)) return real(...);   // not profiling this call
+ *   if (!lp_wait_begin(&w, lock_address, NULL, site)) return real(...);   // not profiling this call
  *   rc = real(...);
  *   lp_wait_end(&w, &(struct lp_event){.kind = ..., .addr = ..., .flags = ...});
  */
