@@ -33,6 +33,15 @@ static void mutex_event(pthread_mutex_t *m, struct lp_event *ev, unsigned flags)
     lp_py_classify_mutex(m, ev);
 }
 
+/* A multi-threaded process: try first, time only a busy mutex. */
+int lp_mutex_lock_mt(pthread_mutex_t *m)
+{
+    int rc = lp_real_pthread_mutex_trylock(m);
+    if (LP_LIKELY(acquired(rc)))
+        return rc;
+    return lp_mutex_lock_slow(m, rc);
+}
+
 /* The trylock found the mutex busy (rc): the slow path of lp_mutex_lock (inline in hooks_pthread.h). */
 int lp_mutex_lock_slow(pthread_mutex_t *m, int rc)
 {

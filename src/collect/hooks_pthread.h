@@ -18,6 +18,7 @@ static inline int lp_acquired(int rc) { return rc == 0 || rc == EOWNERDEAD; }
 #define acquired lp_acquired
 
 int lp_mutex_lock_slow(pthread_mutex_t *m, int rc);
+int lp_mutex_lock_mt(pthread_mutex_t *m);
 void lp_release_slow(uintptr_t addr);
 
 /* pthread_mutex_lock's fast path, inlined into the exported symbol: one trylock. A process that has never had a
@@ -26,11 +27,8 @@ void lp_release_slow(uintptr_t addr);
 static inline int lp_mutex_lock(pthread_mutex_t *m)
 {
     if (__libc_single_threaded && !(m->__data.__kind & 128))
-        return lp_real_pthread_mutex_lock(m);
-    int rc = lp_real_pthread_mutex_trylock(m);
-    if (LP_LIKELY(lp_acquired(rc)))
-        return rc;
-    return lp_mutex_lock_slow(m, rc);
+        return lp_real_pthread_mutex_lock(m); /* a tail call: no frame of ours on this path */
+    return lp_mutex_lock_mt(m);
 }
 
 static inline int lp_mutex_unlock(pthread_mutex_t *m)

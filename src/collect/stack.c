@@ -5,7 +5,11 @@
 #include "stack.h"
 
 #include <libunwind.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <unistd.h>
 
 #include "config.h"
 #include "py/py.h"
@@ -33,7 +37,70 @@ static int hidden(uintptr_t pc)
     return 0;
 }
 
-void lp_stack_init(void) { unw_set_caching_policy(unw_local_addr_space, UNW_CACHE_PER_THREAD); }
+/* libunwind (1.6) opens a pipe when it initialises, for validating addresses during unwinds through code
+ * without unwind tables, and keeps its descriptor numbers for the life of the process. Two consequences shape
+ * what follows:
+ *  - it is initialised lazily, at the first native stack capture: a process that never waits on a lock (most
+ *    short-lived children: shells, helpers, a program that lists its own descriptors) never gets the pipe;
+ *  - when it is initialised, every free descriptor below a high mark is occupied for the moment, so the pipe
+ *    lands near the top of the descriptor table (under the soft limit), out of the way of the low numbers programs
+ *    open, close and reuse (libunwind would otherwise read from and write to a program's file that later took
+ *    those numbers).
+ * A thread that finds another thread initialising records the event without native frames. */
+static _Atomic int unwinder_state; /* 0 not initialised, 1 initialising, 2 ready */
+
+static void init_unwinder(void)
+{
+    struct rlimit rl;
+    int top = 1024;
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < (rlim_t)top)
+        top = (int)rl.rlim_cur;
+    int mark = top - 64; /* the pipe goes at or above this; 62 descriptors stay free for other threads meanwhile */
+    unsigned char used[1024 / 8];
+    memset(used, 0, sizeof used);
+    int src = mark > 16 ? open("/dev/null", O_RDONLY | O_CLOEXEC) : -1;
+    if (src >= 0 && src < mark) {
+        used[src / 8] |= (unsigned char)(1u << (src % 8));
+        for (;;) {
+            int fd = fcntl(src, F_DUPFD_CLOEXEC, 0);
+            if (fd < 0)
+                break;
+            if (fd >= mark) {
+                close(fd);
+                break;
+            }
+            used[fd / 8] |= (unsigned char)(1u << (fd % 8));
+        }
+    } else if (src >= 0) {
+        close(src);
+        src = -1;
+    }
+    unw_set_caching_policy(unw_local_addr_space, UNW_CACHE_PER_THREAD); /* libunwind's one-time init */
+    if (src >= 0)
+        for (int fd = 0; fd < mark; fd++)
+            if (used[fd / 8] & (1u << (fd % 8)))
+                close(fd);
+}
+
+static int unwinder_ready(void)
+{
+    int st = atomic_load_explicit(&unwinder_state, memory_order_acquire);
+    if (LP_LIKELY(st == 2))
+        return 1;
+    if (st == 0) {
+        int expect = 0;
+        if (atomic_compare_exchange_strong(&unwinder_state, &expect, 1)) {
+            int e = errno;
+            init_unwinder();
+            errno = e;
+            atomic_store_explicit(&unwinder_state, 2, memory_order_release);
+            return 1;
+        }
+    }
+    return 0;
+}
+
+void lp_stack_init(void) {}
 
 #define MAX_WORDS (LP_MAX_NATIVE_DEPTH + 2 * LP_MAX_PY_DEPTH + 8)
 #define CACHE_SLOTS 64
@@ -97,7 +164,7 @@ uint64_t lp_stack_capture(struct lp_thread *t, const void *leaf, uintptr_t site)
     if (leaf)
         words[n++] = (uint64_t)(uintptr_t)leaf;
 
-    if (lp_cfg.native_depth) {
+    if (lp_cfg.native_depth && unwinder_ready()) {
         void *pcs[LP_MAX_NATIVE_DEPTH + 8];
         int got = unw_backtrace(pcs, (int)lp_cfg.native_depth + 8);
         int kept = 0, ours = 1;

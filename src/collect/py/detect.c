@@ -45,8 +45,19 @@ void lp_py_init(void)
 {
     const unsigned long *ver = dlsym(RTLD_DEFAULT, "Py_Version");
     void *rt = dlsym(RTLD_DEFAULT, "_PyRuntime");
-    if (!ver || !rt)
+    if (!ver || !rt) {
+        /* Older CPythons have no Py_Version; Py_GetVersion (all versions) formats a static string. */
+        const char *(*get)(void) = (const char *(*)(void))dlsym(RTLD_DEFAULT, "Py_GetVersion");
+        if (get && dlsym(RTLD_DEFAULT, "Py_Initialize")) {
+            char vs[32];
+            size_t n = lp_strlcpy(vs, get(), sizeof vs);
+            for (size_t i = 0; i < n; i++)
+                if (vs[i] == ' ')
+                    vs[i] = 0;
+            lp_warn2("CPython layout unknown to this lockprof, profiling without Python awareness: ", vs);
+        }
         return; /* not a Python process (or libpython is loaded later: native-only) */
+    }
     uint32_t hex = (uint32_t)*ver;
     struct lp_pylayout L;
     char vs[24];
