@@ -104,19 +104,42 @@ def accuracy(tmp, reps):
         rep = json.loads(sh([LOCKPROF, "report", "--format", "json", *prof]).stdout)
         pid = rep["processes"][0]["pid"]
         ours = sum(l["wait_ns"] for l in rep["locks"] if l["name"] == "hot_lock")
-        # per-call lines: "  12.345 ( 0.050 ms): hot_mutex/1235 futex(uaddr: 0x..., op: WAIT|PRIVATE_FLAG, ...) = 0"
-        kernel = 0.0
-        pat = re.compile(r"\(\s*([0-9.]+) ms\): [^/]*/(\d+) futex\(.*op: (WAIT\S*)")
-        with open(trace) as fh:
-            for line in fh:
-                m = pat.search(line)
-                if m and int(m.group(2)) != pid:  # the main thread only waits in pthread_join
-                    kernel += float(m.group(1)) * 1e6
+        kernel = futex_wait_ns(trace, exclude_tid=pid)
+        if os.environ.get("LOCKPROF_BENCH_DEBUG"):
+            print(f"  accuracy run {i}: lockprof {ours / 1e6:.1f} ms, kernel {kernel / 1e6:.1f} ms", file=sys.stderr)
         rows.append((ours, kernel))
     ratios = [o / k for o, k in rows if k]
     return {"name": "accuracy", "ours_ms": statistics.median(o for o, _ in rows) / 1e6,
             "kernel_ms": statistics.median(k for _, k in rows) / 1e6, "ratio": statistics.median(ratios),
             "spread": (min(ratios), max(ratios)), "reps": reps}
+
+
+def futex_wait_ns(trace, exclude_tid):
+    """Total time threads spent in FUTEX_WAIT according to `perf trace -e futex` output. A call that blocks is
+    printed twice: its start ("... futex(uaddr: A, op: WAIT|PRIVATE_FLAG, ...) ...") and, when it returns, a
+    "[continued]: futex())" line carrying its duration."""
+    start = re.compile(r"\(\s*(?:([0-9.]+) ms)?\s*\): [^/]*/(\d+) futex\(uaddr: \S+ op: (\S+?),")
+    cont = re.compile(r"\(\s*([0-9.]+) ms\): [^/]*/(\d+)\s+\.\.\. \[continued\]: futex\(\)")
+    pending, total = {}, 0.0
+    with open(trace) as fh:
+        for line in fh:
+            m = cont.search(line)
+            if m:
+                tid = int(m.group(2))
+                dur = float(m.group(1))
+                # perf trace 6.1 occasionally prints a negative duration as an unsigned one (~1.8e13 ms): skip it
+                if pending.pop(tid, "").startswith("WAIT") and tid != exclude_tid and dur < 1e6:
+                    total += dur * 1e6
+                continue
+            m = start.search(line)
+            if not m:
+                continue
+            tid, op = int(m.group(2)), m.group(3)
+            if m.group(1) is None:  # blocked: the duration comes with the continuation
+                pending[tid] = op
+            elif op.startswith("WAIT") and tid != exclude_tid:
+                total += float(m.group(1)) * 1e6
+    return total
 
 
 def bigprofile(tmp):

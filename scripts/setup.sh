@@ -20,7 +20,7 @@ done
 
 pkgs=(build-essential meson ninja-build pkg-config libunwind-dev uthash-dev libcapstone-dev zlib1g-dev python3)
 if [ "$want_test" = 1 ]; then
-  pkgs+=(python3-jsonschema golang-go chromium nodejs npm clang libclang-rt-14-dev linux-perf valgrind cmark-gfm)
+  pkgs+=(python3-jsonschema golang-go chromium nodejs npm clang libclang-rt-14-dev linux-perf valgrind cmark-gfm libpython3.11-testsuite)
 fi
 missing=()
 for p in "${pkgs[@]}"; do

@@ -77,6 +77,12 @@ static uint64_t meta_u64(const struct lp_profile *p, const char *key)
     return v ? strtoull(v, NULL, 10) : 0;
 }
 
+static uint64_t sat_mul(uint64_t a, uint64_t b)
+{
+    uint64_t r;
+    return __builtin_mul_overflow(a, b, &r) ? UINT64_MAX : r;
+}
+
 static int add_profile(struct model *m, struct priv *pv, const struct lp_profile *p, uint32_t proc)
 {
     struct m_proc *pr = &m->procs[proc];
@@ -171,8 +177,9 @@ static int add_profile(struct model *m, struct priv *pv, const struct lp_profile
         GROWV(m->threads, pv->cap_threads, m->n_threads + 1);
         m->threads[m->n_threads++] = (struct m_thread){proc, p->threads[i].tid, p->threads[i].name};
     }
-    /* rows */
-    uint32_t scale = (uint32_t)pr->sample_every;
+    /* rows: scaled by sample_every, saturating (a corrupt or hand-written profile may say anything; the
+     * collector writes at most 10^9), so that a row never ends up with a zero count */
+    uint32_t scale = pr->sample_every > UINT32_MAX ? UINT32_MAX : (uint32_t)pr->sample_every;
     for (size_t i = 0; i < p->n_aggs; i++) {
         const struct lpr_agg *a = &p->aggs[i];
         GROWV(m->rows, pv->cap_rows, m->n_rows + 1);
@@ -184,8 +191,8 @@ static int add_profile(struct model *m, struct priv *pv, const struct lp_profile
         r->tid = a->tid;
         r->holder_tid = a->holder_tid;
         r->flags = a->flags;
-        r->count = a->count * scale;
-        r->wait_ns = a->wait_ns * scale;
+        r->count = sat_mul(a->count, scale);
+        r->wait_ns = sat_mul(a->wait_ns, scale);
         r->max_ns = a->max_ns;
         r->scale = scale;
         for (int b = 0; b < LP_HIST_BUCKETS; b++)

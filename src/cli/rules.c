@@ -360,14 +360,15 @@ static void tally(const struct rule *r, const struct model *m, struct tally *t)
         lock_wait[row->lock] += row->wait_ns;
         lock_count[row->lock] += row->count;
     }
-    if (t->rows) {
-        /* the lock with the most wait; ties: more contentions, then the lower id (model order is the order of
-         * the profiles on the command line, so this is deterministic) */
-        size_t top = SIZE_MAX;
-        for (size_t k = 0; k < m->n_locks; k++)
-            if (lock_count[k] && (top == SIZE_MAX || lock_wait[k] > lock_wait[top] ||
-                                  (lock_wait[k] == lock_wait[top] && lock_count[k] > lock_count[top])))
-                top = k;
+    /* the lock with the most wait; ties: more contentions, then the lower id (model order is the order of
+     * the profiles on the command line, so this is deterministic). None when the selected rows' counts sum
+     * to 0 per lock (counts wrap on absurd input). */
+    size_t top = SIZE_MAX;
+    for (size_t k = 0; t->rows && k < m->n_locks; k++)
+        if (lock_count[k] && (top == SIZE_MAX || lock_wait[k] > lock_wait[top] ||
+                              (lock_wait[k] == lock_wait[top] && lock_count[k] > lock_count[top])))
+            top = k;
+    if (top != SIZE_MAX) {
         uint64_t *stack_wait = xcalloc(m->n_stacks + 1, sizeof *stack_wait);
         for (size_t i = 0; i < m->n_rows; i++)
             if (sel[i] && m->rows[i].lock == top)

@@ -7,6 +7,7 @@
 #include <libunwind.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <sched.h>
 #include <string.h>
 #include <sys/resource.h>
 #include <unistd.h>
@@ -46,7 +47,7 @@ static int hidden(uintptr_t pc)
  *    lands near the top of the descriptor table (under the soft limit), out of the way of the low numbers programs
  *    open, close and reuse (libunwind would otherwise read from and write to a program's file that later took
  *    those numbers).
- * A thread that finds another thread initialising records the event without native frames. */
+ * A thread that finds another thread initialising waits for it. */
 static _Atomic int unwinder_state; /* 0 not initialised, 1 initialising, 2 ready */
 
 static void init_unwinder(void)
@@ -96,6 +97,14 @@ static int unwinder_ready(void)
             atomic_store_explicit(&unwinder_state, 2, memory_order_release);
             return 1;
         }
+    }
+    /* Another thread is initialising (about a millisecond, once per process): this thread is about to wait for
+     * a lock anyway, so it waits for the unwinder too rather than record a stack without native frames. */
+    uint64_t until = lp_now() + 2000000000u; /* the initialising thread may be descheduled: be patient */
+    while (lp_now() < until) {
+        if (atomic_load_explicit(&unwinder_state, memory_order_acquire) == 2)
+            return 1;
+        sched_yield();
     }
     return 0;
 }

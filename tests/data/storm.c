@@ -3,8 +3,14 @@
  *   storm forks T C         T threads each fork C children; children run two contending threads of their own,
  *                           then half exit() and half _exit()
  *   storm exit-thread       a worker calls exit(0) while other threads are blocked on a mutex and a condition
+ *   storm signals MS        for MS milliseconds a 50 us interval timer's handler sem_posts (async-signal-safe)
+ *                           to a waiting thread while three threads contend on a mutex: hooks run inside
+ *                           signal handlers that interrupt hooks
  * Prints "done" (or nothing for exit-thread) and exits 0. */
 #include <pthread.h>
+#include <semaphore.h>
+#include <signal.h>
+#include <sys/time.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -122,6 +128,55 @@ static int exit_from_thread(void)
     return 1;
 }
 
+static sem_t ticks;
+static volatile sig_atomic_t stop_ticks;
+
+static void on_alarm(int sig)
+{
+    (void)sig;
+    sem_post(&ticks); /* interposed: runs inside whatever the interrupted thread was doing */
+}
+
+static void *tick_consumer(void *arg)
+{
+    (void)arg;
+    while (!stop_ticks)
+        sem_wait(&ticks);
+    return NULL;
+}
+
+static void *contender(void *arg)
+{
+    (void)arg;
+    while (!stop_ticks)
+        contend(1);
+    return NULL;
+}
+
+static int signal_storm(int ms)
+{
+    pthread_t t[4];
+    sem_init(&ticks, 0, 0);
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_alarm;
+    sa.sa_flags = SA_RESTART;
+    sigaction(SIGALRM, &sa, NULL);
+    pthread_create(&t[0], NULL, tick_consumer, NULL);
+    for (int i = 1; i < 4; i++)
+        pthread_create(&t[i], NULL, contender, NULL);
+    struct itimerval it = {{0, 50}, {0, 50}};
+    setitimer(ITIMER_REAL, &it, NULL);
+    usleep((useconds_t)ms * 1000);
+    struct itimerval off = {{0, 0}, {0, 0}};
+    setitimer(ITIMER_REAL, &off, NULL);
+    stop_ticks = 1;
+    sem_post(&ticks);
+    for (int i = 0; i < 4; i++)
+        pthread_join(t[i], NULL);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     if (argc >= 4 && !strcmp(argv[1], "threads"))
@@ -130,6 +185,8 @@ int main(int argc, char **argv)
         return fork_storm(atoi(argv[2]), atoi(argv[3])) || (puts("done"), 0);
     if (argc >= 2 && !strcmp(argv[1], "exit-thread"))
         return exit_from_thread();
+    if (argc >= 3 && !strcmp(argv[1], "signals"))
+        return signal_storm(atoi(argv[2])) || (puts("done"), 0);
     fprintf(stderr, "usage: storm threads N BATCH | forks T C | exit-thread\n");
     return 2;
 }

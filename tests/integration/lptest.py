@@ -19,11 +19,16 @@ EXAMPLES_C = os.path.join(BUILD, "examples")
 EXAMPLES_PY = os.path.join(SRC, "examples", "python")
 
 
+SANITIZER_REPORTS = ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime error: ")
+
+
 def run(cmd, env=None, timeout=300, check=False, cwd=None):
     full_env = dict(os.environ)
     full_env.update(env or {})
     p = subprocess.run(cmd, env=full_env, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                        timeout=timeout)
+    if any(m in p.stderr for m in SANITIZER_REPORTS):  # -Dsanitize=true: whatever exit status the test expects
+        raise AssertionError(f"{cmd}: sanitizer report (exit {p.returncode})\nstderr:\n{p.stderr[-6000:]}")
     if check and p.returncode != 0:
         raise AssertionError(f"{cmd} exited {p.returncode}\nstdout:\n{p.stdout}\nstderr:\n{p.stderr}")
     return p

@@ -18,7 +18,7 @@ def example(name):
 
 
 class PythonTest(TempDirTest):
-    def workload(self, py, name, args, want, env=None, attempts=3):
+    def workload(self, py, name, args, want, env=None, attempts=5):
         """Profiles examples/python/<name>.py until want(report) returns a truthy value."""
         last = None
         for i in range(attempts):
@@ -198,6 +198,23 @@ class FreeThreaded(PythonTest):
                 self.assertTrue(all("self" in s["flags"] for s in stacks))
                 self.assertTrue(any(has_frame(s["frames"], "lookup", line_of(example("dict_cache"), "cache.get"))
                                     for s in stacks))
+
+
+class UnknownVersion(PythonTest):
+    def test_unsupported_cpython_degrades_to_native_with_one_warning(self):
+        import glob
+        olds = sorted(glob.glob(os.path.expanduser("~/.pyenv/versions/3.10.*/bin/python3.10")) +
+                      glob.glob(os.path.expanduser("~/.pyenv/versions/3.9.*/bin/python3.9")))
+        if not olds:
+            self.skipTest("no CPython older than 3.11 installed (pyenv)")
+        p, files = self.profile([olds[0], example("lock_hotspot"), "2", "500"], name="old")
+        self.assertIn("count=", p.stdout)
+        warnings = [l for l in p.stderr.splitlines() if "CPython layout unknown" in l]
+        self.assertEqual(len(warnings), 1, p.stderr)
+        rep = self.report_json(files)
+        self.assertIsNone(rep["processes"][0]["python"])
+        self.assertTrue(rep["locks"], "native profiling still records the interpreter's pthread/semaphore waits")
+        self.assertTrue(all(l["object_type"] is None for l in rep["locks"]))
 
 
 class Robustness(PythonTest):

@@ -35,6 +35,18 @@ class Semantics(TempDirTest):
         self.assertTrue(failed, [(l["kind"], l["name"], l["flags"]) for l in rep["locks"]])
 
 
+class Bootstrap(TempDirTest):
+    def test_locks_taken_before_the_collector_initialised(self):
+        early = os.path.join(BIN, "libearly_locker.so")
+        p = run([os.path.join(EXAMPLES_C, "hot_mutex"), "3", "200"],
+                env={"LD_PRELOAD": f"{LIB}:{early}", "LOCKPROF_OUTPUT": os.path.join(self.tmp, "e.%p.prof")},
+                timeout=120)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertIn("counter=", p.stdout)
+        rep = self.report_json(profiles_in(self.tmp))
+        self.assertTrue([l for l in rep["locks"] if l["name"] == "hot_lock"])
+
+
 class Storms(TempDirTest):
     def complete_profiles(self, n_expected):
         files = profiles_in(self.tmp)
@@ -65,6 +77,11 @@ class Storms(TempDirTest):
         self.complete_profiles(1)
         rep = self.report_json(files)
         self.assertEqual(rep["processes"][0]["pid"] > 0, True)
+
+    def test_signal_handlers_calling_hooks(self):
+        p, files = self.profile([os.path.join(BIN, "storm"), "signals", "1500"], name="sig")
+        self.assertIn("done", p.stdout)
+        self.complete_profiles(1)
 
     def test_exec_chain(self):
         p, files = self.profile(["/bin/sh", "-c", "for i in 1 2 3 4 5 6 7 8; do /bin/true; done; exec /bin/true"],

@@ -1,15 +1,19 @@
 """-Dsanitize=true only: the ASan+UBSan build of the collector (liblockprof-asan.so) under `lockprof run`, with the
 ASan runtime preloaded first, on the C examples (threads, rwlocks, condition variables, interval dumps, fork and
-exec) and on every example of examples/python with every test interpreter. Any sanitizer report fails the test.
+exec) and on every example of examples/python with every test interpreter; and every subcommand of the ASan+UBSan
+build of lockprof on valid profiles with hostile contents (fuzz/gen_profiles.py). Any sanitizer report fails.
 
 The rest of the suite runs the UBSan (trap mode) build of liblockprof.so, which needs no runtime; see the
-sanitizers section of meson.build for why the two builds exist. Leak detection is off for these runs: the hosts
-(CPython) leak at exit by design, and the collector allocates nothing with malloc on its hook paths."""
+sanitizers section of meson.build for why the two builds exist. Leak detection is off for the runs of the ASan
+collector (the hosts, CPython, leak at exit by design, and the collector allocates nothing with malloc on its hook
+paths); it stays on for lockprof itself."""
+import importlib.util
 import os
+import subprocess
 import unittest
 
 import lptest
-from lptest import EXAMPLES_C, EXAMPLES_PY, TempDirTest, has_frame, lockprof, pythons
+from lptest import EXAMPLES_C, EXAMPLES_PY, SRC, TempDirTest, has_frame, pythons
 
 ASAN_LIB = os.environ.get("LOCKPROF_ASAN_LIB", "")
 ASAN_RUNTIME = os.environ.get("LOCKPROF_ASAN_RUNTIME", "")
@@ -92,6 +96,69 @@ class AsanCollector(TempDirTest):
                     self.assertEqual(len(files), 1, files)
                     rep = self.report_json(files)
                     self.assertIsNotNone(rep["processes"][0]["python"], "CPython not detected")
+
+
+def lockprof_bytes(*args):
+    """lockprof with binary output (names in these profiles are not UTF-8); fails on any sanitizer report."""
+    p = subprocess.run([lptest.LOCKPROF, *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=300)
+    err = p.stderr.decode("utf-8", "replace")
+    if any(m in err for m in lptest.SANITIZER_REPORTS):
+        raise AssertionError(f"lockprof {args}: sanitizer report (exit {p.returncode})\n{err[-6000:]}")
+    return p.returncode, err
+
+
+def load_generator():
+    spec = importlib.util.spec_from_file_location("gen_profiles", os.path.join(SRC, "fuzz", "gen_profiles.py"))
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+class HostileProfiles(TempDirTest):
+    """Model merging, grouping, renderers, exporters, diff and check on profiles the reader accepts but no
+    collector would write. Deterministic: fixed seeds (1000056 once read lock_wait[-1] in rules.c's tally)."""
+    SEEDS = list(range(40)) + [1000056]
+
+    def test_every_subcommand(self):
+        gen = load_generator()
+        rules = os.path.join(SRC, "fuzz", "corpus-rules", "gate.txt")
+        out = os.path.join(self.tmp, "out")
+        prev = None
+        for seed in self.SEEDS:
+            f = os.path.join(self.tmp, f"gen-{seed}.prof")
+            with open(f, "wb") as fh:
+                fh.write(gen.profile(seed))
+            with self.subTest(seed=seed):
+                rc, err = lockprof_bytes("report", f)
+                self.assertEqual(rc, 0, err)  # valid by construction
+                cmds = [
+                    ["report", "--format", "json", f], ["report", "--format", "markdown", f],
+                    ["report", "--by", "type", "--top", "0", "--depth", "0", f],
+                    ["report", "--by", "stack", "--frames", "all", f],
+                    ["report", "--format", "json", "--by", "thread", "--top", "1", "--depth", "1", f],
+                    ["report", f, f],
+                    ["flamegraph", "--format", "folded", f], ["flamegraph", "--format", "svg", "--minwidth", "0", f],
+                    ["flamegraph", "--format", "html", "--holders", "--all", f],
+                    ["flamegraph", "--format", "folded", "--weight", "count", "--frames", "all", f],
+                    ["export", "--format", "pprof", "-o", out, f],
+                    ["export", "--format", "speedscope", "--all", "--frames", "all", f],
+                    ["export", "--format", "chrome", "--all", f, f],
+                    ["diff", f, f], ["diff", "--format", "json", "--by", "stack", f, f],
+                    ["diff", "--format", "folded", "--by", "type", f, f],
+                    ["check", "--rules", rules, "--baseline", f, f],
+                ]
+                if prev:
+                    cmds += [["report", prev, f], ["diff", prev, f], ["diff", "--by", "stack", f, prev],
+                             ["check", "--rules", rules, "--baseline", prev, f]]
+                for c in cmds:
+                    rc, err = lockprof_bytes(*c)
+                    if c[0] == "check":  # 1: a rule failed
+                        self.assertIn(rc, (0, 1), (c, err[-2000:]))
+                    elif "chrome" in c and "has no timeline" in err:  # recorded without --timeline
+                        self.assertEqual(rc, 2, (c, err[-2000:]))
+                    else:
+                        self.assertEqual(rc, 0, (c, err[-2000:]))
+            prev = f
 
 
 if __name__ == "__main__":

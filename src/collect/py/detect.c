@@ -72,6 +72,8 @@ void lp_py_init(void)
     lp_pyrt.code_type = (uintptr_t)dlsym(RTLD_DEFAULT, "PyCode_Type");
     lp_pyrt.type_type = (uintptr_t)dlsym(RTLD_DEFAULT, "PyType_Type");
     lp_pyrt.this_tstate = (void *(*)(void))dlsym(RTLD_DEFAULT, "PyGILState_GetThisThreadState");
+    lp_pyrt.is_finalizing =
+        (int (*)(void))dlsym(RTLD_DEFAULT, hex >= 0x030D0000 ? "Py_IsFinalizing" : "_Py_IsFinalizing");
     if (!lp_pyrt.code_type || !lp_pyrt.type_type || !lp_pyrt.this_tstate) {
         lp_warn("CPython found but PyCode_Type/PyType_Type/PyGILState_GetThisThreadState are missing: "
                 "profiling without Python awareness");

@@ -46,6 +46,10 @@ uintptr_t lp_py_tstate(void)
 {
     if (!lp_pyrt.active || !lp_pyrt.this_tstate)
         return 0;
+    /* Py_Finalize frees the states (and frame stacks) of daemon threads while they still run or wait for the GIL:
+     * from then on no thread's state is trusted (the finalizing thread's own Python frames are lost too). */
+    if (lp_pyrt.is_finalizing && lp_pyrt.is_finalizing())
+        return 0;
     if (lp_tls.tstate_cached) /* inside a CPython hook: looked up once per event (py/hooks.c) */
         return lp_tls.tstate;
     uintptr_t ts = (uintptr_t)lp_pyrt.this_tstate();

@@ -18,6 +18,7 @@ struct lp_pyrt {
     uintptr_t code_type;       /* &PyCode_Type */
     uintptr_t type_type;       /* &PyType_Type */
     void *(*this_tstate)(void); /* PyGILState_GetThisThreadState: works while the thread is detached */
+    int (*is_finalizing)(void); /* Py_IsFinalizing (3.13+) or _Py_IsFinalizing (3.11, 3.12), or NULL */
     uintptr_t eval_lo, eval_hi; /* _PyEval_EvalFrameDefault */
     _Atomic uintptr_t main_interp, main_gil;
     char patched[256];         /* names of the patched functions, for the profile */

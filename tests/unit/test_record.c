@@ -1,0 +1,134 @@
+/* Unit tests of the collector's in-process aggregation (src/collect/record.c): waits on the same lock and stack
+ * fold into one aggregate with count, total, maximum and a log2 histogram; kind, object type, flags and holder
+ * split aggregates; LOCKPROF_SAMPLE and LOCKPROF_MIN_WAIT_NS count what they leave out; holders handed over
+ * through the waiter registry end up in the aggregate key. The CPython layer and the dump are stubbed. */
+#include <string.h>
+
+#include "check.h"
+#include "config.h"
+#include "lp.h"
+#include "map.h"
+#include "record.h"
+#include "thread.h"
+#include "waiters.h"
+
+/* stubs for what record.c/stack.c reach outside the aggregation */
+void lp_dump_maybe_interval(void) {}
+int lp_py_active(void) { return 0; }
+unsigned lp_py_stack(struct lp_thread *t, uint64_t *w, unsigned max, unsigned *seg, unsigned *n)
+{
+    (void)t, (void)w, (void)max, (void)seg;
+    *n = 0;
+    return 0;
+}
+int lp_py_is_eval_pc(uintptr_t pc) { return (void)pc, 0; }
+
+static struct lp_agg_ent *only_agg(struct lp_thread *t, size_t *n)
+{
+    const struct lp_map_table *tab = lp_map_snapshot(&t->aggs);
+    size_t i = 0;
+    uint64_t k;
+    void *v, *last = NULL;
+    *n = 0;
+    while (lp_map_next(tab, &i, &k, &v)) {
+        last = v;
+        (*n)++;
+    }
+    return last;
+}
+
+static uint64_t total_count(struct lp_thread *t)
+{
+    const struct lp_map_table *tab = lp_map_snapshot(&t->aggs);
+    size_t i = 0;
+    uint64_t k, c = 0;
+    void *v;
+    while (lp_map_next(tab, &i, &k, &v))
+        c += ((struct lp_agg_ent *)v)->count;
+    return c;
+}
+
+int main(void)
+{
+    lp_thread_init();
+    atomic_store(&lp_state, LP_STATE_ON);
+    struct lp_thread *t = lp_thread_self();
+    CHECK(t != NULL);
+
+    /* the same lock and stack: one aggregate */
+    struct lp_event ev = {.kind = LP_KIND_PTHREAD_MUTEX, .addr = 0x1000};
+    lp_record(t, &ev, 0, 1000, 77, 0, 0);
+    lp_record(t, &ev, 0, 3000, 77, 0, 0);
+    lp_record(t, &ev, 0, 5, 77, 0, 0);
+    size_t n;
+    struct lp_agg_ent *a = only_agg(t, &n);
+    CHECK(n == 1);
+    CHECK(a->count == 3 && a->wait_ns == 4005 && a->max_ns == 3000 && a->stack == 77);
+    CHECK(a->hist[lp_hist_bucket(1000)] == 1 && a->hist[lp_hist_bucket(3000)] == 1 && a->hist[2] == 1);
+    CHECK(a->tid == lp_gettid());
+    CHECK(t->locks.count == 1);
+
+    /* a different flag, object type, name or holder: a new aggregate; the lock table dedupes by lock identity */
+    struct lp_event typed = {.kind = LP_KIND_PYMUTEX, .addr = 0x2000, .type = "dict"};
+    lp_record(t, &typed, 0, 10, 77, 0, 0);
+    struct lp_event typed2 = typed;
+    typed2.type = "list";
+    lp_record(t, &typed2, 0, 10, 77, 0, 0);
+    struct lp_event flagged = ev;
+    flagged.flags = LP_AGG_REACQUIRE;
+    lp_record(t, &flagged, 0, 10, 77, 0, 0);
+    lp_record(t, &ev, 0, 10, 77, 99, 1234); /* with a holder */
+    CHECK(t->aggs.count == 5);
+    CHECK(t->locks.count == 3); /* 0x1000 mutex, dict@0x2000, list@0x2000 */
+    CHECK(t->n_events == 7);
+
+    /* the waiter registry hands a releasing thread's stack to a blocked waiter */
+    struct lp_wait w;
+    CHECK(lp_wait_begin(&w, 0x3000, NULL, 0));
+    CHECK(lp_waiters_any());
+    lp_waiters_on_release(0x3000); /* as pthread_mutex_unlock would, from the holder */
+    uint64_t before = t->aggs.count;
+    lp_wait_end(&w, &(struct lp_event){.kind = LP_KIND_PTHREAD_MUTEX, .addr = 0x3000});
+    CHECK(!lp_waiters_any());
+    CHECK(t->aggs.count == before + 1);
+    const struct lp_map_table *tab = lp_map_snapshot(&t->aggs);
+    size_t i = 0;
+    uint64_t k;
+    void *v;
+    int holder_seen = 0;
+    while (lp_map_next(tab, &i, &k, &v)) {
+        const struct lp_agg_ent *e = v;
+        const struct lp_lock_ent *l = lp_map_get(&t->locks, e->lock_key);
+        if (l && l->addr == 0x3000)
+            holder_seen = e->holder_tid == lp_gettid() && e->holder_stack != 0 && e->stack != 0;
+    }
+    CHECK(holder_seen);
+
+    /* sampling: 1 in 4 recorded, the rest counted */
+    uint64_t c0 = total_count(t);
+    lp_cfg.sample_every = 4;
+    for (int j = 0; j < 40; j++) {
+        struct lp_wait s;
+        if (lp_wait_begin(&s, 0x4000, NULL, 0))
+            lp_wait_end(&s, &(struct lp_event){.kind = LP_KIND_PTHREAD_MUTEX, .addr = 0x4000});
+    }
+    CHECK(total_count(t) - c0 == 10);
+    CHECK(t->n_unsampled == 30);
+    lp_cfg.sample_every = 1;
+
+    /* minimum wait: short waits counted with their total, not recorded */
+    lp_cfg.min_wait_ns = 1000000000u;
+    c0 = total_count(t);
+    struct lp_wait s;
+    CHECK(lp_wait_begin(&s, 0x5000, NULL, 0));
+    lp_wait_end(&s, &(struct lp_event){.kind = LP_KIND_PTHREAD_MUTEX, .addr = 0x5000});
+    CHECK(total_count(t) == c0);
+    CHECK(t->n_short == 1 && t->ns_short > 0);
+    lp_cfg.min_wait_ns = 0;
+
+    /* inside lockprof (re-entrancy guard held) nothing is recorded */
+    lp_tls.depth = 1;
+    CHECK(!lp_wait_begin(&s, 0x6000, NULL, 0));
+    lp_tls.depth = 0;
+    return CHECK_DONE();
+}
