@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
@@ -169,6 +170,22 @@ int out_open(struct out *o, const char *path)
         o->f = stdout;
         return 0;
     }
+    struct stat st;
+    if (stat(path, &st) == 0 && !S_ISREG(st.st_mode)) {
+        /* An existing device, FIFO or socket (-o /dev/null, -o /dev/stdout): write to it; a temporary file renamed
+         * over it would replace the device node itself. */
+        if (S_ISDIR(st.st_mode)) {
+            die_msg("cannot write %s: is a directory", path);
+            return -1;
+        }
+        o->f = fopen(path, "w");
+        if (!o->f) {
+            die_msg("cannot open %s: %s", path, strerror(errno));
+            return -1;
+        }
+        o->special = 1;
+        return 0;
+    }
     o->path = xstrdup(path);
     size_t n = strlen(path) + 32;
     o->tmp = xmalloc(n);
@@ -188,6 +205,14 @@ int out_open(struct out *o, const char *path)
 
 int out_commit(struct out *o)
 {
+    if (o->special) {
+        int bad = ferror(o->f) | (fclose(o->f) != 0);
+        o->f = NULL;
+        o->special = 0;
+        if (bad)
+            die_msg("writing the output failed: %s", strerror(errno ? errno : EIO));
+        return bad ? -1 : 0;
+    }
     if (!o->path) {
         if (fflush(stdout)) {
             die_msg("writing to standard output: %s", strerror(errno));
@@ -215,6 +240,8 @@ int out_commit(struct out *o)
 
 void out_abort(struct out *o)
 {
+    if (o->special && o->f)
+        fclose(o->f);
     if (o->path) {
         if (o->f)
             fclose(o->f);

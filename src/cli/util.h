@@ -43,11 +43,13 @@ void sb_json_str(struct strbuf *b, const char *s);
 /* XML/HTML text escape. */
 void sb_xml(struct strbuf *b, const char *s);
 
-/* Output destination: stdout when path is NULL or "-", else a temporary file renamed over `path` by
- * out_commit(). out_abort() removes the temporary file. */
+/* Output destination: stdout when path is NULL or "-"; an existing device or FIFO (/dev/null) written directly;
+ * else a temporary file in the same directory renamed over `path` by out_commit(). out_abort() removes the
+ * temporary file. */
 struct out {
     FILE *f;
     char *path, *tmp;
+    int special; /* writing straight to an existing device/FIFO (no temporary file) */
 };
 int out_open(struct out *o, const char *path);
 int out_commit(struct out *o); /* returns 0 or -1 after printing an error */

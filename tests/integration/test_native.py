@@ -54,6 +54,21 @@ class HotMutex(TempDirTest):
         self.assertIn("profile written", p.stderr)
 
 
+class Sampling(TempDirTest):
+    def test_sample_and_min_wait_are_scaled_and_shown(self):
+        _, files = self.profile([ex("hot_mutex"), "4", "400"], "--sample", "3")
+        rep = self.report_json(files)
+        self.assertEqual(rep["processes"][0]["sample_every"], 3)
+        lock = [l for l in rep["locks"] if l["name"] == "hot_lock"]
+        if lock:  # every recorded wait stands for 3
+            self.assertEqual(lock[0]["contentions"] % 3, 0)
+        text = lockprof("report", *files, check=True).stdout
+        self.assertIn("sampled 1 in 3 (counts and waits scaled x3)", text)
+        _, files = self.profile([ex("hot_mutex"), "4", "400"], "--min-wait-ns", "1000000000", name="min")
+        text = lockprof("report", *files, check=True).stdout
+        self.assertIn("waits shorter than 1000000000 ns were counted but not recorded", text)
+
+
 class Control(TempDirTest):
     def test_uncontended_has_no_contention(self):
         _, files = self.profile([ex("uncontended"), "4"])
@@ -193,6 +208,22 @@ class Cli(TempDirTest):
             self.assertEqual(p.returncode, 0, sub)
             self.assertIn("usage: lockprof " + sub, p.stdout)
         self.assertEqual(lockprof("--help").returncode, 0)
+
+    def test_output_to_a_fifo_or_device_writes_through(self):
+        # a temporary file renamed over the target would replace the FIFO (or /dev/null) itself
+        _, files = self.profile([ex("hot_mutex"), "2", "50"])
+        fifo = os.path.join(self.tmp, "fifo")
+        os.mkfifo(fifo)
+        import threading
+        got = []
+        reader = threading.Thread(target=lambda: got.append(open(fifo).read()))
+        reader.start()
+        p = lockprof("report", "-o", fifo, *files)
+        reader.join(30)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertTrue(stat.S_ISFIFO(os.lstat(fifo).st_mode))
+        self.assertIn("lockprof report", got[0])
+        self.assertEqual([f for f in os.listdir(self.tmp) if ".tmp" in f], [])
 
     def test_bad_options_exit_2(self):
         for args in (["report", "--format", "xml", "x"], ["report", "--top", "-1", "x"], ["nope"],
