@@ -20,7 +20,11 @@ done
 
 pkgs=(build-essential meson ninja-build pkg-config libunwind-dev uthash-dev libcapstone-dev zlib1g-dev python3)
 if [ "$want_test" = 1 ]; then
-  pkgs+=(python3-jsonschema golang-go chromium nodejs npm clang libclang-rt-14-dev linux-perf valgrind cmark-gfm libpython3.11-testsuite)
+  pkgs+=(python3-jsonschema golang-go chromium clang libclang-rt-14-dev linux-perf valgrind cmark-gfm libpython3.11-testsuite)
+  # Node.js runs the browser test driver; machines that already have node and npm (e.g. from NodeSource, whose
+  # nodejs conflicts with Debian's npm package) keep theirs
+  command -v node >/dev/null 2>&1 || pkgs+=(nodejs)
+  command -v npm >/dev/null 2>&1 || pkgs+=(npm)
 fi
 missing=()
 for p in "${pkgs[@]}"; do
