@@ -110,6 +110,18 @@ EXPORT int sem_destroy(sem_t *s)
     return lp_real_sem_destroy(s);
 }
 
+/* ---- descriptors ------------------------------------------------------------------------------------------ */
+EXPORT int pipe2(int fds[2], int flags)
+{
+    int rc = lp_real_pipe2(fds, flags);
+    if (rc == 0 && LP_UNLIKELY(lp_tls.unwinder_init)) {
+        int e = errno;
+        lp_stack_place_pipe(fds, flags);
+        errno = e;
+    }
+    return rc;
+}
+
 /* ---- process lifetime --------------------------------------------------------------------------------- */
 static pid_t my_pid; /* of this image; a vfork child shares our memory but not our pid */
 
@@ -178,6 +190,7 @@ static void after_fork_child(void)
 {
     my_pid = (pid_t)syscall(SYS_getpid);
     lp_thread_after_fork_child();
+    lp_stack_init(); /* the child's descriptor table may have shrunk back: grow it while single-threaded */
     lp_waiters_reset();
     lp_dump_after_fork_child();
     lp_dump_start_interval_thread(); /* threads do not survive fork */

@@ -38,49 +38,70 @@ static int hidden(uintptr_t pc)
     return 0;
 }
 
-/* libunwind (1.6) opens a pipe when it initialises, for validating addresses during unwinds through code
- * without unwind tables, and keeps its descriptor numbers for the life of the process. Two consequences shape
- * what follows:
+/* libunwind (1.6.2, src/x86_64/Ginit.c: open_pipe) opens a pipe with pipe2() when it initialises, for validating
+ * addresses during unwinds through code without unwind tables, and keeps its descriptor numbers for the life of
+ * the process. Three consequences shape what follows:
  *  - it is initialised lazily, at the first native stack capture: a process that never waits on a lock (most
  *    short-lived children: shells, helpers, a program that lists its own descriptors) never gets the pipe;
- *  - when it is initialised, every free descriptor below a high mark is occupied for the moment, so the pipe
- *    lands near the top of the descriptor table (under the soft limit), out of the way of the low numbers programs
- *    open, close and reuse (libunwind would otherwise read from and write to a program's file that later took
- *    those numbers).
+ *  - the pipe must not take the low numbers programs open, close and reuse (libunwind would otherwise read from
+ *    and write to a program's file that later took those numbers): while this thread initialises libunwind, the
+ *    pipe2() forwarder (preload.c) calls lp_stack_place_pipe, which moves the new descriptors near the top of the
+ *    descriptor table (under the soft limit);
+ *  - growing the kernel's descriptor table in a multi-threaded process waits for an RCU grace period (Linux
+ *    fs/file.c: expand_fdtable → synchronize_rcu; 7 ms per growth measured here), and the first capture happens
+ *    in a waiting thread while others may wait for it. So the table is grown once, while the process is still
+ *    single-threaded (constructor, fork child), where growing it costs a few microseconds: lp_stack_init.
  * A thread that finds another thread initialising waits for it. */
 static _Atomic int unwinder_state; /* 0 not initialised, 1 initialising, 2 ready */
 
-static void init_unwinder(void)
+static int high_mark(void)
 {
     struct rlimit rl;
     int top = 1024;
     if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < (rlim_t)top)
         top = (int)rl.rlim_cur;
-    int mark = top - 64; /* the pipe goes at or above this; 62 descriptors stay free for other threads meanwhile */
-    unsigned char used[1024 / 8];
-    memset(used, 0, sizeof used);
-    int src = mark > 16 ? open("/dev/null", O_RDONLY | O_CLOEXEC) : -1;
-    if (src >= 0 && src < mark) {
-        used[src / 8] |= (unsigned char)(1u << (src % 8));
-        for (;;) {
-            int fd = fcntl(src, F_DUPFD_CLOEXEC, 0);
-            if (fd < 0)
-                break;
-            if (fd >= mark) {
-                close(fd);
-                break;
-            }
-            used[fd / 8] |= (unsigned char)(1u << (fd % 8));
-        }
-    } else if (src >= 0) {
-        close(src);
-        src = -1;
+    return top - 64; /* room above for a few more descriptors of lockprof's or the program's */
+}
+
+void lp_stack_init(void)
+{
+    if (atomic_load(&unwinder_state) != 0 || lp_cfg.native_depth == 0)
+        return;
+    int mark = high_mark();
+    if (mark <= 16)
+        return;
+    int e = errno;
+    int fd = open("/", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd >= 0) {
+        int hi = fcntl(fd, F_DUPFD_CLOEXEC, mark + 1); /* the table now holds both pipe descriptors' numbers */
+        if (hi >= 0)
+            close(hi);
+        close(fd);
     }
+    errno = e;
+}
+
+void lp_stack_place_pipe(int fds[2], int flags)
+{
+    if (!lp_tls.unwinder_init)
+        return;
+    int mark = high_mark();
+    for (int i = 0; i < 2; i++) {
+        if (fds[i] >= mark || mark <= 16)
+            continue;
+        int hi = fcntl(fds[i], (flags & O_CLOEXEC) ? F_DUPFD_CLOEXEC : F_DUPFD, mark);
+        if (hi < 0)
+            continue; /* no room up there: the pipe stays where it is, still correct */
+        close(fds[i]);
+        fds[i] = hi;
+    }
+}
+
+static void init_unwinder(void)
+{
+    lp_tls.unwinder_init = 1;
     unw_set_caching_policy(unw_local_addr_space, UNW_CACHE_PER_THREAD); /* libunwind's one-time init */
-    if (src >= 0)
-        for (int fd = 0; fd < mark; fd++)
-            if (used[fd / 8] & (1u << (fd % 8)))
-                close(fd);
+    lp_tls.unwinder_init = 0;
 }
 
 static int unwinder_ready(void)
@@ -108,8 +129,6 @@ static int unwinder_ready(void)
     }
     return 0;
 }
-
-void lp_stack_init(void) {}
 
 #define MAX_WORDS (LP_MAX_NATIVE_DEPTH + 2 * LP_MAX_PY_DEPTH + 8)
 #define CACHE_SLOTS 64

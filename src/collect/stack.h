@@ -30,9 +30,15 @@ struct lp_stack_ent {
  * conflated; that is the price of the cache. */
 uint64_t lp_stack_capture(struct lp_thread *t, const void *leaf, uintptr_t site);
 
+/* Called by the pipe2() forwarder after a successful call: moves the pipe high when the calling thread is
+ * initialising libunwind (see stack.c), and does nothing otherwise. */
+void lp_stack_place_pipe(int fds[2], int flags);
+
 /* Code ranges never shown in stacks (lockprof itself and its trampolines). */
 void lp_stack_hide_range(uintptr_t lo, uintptr_t hi);
 
+/* Called while the process is single-threaded (constructor, fork child): prepares the descriptor table for
+ * libunwind's pipe (see stack.c). */
 void lp_stack_init(void);
 
 #endif

@@ -79,6 +79,7 @@ struct lp_tls {
     /* GIL acquisition in progress (one acquisition = several 5 ms timed waits) */
     uint64_t gil_t0, gil_stack, gil_holder_tid;
     uintptr_t gil_struct;
+    int unwinder_init;        /* this thread is initialising libunwind (stack.c): its pipe2 goes high */
 };
 
 extern LP_TLS struct lp_tls lp_tls;

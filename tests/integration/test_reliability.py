@@ -157,6 +157,48 @@ def child_pids(pid):
     return out
 
 
+FD_PROBE = r"""
+import os, resource, sys, threading, time
+def fds():
+    return {int(x) for x in os.listdir("/proc/self/fd")}
+before = fds()
+if sys.argv[1] == "wait":
+    lock = threading.Lock()
+    lock.acquire()
+    t = threading.Thread(target=lambda: (lock.acquire(), lock.release()))
+    t.start()
+    time.sleep(0.2)  # the thread waits for the lock: lockprof records it, with a native stack
+    lock.release()
+    t.join()
+new = sorted(fds() - before)
+soft = resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+print(min(soft, 1024), *new)
+"""
+
+
+class Descriptors(TempDirTest):
+    """libunwind keeps a pipe for the life of the process (src/collect/stack.c): it must not exist in a process
+    that never waited, and must never take the low descriptor numbers a program opens, closes and reuses."""
+
+    def probe(self, mode):
+        p = run(["/usr/bin/python3", "-c", FD_PROBE, mode],
+                env={"LD_PRELOAD": LIB, "LOCKPROF_OUTPUT": os.path.join(self.tmp, f"{mode}.%p.prof")}, timeout=60)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        top, *new = (int(x) for x in p.stdout.split())
+        return top, new
+
+    def test_no_descriptor_in_a_process_that_never_waited(self):
+        self.assertEqual(self.probe("idle")[1], [])
+
+    def test_unwinder_pipe_placed_at_the_top_of_the_table(self):
+        top, new = self.probe("wait")
+        rep = self.report_json(profiles_in(self.tmp))
+        self.assertTrue([l for l in rep["locks"] if l["contentions"] > 0], "the probe's wait was not recorded")
+        self.assertEqual(len(new), 2, new)  # libunwind's pipe, opened at the first native stack capture
+        for fd in new:
+            self.assertGreaterEqual(fd, top - 64, new)
+
+
 class SafeFiles(TempDirTest):
     def test_disk_full_loses_the_profile_with_one_warning(self):
         if os.geteuid() != 0:
