@@ -38,17 +38,20 @@ def sh(cmd, env=None, **kw):
 class Bench:
     """Alternates `cmd` without and with `lockprof run`; metric() extracts the figure from a run."""
 
-    def __init__(self, name, cmd, unit, target, metric="wall", note=""):
+    def __init__(self, name, cmd, unit, target, metric="wall", note="", preload=None):
         self.name, self.cmd, self.unit, self.target, self.metric, self.note = name, cmd, unit, target, metric, note
+        self.preload = preload  # instead of lockprof: this library in LD_PRELOAD (the pass-through floor)
         self.profiles = []
 
     def once(self, profiled, tmp):
-        cmd = self.cmd
-        if profiled:
+        cmd, env = self.cmd, None
+        if profiled and self.preload:
+            env = {"LD_PRELOAD": self.preload}
+        elif profiled:
             out = os.path.join(tmp, f"{self.name}.{len(self.profiles)}.%p.prof")
             cmd = [LOCKPROF, "run", "-q", "--no-summary", "-o", out, "--"] + cmd
         t0 = time.monotonic()
-        p = sh(cmd)
+        p = sh(cmd, env=env)
         wall = time.monotonic() - t0
         if p.returncode != 0:
             raise RuntimeError(f"{' '.join(cmd)} failed: {p.stderr[-500:]}")
@@ -194,6 +197,9 @@ def main():
     benches = [
         Bench("uncontended", [loop, "20000000"], "ns/op", 1.10, metric="program",
               note="one thread, single-threaded process"),
+        Bench("  pass-through shim", [loop, "20000000"], "ns/op", None, metric="program",
+              note="the floor: bench/passthrough_shim.c in LD_PRELOAD instead of lockprof",
+              preload=os.path.join(BUILD, "bench", "libpassthrough_shim.so")),
         Bench("uncontended+idle", [loop, "20000000", "idle"], "ns/op", 1.10, metric="program",
               note="one thread locking, plus an idle thread"),
     ]
@@ -211,7 +217,7 @@ def main():
     tmp = tempfile.mkdtemp(prefix="lockprof-bench-")
     try:
         for b in benches:
-            if only and b.name not in only:
+            if only and b.name.strip() not in only:
                 continue
             results.append(b.run(a.reps, tmp))
             print_row(results[-1], flush=True)
@@ -250,9 +256,11 @@ def print_row(r, flush=False):
               f"(target 200 MB), profile {r['size_mb']:.0f} MB")
     else:
         u = r["unit"]
+        tgt = f"{r['target']:.2f}x" if r["target"] else ""
+        extra = "" if r["name"].startswith(" ") else f"self-contentions {r['self_contentions']}; "
         print(f"{n:<26} {r['base']:>8.3f}{u:>2} {r['prof']:>8.3f}{u:>2} {r['ratio']:>7.3f} "
-              f"{r['spread'][0]:>6.3f}..{r['spread'][1]:<5.3f} {r['target']:>7.2f}x  {r['note']}; "
-              f"self-contentions {r['self_contentions']}; {r['reps']} pairs")
+              f"{r['spread'][0]:>6.3f}..{r['spread'][1]:<5.3f} {tgt:>8}  {r['note']}; "
+              f"{extra}{r['reps']} pairs")
     if flush:
         sys.stdout.flush()
 
