@@ -463,6 +463,12 @@ def details(rows):
 
 
 def main():
+    # A shell starts background jobs with SIGINT and SIGQUIT ignored, and exec passes an ignored signal on: CPython
+    # then never installs its SIGINT handler, and tests that rely on it (test_threading's
+    # test_print_exception_gh_102056 waits for _thread.interrupt_main()) spin until the timeout, with and without
+    # lockprof. The test interpreters get the default dispositions whatever this script inherited.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGQUIT, signal.SIG_DFL)
     ap = argparse.ArgumentParser(prog="cpython-tests.sh", description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--subset", action="store_true", help="the representative subset (CI: a few minutes)")
