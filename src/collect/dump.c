@@ -439,13 +439,86 @@ static void expand_path(char *out, size_t cap)
     }
 }
 
-static int place_file(const char *tmp, const char *final, char *placed, size_t cap)
+/* The file a dump is written to before it gets its name. Preferably an unnamed file (O_TMPFILE in the target
+ * directory, named at the end with linkat through /proc/self/fd): a process killed while writing (a pool worker
+ * terminated mid-exit) then leaves nothing behind. Where the file system or a missing /proc does not allow that,
+ * a named temporary "<final>.tmp-<pid>-<n>" created with O_EXCL|O_NOFOLLOW, renamed at the end. */
+struct outfile {
+    int fd;
+    int named;        /* the data is (now) under tmp */
+    char tmp[4300];
+    char proc[40];    /* /proc/self/fd/<fd> while unnamed */
+};
+
+static int open_out(struct outfile *o, const char *final)
+{
+    size_t n = lp_strlcpy(o->tmp, final, sizeof o->tmp - 64);
+    memcpy(o->tmp + n, ".tmp-", 5);
+    char *p = lp_fmt_u64(o->tmp + n + 5, (uint64_t)getpid());
+    *p++ = '-';
+    *lp_fmt_u64(p, tmp_counter++) = 0;
+    o->named = 0;
+    o->fd = -1;
+    char dir[4200];
+    lp_strlcpy(dir, final, sizeof dir);
+    char *slash = strrchr(dir, '/');
+    if (!slash)
+        lp_strlcpy(dir, ".", sizeof dir);
+    else if (slash == dir)
+        dir[1] = 0;
+    else
+        *slash = 0;
+    if (access("/proc/self/fd", X_OK) == 0)
+        o->fd = open(dir, O_TMPFILE | O_WRONLY | O_CLOEXEC, lp_cfg.file_mode);
+    if (o->fd >= 0) {
+        memcpy(o->proc, "/proc/self/fd/", 14);
+        *lp_fmt_u64(o->proc + 14, (uint64_t)o->fd) = 0;
+        return 0;
+    }
+    o->fd = open(o->tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, lp_cfg.file_mode);
+    o->named = 1;
+    return o->fd < 0 ? -1 : 0;
+}
+
+/* Gives the data the name `path`, never replacing an existing file (EEXIST). */
+static int name_out(struct outfile *o, const char *path)
+{
+    if (!o->named)
+        return linkat(AT_FDCWD, o->proc, AT_FDCWD, path, AT_SYMLINK_FOLLOW);
+    long r = syscall(SYS_renameat2, AT_FDCWD, o->tmp, AT_FDCWD, path, RENAME_NOREPLACE);
+    if (r != 0 && (errno == ENOSYS || errno == EINVAL)) {
+        /* No renameat2 on this file system: link() also refuses to replace an existing name. */
+        r = link(o->tmp, path);
+        if (r == 0)
+            unlink(o->tmp);
+    }
+    return (int)r;
+}
+
+/* Closes the file and removes what is left of it (nothing when it was unnamed or has been placed). */
+static void discard_out(struct outfile *o)
+{
+    if (o->fd >= 0)
+        close(o->fd);
+    o->fd = -1;
+    if (o->named)
+        unlink(o->tmp);
+    o->named = 0;
+}
+
+static int place_file(struct outfile *o, const char *final, char *placed, size_t cap)
 {
     struct stat st;
     if (my_final[0] && strcmp(final, my_final) == 0 && lstat(final, &st) == 0 && S_ISREG(st.st_mode) &&
         st.st_dev == my_dev && st.st_ino == my_ino) {
-        /* Our own earlier dump: replace it atomically. */
-        if (rename(tmp, final) == 0) {
+        /* Our own earlier dump: replace it atomically (an unnamed file first gets its temporary name). */
+        if (!o->named) {
+            if (name_out(o, o->tmp))
+                return -1;
+            o->named = 1;
+        }
+        if (rename(o->tmp, final) == 0) {
+            o->named = 0;
             lp_strlcpy(placed, final, cap);
             return 0;
         }
@@ -458,14 +531,8 @@ static int place_file(const char *tmp, const char *final, char *placed, size_t c
             cand[n++] = '.';
             *lp_fmt_u64(cand + n, (uint64_t)i) = 0;
         }
-        long r = syscall(SYS_renameat2, AT_FDCWD, tmp, AT_FDCWD, cand, RENAME_NOREPLACE);
-        if (r != 0 && (errno == ENOSYS || errno == EINVAL)) {
-            /* No renameat2 on this file system: link() also refuses to replace an existing name. */
-            r = link(tmp, cand);
-            if (r == 0)
-                unlink(tmp);
-        }
-        if (r == 0) {
+        if (name_out(o, cand) == 0) {
+            o->named = 0;
             if (i) {
                 char msg[4400];
                 size_t k = lp_strlcpy(msg, "a file this process did not write exists at ", sizeof msg);
@@ -504,46 +571,45 @@ static void do_dump(const char *reason)
     struct ctx c;
     memset(&c, 0, sizeof c);
     c.arena.chunk_size = 1u << 20;
-    char final[4200], tmp[4300], placed[4200];
+    char final[4200], placed[4200];
     expand_path(final, sizeof final);
-    size_t n = lp_strlcpy(tmp, final, sizeof tmp - 64);
-    memcpy(tmp + n, ".tmp-", 5);
-    char *p = lp_fmt_u64(tmp + n + 5, (uint64_t)getpid());
-    *p++ = '-';
-    *lp_fmt_u64(p, tmp_counter++) = 0;
-
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, lp_cfg.file_mode);
-    if (fd < 0) {
-        warn_errno("cannot create the profile ", tmp, errno);
+    struct outfile o;
+    if (open_out(&o, final)) {
+        warn_errno("cannot create the profile ", o.tmp, errno);
         return;
     }
     char *buf = lp_arena_alloc(&c.arena, 1u << 16);
     if (!buf) {
-        close(fd);
-        unlink(tmp);
+        discard_out(&o);
         lp_warn("out of memory while writing the profile; profile lost");
         return;
     }
-    lpw_init(&c.w, fd, buf, 1u << 16);
+    lpw_init(&c.w, o.fd, buf, 1u << 16);
     write_profile(&c, reason);
     int err = lpw_finish(&c.w);
     struct stat st;
-    if (!err && fstat(fd, &st))
-        err = errno;
-    if (close(fd) && !err)
+    if (!err && fstat(o.fd, &st))
         err = errno;
     if (c.mm_ok == 1)
         lp_modmap_close(&c.mm);
     lp_arena_release(&c.arena);
     if (err) {
-        unlink(tmp);
+        discard_out(&o);
         warn_errno("writing the profile failed, profile lost: ", final, err);
         return;
     }
-    if (place_file(tmp, final, placed, sizeof placed)) {
+    if (place_file(&o, final, placed, sizeof placed)) {
         int e = errno;
-        unlink(tmp);
+        discard_out(&o);
         warn_errno("cannot put the profile in place: ", final, e);
+        return;
+    }
+    if (close(o.fd)) {
+        /* a late write error (network file systems report them here): the file may be incomplete, and a reader
+         * must never see that */
+        int e = errno;
+        unlink(placed);
+        warn_errno("writing the profile failed, profile lost: ", placed, e);
         return;
     }
     int fresh = strcmp(placed, my_final) != 0;

@@ -224,6 +224,24 @@ class SafeFiles(TempDirTest):
         finally:
             run(["umount", mnt])
 
+    def test_killed_while_writing_leaves_no_file_behind(self):
+        # Interval dumps every millisecond, then SIGKILL at various moments: most kills land in a dump (profile
+        # writing dominates such a run). What is left must be complete profiles and nothing else.
+        for i in range(6):
+            p = subprocess.Popen(["/usr/bin/python3", os.path.join(lptest.EXAMPLES_PY, "gil_cpu.py"), "2", "50000000"],
+                                 env=dict(os.environ, LD_PRELOAD=LIB, LOCKPROF_INTERVAL="0.001",
+                                          LOCKPROF_OUTPUT=os.path.join(self.tmp, "k.%p.prof")),
+                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            time.sleep(0.8 + 0.15 * i)
+            p.kill()
+            p.wait()
+        left = sorted(os.listdir(self.tmp))
+        self.assertTrue(left, "no interval dump happened")
+        self.assertEqual([f for f in left if not f.endswith(".prof")], [])
+        for f in left:
+            r = lockprof("report", os.path.join(self.tmp, f))
+            self.assertEqual(r.returncode, 0, r.stderr)
+
     def test_unwritable_directory_does_not_disturb_the_program(self):
         d = os.path.join(self.tmp, "ro")
         os.mkdir(d, 0o500)
