@@ -192,44 +192,44 @@ static void text_notes(struct strbuf *o, const struct model *m)
 #undef NOTE
 }
 
+/* One section of the text report: a heading with the section's total, the table, and the top stacks of its first
+ * `stack_groups` groups (none for 0). Sections other than contention are left out when empty. */
+static void text_section(struct strbuf *o, const struct model *m, const struct ropts *ro, int rows,
+                         const char *heading, const char *stacks_heading, size_t stack_groups)
+{
+    size_t n;
+    struct grp *g = group_rows(m, ro->by, rows, &n);
+    if (n || rows == ROWS_CONTENTION) {
+        uint64_t total = sum_wait(g, n);
+        sb_printf(o, "\n%s: %.3f ms total\n", heading, ms(total));
+        if (!n)
+            sb_puts(o, "  no contention recorded\n");
+        else
+            text_table(o, m, g, n, ro, total);
+        if (n && stack_groups) {
+            sb_printf(o, "\n%s\n", stacks_heading);
+            text_stacks(o, m, g, n < stack_groups ? n : stack_groups, ro);
+        }
+    }
+    groups_free(g, n);
+}
+
 static void render_text(struct strbuf *o, const struct model *m, const struct ropts *ro)
 {
     text_header(o, m);
-    size_t n;
-    struct grp *g = group_rows(m, ro->by, ROWS_CONTENTION, &n);
-    uint64_t total = sum_wait(g, n);
-    sb_printf(o, "\nLock contention by %s (time threads waited for a lock another thread held): %.3f ms total\n",
-              group_by_name(ro->by), ms(total));
-    if (!n)
-        sb_puts(o, "  no contention recorded\n");
-    else {
-        text_table(o, m, g, n, ro, total);
-        sb_puts(o, "\nTop stacks (waiter, and the holder's stack when it released the lock):\n");
-        text_stacks(o, m, g, n, ro);
-    }
-    groups_free(g, n);
-
-    g = group_rows(m, ro->by, ROWS_SELF, &n);
-    if (n) {
-        total = sum_wait(g, n);
-        sb_printf(o, "\nSlow paths on a lock the waiting thread already held (a nested critical section re-locking "
-                     "its own object: CPython 3.13 does this, e.g. in dict.get): %.3f ms total\n",
-                  ms(total));
-        text_table(o, m, g, n, ro, total);
-        sb_puts(o, "\nTop stacks:\n");
-        text_stacks(o, m, g, n < 2 ? n : 2, ro);
-    }
-    groups_free(g, n);
-
-    g = group_rows(m, ro->by, ROWS_EVENTS, &n);
-    if (n) {
-        total = sum_wait(g, n);
-        sb_printf(o, "\nWaits for events, not contention (condition variables, semaphores, Event/Queue/join "
-                     "notifications): %.3f ms total\n",
-                  ms(total));
-        text_table(o, m, g, n, ro, total);
-    }
-    groups_free(g, n);
+    char heading[160];
+    snprintf(heading, sizeof heading, "Lock contention by %s (time threads waited for a lock another thread held)",
+             group_by_name(ro->by));
+    text_section(o, m, ro, ROWS_CONTENTION, heading,
+                 "Top stacks (waiter, and the holder's stack when it released the lock):", (size_t)-1);
+    text_section(o, m, ro, ROWS_SELF,
+                 "Slow paths on a lock the waiting thread already held (a nested critical section re-locking its "
+                 "own object: CPython 3.13 does this, e.g. in dict.get)",
+                 "Top stacks:", 2);
+    text_section(o, m, ro, ROWS_EVENTS,
+                 "Waits for events, not contention (condition variables, semaphores, Event/Queue/join "
+                 "notifications)",
+                 NULL, 0);
     text_notes(o, m);
     sb_puts(o, "\nLegend: wait = time from the failed fast path to acquisition; p99 from a log2 histogram; "
                "share = part of this table's total.\n");
