@@ -83,11 +83,11 @@ void lp_stack_init(void)
 
 void lp_stack_place_pipe(int fds[2], int flags)
 {
-    if (!lp_tls.unwinder_init)
-        return;
     int mark = high_mark();
+    if (mark <= 16)
+        return;
     for (int i = 0; i < 2; i++) {
-        if (fds[i] >= mark || mark <= 16)
+        if (fds[i] >= mark)
             continue;
         int hi = fcntl(fds[i], (flags & O_CLOEXEC) ? F_DUPFD_CLOEXEC : F_DUPFD, mark);
         if (hi < 0)
@@ -119,7 +119,7 @@ static int unwinder_ready(void)
             return 1;
         }
     }
-    /* Another thread is initialising (about a millisecond, once per process): this thread is about to wait for
+    /* Another thread is initialising (well under a millisecond, once per process): this thread is about to wait for
      * a lock anyway, so it waits for the unwinder too rather than record a stack without native frames. */
     uint64_t until = lp_now() + 2000000000u; /* the initialising thread may be descheduled: be patient */
     while (lp_now() < until) {

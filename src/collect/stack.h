@@ -30,8 +30,8 @@ struct lp_stack_ent {
  * conflated; that is the price of the cache. */
 uint64_t lp_stack_capture(struct lp_thread *t, const void *leaf, uintptr_t site);
 
-/* Called by the pipe2() forwarder after a successful call: moves the pipe high when the calling thread is
- * initialising libunwind (see stack.c), and does nothing otherwise. */
+/* Called by the pipe2() forwarder after a successful call made while the calling thread initialises libunwind
+ * (lp_tls.unwinder_init): moves the pipe to the top of the descriptor table (see stack.c). */
 void lp_stack_place_pipe(int fds[2], int flags);
 
 /* Code ranges never shown in stacks (lockprof itself and its trampolines). */
