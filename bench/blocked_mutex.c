@@ -1,11 +1,12 @@
-/* blocked_mutex.c — accuracy workload (bench/run.py "accuracy (schedstat)"): threads take one mutex and work while
+/* blocked_mutex.c — accuracy workload (bench/run.py, the "accuracy" rows): threads take one mutex and work while
  * holding it, like examples/c/hot_mutex.c, and each thread measures, with no tracer attached, how long the kernel
  * kept it off the CPU and not runnable: its wall time minus its run time and its run-queue wait, both from
  * /proc/thread-self/schedstat (Documentation/scheduler/sched-stats.rst). The only thing these threads block on is
  * `bench_lock`, so that sum is the kernel's view of the time they were blocked on it. Each thread also times its
  * own blocking calls (clock before and after pthread_mutex_lock, when a trylock found the lock busy): the
  * program's view of the same waits, which lockprof's should match.
- * Usage: blocked_mutex [threads] [iterations]; prints "blocked_ns=N waited_ns=M". */
+ * Usage: blocked_mutex [threads] [iterations] [work per hold: loop iterations, default 20000, about 50 µs here];
+ * prints "blocked_ns=N waited_ns=M". */
 #include <fcntl.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -41,6 +42,8 @@ static int schedstat(unsigned long long *run, unsigned long long *queued)
     return sscanf(buf, "%llu %llu", run, queued) == 2 ? 0 : -1;
 }
 
+static long hold_work = 20000;
+
 __attribute__((noinline)) static void critical_work(void)
 {
     if (pthread_mutex_trylock(&bench_lock) != 0) {
@@ -48,7 +51,7 @@ __attribute__((noinline)) static void critical_work(void)
         pthread_mutex_lock(&bench_lock);
         waited += now_ns() - t0;
     }
-    for (int i = 0; i < 20000; i++)
+    for (long i = 0; i < hold_work; i++)
         counter++;
     pthread_mutex_unlock(&bench_lock);
 }
@@ -76,8 +79,9 @@ int main(int argc, char **argv)
 {
     int threads = argc > 1 ? atoi(argv[1]) : 2;
     iterations = argc > 2 ? atol(argv[2]) : 2000;
+    hold_work = argc > 3 ? atol(argv[3]) : 20000;
     pthread_t t[64];
-    if (threads < 1 || threads > 64)
+    if (threads < 1 || threads > 64 || iterations < 0 || hold_work < 0)
         return 2;
     for (long i = 0; i < threads; i++)
         pthread_create(&t[i], NULL, worker, (void *)i);

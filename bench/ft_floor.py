@@ -1,0 +1,58 @@
+#!/usr/bin/env python3
+"""Where the free-threaded overhead comes from (README "Performance", benchmark 2): bench/ft_list.py run
+alternately without lockprof and with a build carrying bench/experiments/post-acquire.patch, once per
+LOCKPROF_EXPERIMENT variant; prints the median wall time of each and its ratio to the run without lockprof.
+
+Usage: scripts/ft-floor.sh [--reps N]   (builds the patched copy; or run this with LOCKPROF_BUILD set to it)
+
+  default        what lockprof does (the patch changes nothing unless the variable is set)
+  original-only  the patched CPython entry points only call the original: the cost of patching
+  nothing-after  everything before the wait (thread state, classification, stacks, first timestamp), nothing after
+  clock-after    ... plus the end-of-wait timestamp, still nothing recorded
+  record-after   ... plus the record, with a fixed wait and no end-of-wait timestamp
+"""
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+BUILD = os.environ.get("LOCKPROF_BUILD")
+PY_FT = os.path.join(os.environ.get("LOCKPROF_CACHE", os.path.expanduser("~/.cache/lockprof")),
+                     "py313-ft", "bin", "python3.13")
+VARIANTS = ["default", "original-only", "nothing-after", "clock-after", "record-after"]
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--reps", type=int, default=12)
+    a = ap.parse_args()
+    if not BUILD or not os.access(os.path.join(BUILD, "lockprof"), os.X_OK):
+        sys.exit("ft_floor.py: LOCKPROF_BUILD must name a build of the patched tree (scripts/ft-floor.sh does that)")
+    if not os.access(PY_FT, os.X_OK):
+        sys.exit(f"ft_floor.py: no free-threaded interpreter at {PY_FT} (scripts/setup-pythons.sh builds it)")
+    work = [PY_FT, os.path.join(HERE, "ft_list.py"), "2", "4000000"]
+    times = {v: [] for v in ["without lockprof"] + VARIANTS}
+    with tempfile.TemporaryDirectory(prefix="lockprof-floor-") as tmp:
+        for _ in range(a.reps):
+            for v in times:
+                cmd, env = work, dict(os.environ)
+                if v != "without lockprof":
+                    cmd = [os.path.join(BUILD, "lockprof"), "run", "-q", "--no-summary", "-o",
+                           os.path.join(tmp, "p.%p.prof"), "--"] + work
+                    env["LOCKPROF_EXPERIMENT"] = "" if v == "default" else v
+                t0 = time.monotonic()
+                subprocess.run(cmd, env=env, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                times[v].append(time.monotonic() - t0)
+    base = statistics.median(times["without lockprof"])
+    print(f"{'variant':<18} {'median':>9} {'ratio':>6}  (bench/ft_list.py 2 4000000, {a.reps} alternating runs each)")
+    for v, ts in times.items():
+        m = statistics.median(ts)
+        print(f"{v:<18} {m:>8.3f}s {m / base:>6.3f}")
+
+
+if __name__ == "__main__":
+    main()
