@@ -223,12 +223,16 @@ static void lock_name(struct ctx *c, const struct lp_lock_ent *l, char *buf, siz
     }
 }
 
-static int64_t lock_id(struct ctx *c, struct lp_thread *t, uint64_t key)
+/* The profile's id of a lock, writing its record the first time; `l` describes it when t's table has no entry
+ * (a deferred event's lock). */
+static int64_t lock_id(struct ctx *c, struct lp_thread *t, uint64_t key, const struct lp_lock_ent *l)
 {
     int64_t id = get_id(&c->locks, key);
     if (id >= 0)
         return id;
-    const struct lp_lock_ent *l = lp_map_get(&t->locks, key);
+    const struct lp_lock_ent *known = lp_map_get(&t->locks, key);
+    if (known)
+        l = known;
     if (!l)
         return -1;
     char name[512];
@@ -260,6 +264,24 @@ static void meta_file(struct ctx *c, const char *key, const char *path, int nul_
     lpw_meta(&c->w, key, buf);
 }
 
+/* A thread's deferred event (record.h), held since the totals were summed: one more aggregate record (the reader
+ * adds up records with equal keys), then handed back to its thread. */
+static void write_deferred(struct ctx *c, struct lp_thread *t)
+{
+    if (atomic_load_explicit(&t->deferred.state, memory_order_acquire) != LP_DEFER_DUMPING)
+        return;
+    struct lp_deferred d = t->deferred;
+    struct lp_lock_ent l = {.kind = d.kind, .addr = d.addr, .type = d.type, .name = d.name, .site = d.site};
+    int64_t lid = lock_id(c, t, lp_lock_key_of(d.kind, d.addr, d.type, d.name), &l);
+    if (lid >= 0) {
+        uint32_t hist[LP_HIST_BUCKETS] = {0};
+        hist[lp_hist_bucket(d.wait_ns)] = 1;
+        lpw_agg(&c->w, (uint64_t)lid, stack_id(c, d.stack), stack_id(c, d.holder_stack), d.tid, d.holder_tid,
+                d.flags, 1, d.wait_ns, d.wait_ns, hist);
+    }
+    lp_deferred_put_back(t);
+}
+
 static void write_profile(struct ctx *c, const char *reason)
 {
     struct lpw *w = &c->w;
@@ -289,6 +311,7 @@ static void write_profile(struct ctx *c, const char *reason)
         n_short += atomic_load(&t->n_short);
         ns_short += atomic_load(&t->ns_short);
         dropped += atomic_load(&t->n_dropped);
+        events += (uint64_t)lp_deferred_hold(t); /* held until written below */
         uint64_t head = atomic_load(&t->tl_head);
         if (lp_cfg.timeline && head > lp_cfg.timeline)
             tl_lost += head - lp_cfg.timeline;
@@ -350,7 +373,7 @@ static void write_profile(struct ctx *c, const char *reason)
             uint64_t count = atomic_load_explicit(&a->count, memory_order_relaxed);
             if (!count)
                 continue;
-            int64_t lid = lock_id(c, t, a->lock_key);
+            int64_t lid = lock_id(c, t, a->lock_key, NULL);
             if (lid < 0)
                 continue;
             int64_t sid = stack_id(c, a->stack), hid = stack_id(c, a->holder_stack);
@@ -367,6 +390,7 @@ static void write_profile(struct ctx *c, const char *reason)
                 wait = max;
             lpw_agg(w, (uint64_t)lid, sid, hid, a->tid, a->holder_tid, a->flags, count, wait, max, hist);
         }
+        write_deferred(c, t);
     }
 
     if (lp_cfg.timeline) {
@@ -377,7 +401,7 @@ static void write_profile(struct ctx *c, const char *reason)
             uint64_t first = head > lp_cfg.timeline ? head - lp_cfg.timeline : 0;
             for (uint64_t i = first; i < head; i++) {
                 const struct lp_timeline_ev *ev = &t->tl[i % lp_cfg.timeline];
-                int64_t lid = lock_id(c, t, ev->lock_key);
+                int64_t lid = lock_id(c, t, ev->lock_key, NULL);
                 if (lid < 0)
                     continue;
                 lpw_event(w, ev->start_ns, ev->dur_ns, ev->tid, (uint64_t)lid, stack_id(c, ev->stack_hash));

@@ -196,8 +196,11 @@ int lp_cond_signal(pthread_cond_t *c, int broadcast)
 int lp_sem_wait(sem_t *sem, int timed, clockid_t clk, const struct timespec *abstime, int clocked)
 {
     int saved = errno;
-    if (LP_LIKELY(lp_real_sem_trywait(sem) == 0))
+    if (LP_LIKELY(lp_real_sem_trywait(sem) == 0)) {
+        if (LP_UNLIKELY(lp_tls.in_pyhook))
+            lp_py_after_block(0); /* a CPython park whose wake-up was already posted */
         return 0;
+    }
     int busy = errno == EAGAIN;
     errno = saved; /* the failed try must not leak EAGAIN into a successful wait */
     struct lp_wait w;
@@ -217,6 +220,8 @@ int lp_sem_wait(sem_t *sem, int timed, clockid_t clk, const struct timespec *abs
         rc = lp_real_sem_clockwait(sem, clk, abstime);
     else
         rc = lp_real_sem_timedwait(sem, abstime);
+    if (LP_UNLIKELY(lp_tls.in_pyhook))
+        lp_py_after_block(0); /* the end of a CPython park */
     if (!profiled)
         return rc;
     int e = errno;

@@ -110,6 +110,15 @@ EXPORT int sem_destroy(sem_t *s)
     return lp_real_sem_destroy(s);
 }
 
+/* ---- scheduling --------------------------------------------------------------------------------------- */
+EXPORT int sched_yield(void)
+{
+    int rc = lp_real_sched_yield();
+    if (LP_UNLIKELY(lp_tls.in_pyhook))
+        lp_py_after_block(1); /* touches neither errno nor rc */
+    return rc;
+}
+
 /* ---- descriptors ------------------------------------------------------------------------------------------ */
 EXPORT int pipe2(int fds[2], int flags)
 {

@@ -31,13 +31,18 @@ const char *lp_intern(struct lp_thread *t, const char *s, size_t n)
 
 static uint64_t str_hash(const char *s) { return s ? lp_hash_bytes(s, strlen(s)) : 0; }
 
+uint64_t lp_lock_key_of(unsigned kind, uintptr_t addr, const char *type, const char *name)
+{
+    return lp_mix(lp_mix(lp_mix(kind + 1, addr), str_hash(type)), str_hash(name)) | 1;
+}
+
 static uint64_t lock_key(struct lp_thread *t, const struct lp_event *e)
 {
     /* The last lock this thread waited for, without re-hashing its strings (the common case under contention). */
     if (t->last_lock_key && t->last_lock.kind == e->kind && t->last_lock.addr == e->addr &&
         t->last_lock.type == e->type && t->last_lock.name == e->name)
         return t->last_lock_key;
-    uint64_t k = lp_mix(lp_mix(lp_mix(e->kind + 1, e->addr), str_hash(e->type)), str_hash(e->name)) | 1;
+    uint64_t k = lp_lock_key_of(e->kind, e->addr, e->type, e->name);
     if (LP_UNLIKELY(!lp_map_get(&t->locks, k))) {
         struct lp_lock_ent *l = lp_arena_alloc(&t->arena, sizeof *l);
         if (!l)
@@ -58,15 +63,15 @@ static uint64_t lock_key(struct lp_thread *t, const struct lp_event *e)
     return k;
 }
 
-void lp_record(struct lp_thread *t, const struct lp_event *e, uint64_t t0, uint64_t wait_ns, uint64_t stack,
-               uint64_t holder_stack, uint64_t holder_tid)
+/* lp_record for the thread `tid` (a deferred event may be added after its thread's state changed owner). */
+static void record_as(struct lp_thread *t, uint64_t tid, const struct lp_event *e, uint64_t t0, uint64_t wait_ns,
+                      uint64_t stack, uint64_t holder_stack, uint64_t holder_tid)
 {
     uint64_t lk = lock_key(t, e);
     if (!lk) {
         atomic_fetch_add_explicit(&t->n_dropped, 1, memory_order_relaxed);
         return;
     }
-    uint64_t tid = lp_gettid();
     uint64_t key = lp_mix(lp_mix(lp_mix(lp_mix(lp_mix(lk, stack), holder_stack), tid), holder_tid), e->flags) | 1;
     struct lp_agg_ent *a = lp_map_get(&t->aggs, key);
     if (LP_UNLIKELY(!a)) {
@@ -106,6 +111,73 @@ void lp_record(struct lp_thread *t, const struct lp_event *e, uint64_t t0, uint6
     }
 }
 
+void lp_record(struct lp_thread *t, const struct lp_event *e, uint64_t t0, uint64_t wait_ns, uint64_t stack,
+               uint64_t holder_stack, uint64_t holder_tid)
+{
+    record_as(t, lp_gettid(), e, t0, wait_ns, stack, holder_stack, holder_tid);
+}
+
+/* ---- deferred events (thread.h struct lp_deferred) ---------------------------------------------------------- */
+
+static void deferred_event(const struct lp_deferred *d, struct lp_event *e)
+{
+    *e = (struct lp_event){.kind = d->kind, .addr = d->addr, .type = d->type, .name = d->name, .flags = d->flags,
+                           .site = d->site};
+}
+
+void lp_deferred_flush(struct lp_thread *t)
+{
+    struct lp_deferred *d = &t->deferred;
+    if (atomic_load_explicit(&d->state, memory_order_acquire) != LP_DEFER_FULL)
+        return;
+    struct lp_deferred c = *d; /* only this thread writes the fields, and only into an empty slot */
+    int full = LP_DEFER_FULL;
+    if (!atomic_compare_exchange_strong_explicit(&d->state, &full, LP_DEFER_EMPTY, memory_order_acq_rel,
+                                                 memory_order_relaxed))
+        return; /* a dump holds it: it stays for later */
+    struct lp_event e;
+    deferred_event(&c, &e);
+    record_as(t, c.tid, &e, c.t0, c.wait_ns, c.stack, c.holder_stack, c.holder_tid);
+}
+
+static void defer(struct lp_thread *t, const struct lp_event *e, uint64_t t0, uint64_t wait_ns, uint64_t stack,
+                  uint64_t holder_stack, uint64_t holder_tid)
+{
+    struct lp_deferred *d = &t->deferred;
+    /* emptied by this wait's lp_wait_begin, unless a dump holds it (or the wait nests in another hook's) */
+    if (LP_UNLIKELY(atomic_load_explicit(&d->state, memory_order_acquire) != LP_DEFER_EMPTY)) {
+        lp_record(t, e, t0, wait_ns, stack, holder_stack, holder_tid);
+        return;
+    }
+    d->kind = e->kind;
+    d->flags = e->flags;
+    d->addr = e->addr;
+    d->site = e->site;
+    d->type = e->type;
+    d->name = e->name;
+    d->t0 = t0;
+    d->wait_ns = wait_ns;
+    d->stack = stack;
+    d->holder_stack = holder_stack;
+    d->holder_tid = holder_tid;
+    d->tid = atomic_load_explicit(&t->tid, memory_order_relaxed); /* this thread: it owns t */
+    atomic_store_explicit(&d->state, LP_DEFER_FULL, memory_order_release);
+}
+
+int lp_deferred_hold(struct lp_thread *t)
+{
+    int full = LP_DEFER_FULL;
+    return atomic_compare_exchange_strong_explicit(&t->deferred.state, &full, LP_DEFER_DUMPING, memory_order_acquire,
+                                                   memory_order_relaxed);
+}
+
+void lp_deferred_put_back(struct lp_thread *t)
+{
+    int dumping = LP_DEFER_DUMPING;
+    atomic_compare_exchange_strong_explicit(&t->deferred.state, &dumping, LP_DEFER_FULL, memory_order_release,
+                                            memory_order_relaxed);
+}
+
 int lp_wait_begin(struct lp_wait *w, uintptr_t addr, const void *leaf, uintptr_t site)
 {
     w->active = 0;
@@ -118,6 +190,7 @@ int lp_wait_begin(struct lp_wait *w, uintptr_t addr, const void *leaf, uintptr_t
         errno = saved;
         return 0;
     }
+    lp_deferred_flush(t); /* the previous wait's event, if it was deferred: now, before this wait */
     lp_dump_maybe_interval();
     w->t = t;
     w->active = 1;
@@ -138,10 +211,14 @@ int lp_wait_begin(struct lp_wait *w, uintptr_t addr, const void *leaf, uintptr_t
 
 uint64_t lp_wait_end(struct lp_wait *w, const struct lp_event *e)
 {
+    return w->active ? lp_wait_end_at(w, e, lp_now(), 0) : 0;
+}
+
+uint64_t lp_wait_end_at(struct lp_wait *w, const struct lp_event *e, uint64_t t1, int deferred)
+{
     if (!w->active)
         return 0;
-    uint64_t t1 = lp_now();
-    uint64_t wait = t1 - w->t0;
+    uint64_t wait = t1 > w->t0 ? t1 - w->t0 : 0;
     w->active = 0;
     int saved = errno;
     lp_tls.depth++;
@@ -157,7 +234,7 @@ uint64_t lp_wait_end(struct lp_wait *w, const struct lp_event *e)
         uint64_t st = w->stack;
         if (!st && lp_cfg.min_wait_ns)
             st = lp_stack_capture(w->t, w->leaf, w->site);
-        lp_record(w->t, e, w->t0, wait, st, hstack, htid);
+        (deferred ? defer : lp_record)(w->t, e, w->t0, wait, st, hstack, htid);
     } else if (!w->sampled) {
         add64(&w->t->n_unsampled, 1);
     } else {

@@ -44,11 +44,23 @@ int lp_wait_begin(struct lp_wait *w, uintptr_t addr, const void *leaf, uintptr_t
 /* Ends the wait started by lp_wait_begin and records it (no-op when !w->active). Reads the holder the
  * registry collected. Returns the wait in ns. */
 uint64_t lp_wait_end(struct lp_wait *w, const struct lp_event *e);
+/* The same with the end of the wait given (t1, lp_now() time). With `deferred`, the event is only stored in the
+ * thread's deferred slot (thread.h), for a caller that now holds the lock (the CPython hooks). */
+uint64_t lp_wait_end_at(struct lp_wait *w, const struct lp_event *e, uint64_t t1, int deferred);
 /* Ends a wait without recording it (the call failed without waiting, e.g. EDEADLK). */
 void lp_wait_cancel(struct lp_wait *w);
 /* Records an already measured wait (used where one episode spans several calls, e.g. the GIL). */
 void lp_record(struct lp_thread *t, const struct lp_event *e, uint64_t t0, uint64_t wait_ns, uint64_t stack,
                uint64_t holder_stack, uint64_t holder_tid);
+
+/* Adds t's deferred event to its tables, if there is one and no dump holds it. Owner thread (or its exit) only. */
+void lp_deferred_flush(struct lp_thread *t);
+/* For a dump: holds t's deferred event, if any (1), until lp_deferred_put_back; meanwhile the owner does not
+ * touch the slot's fields (it records new events directly), so the dump can read them. */
+int lp_deferred_hold(struct lp_thread *t);
+void lp_deferred_put_back(struct lp_thread *t);
+/* The key of a lock in the per-thread `locks` tables. */
+uint64_t lp_lock_key_of(unsigned kind, uintptr_t addr, const char *type, const char *name);
 
 /* Entries of the per-thread tables (read by dump.c). */
 struct lp_lock_ent {

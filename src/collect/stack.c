@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "real.h"
 #include "py/py.h"
 
 #define MAX_HIDE 8
@@ -125,7 +126,7 @@ static int unwinder_ready(void)
     while (lp_now() < until) {
         if (atomic_load_explicit(&unwinder_state, memory_order_acquire) == 2)
             return 1;
-        sched_yield();
+        lp_real_sched_yield();
     }
     return 0;
 }

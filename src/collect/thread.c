@@ -11,6 +11,8 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "real.h"
+#include "record.h"
 
 LP_TLS struct lp_tls lp_tls;
 _Atomic unsigned lp_fork_gen;
@@ -28,7 +30,7 @@ void lp_spin_lock(_Atomic int *l)
         return;
     atomic_fetch_add_explicit(&lp_self_contentions, 1, memory_order_relaxed);
     while (atomic_exchange_explicit(l, 1, memory_order_acquire))
-        sched_yield();
+        lp_real_sched_yield();
 }
 
 void lp_spin_unlock(_Atomic int *l) { atomic_store_explicit(l, 0, memory_order_release); }
@@ -43,6 +45,10 @@ uint64_t lp_gettid(void)
 static void on_thread_exit(void *arg)
 {
     struct lp_thread *t = arg;
+    if (t && lp_tls.gen == atomic_load(&lp_fork_gen) && lp_guard_enter()) {
+        lp_deferred_flush(t); /* its last CPython wait, if that was deferred */
+        lp_guard_leave();
+    }
     lp_tls.exiting = 1;
     if (!t || lp_tls.gen != atomic_load(&lp_fork_gen))
         return;

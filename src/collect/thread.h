@@ -22,6 +22,19 @@ struct lp_timeline_ev {
     uint64_t tid; /* the recording thread: a recycled state's ring still holds its earlier owners' events */
 };
 
+/* A CPython wait measured but not yet added to the tables (record.c): the hook that measured it returned with the
+ * lock held, and adding it then would lengthen the critical section; the thread's next wait, its exit or a dump
+ * picks it up. state: LP_DEFER_EMPTY → (owner fills) → LP_DEFER_FULL → (owner records it) → LP_DEFER_EMPTY, or
+ * LP_DEFER_FULL → (a dump writes it) LP_DEFER_DUMPING → LP_DEFER_FULL. Only the owner writes the fields. */
+enum { LP_DEFER_EMPTY, LP_DEFER_FULL, LP_DEFER_DUMPING };
+struct lp_deferred {
+    _Atomic int state;
+    unsigned kind, flags;
+    uintptr_t addr, site;
+    const char *type, *name;
+    uint64_t t0, wait_ns, stack, holder_stack, holder_tid, tid;
+};
+
 /* Every OS thread that used a state (states are recycled), for the profile's thread table. */
 struct lp_owner {
     struct lp_owner *next;
@@ -57,6 +70,7 @@ struct lp_thread {
     /* timeline ring (LOCKPROF_TIMELINE) */
     struct lp_timeline_ev *tl;
     _Atomic uint64_t tl_head; /* events ever written; the ring keeps the last lp_cfg.timeline (of every owner) */
+    struct lp_deferred deferred;
 };
 
 /* Thread-local bookkeeping that exists even before a thread has an lp_thread. */
@@ -74,6 +88,11 @@ struct lp_tls {
     int pyhook_recorded;      /* an inner hook recorded the wait for the mutex the outer one waits for */
     uintptr_t pyhook_mutex2;  /* second mutex of a two-object critical section */
     uintptr_t pyhook_site;    /* caller of the outermost CPython hook (names anonymous mutexes) */
+    /* where the hook's wait ended (py/hooks.c): the return of its last blocking call, if that was timed */
+    uint64_t pyhook_woke_ns;  /* time of the last timed return */
+    unsigned pyhook_blocks;   /* blocking calls (sched_yield, sem_*) returned inside CPython hooks */
+    unsigned pyhook_timed;    /* value of pyhook_blocks when pyhook_woke_ns was taken */
+    int pyhook_self_held;     /* the innermost hook waits for a mutex its own thread holds */
     int tstate_cached;        /* lp_tls.tstate is this thread's PyThreadState for the hook in progress */
     uintptr_t tstate;
     /* GIL acquisition in progress (one acquisition = several 5 ms timed waits) */

@@ -161,6 +161,41 @@ class FreeThreaded(PythonTest):
                     self.assertTrue(all(l["name"].startswith(typ + "@0x") for l in locks))
                     self.assert_no_object_type_on_runtime_locks(rep)
 
+    def test_object_lock_wait_agrees_with_the_program_clock(self):
+        # One thread holds a list's critical section (list.sort calling a slow key function) while the main thread
+        # appends to it and times the append. lockprof ends a CPython wait where the last blocking call before
+        # the acquisition returned (src/collect/py/hooks.c), never after the append returned: its wait must lie
+        # within the program's own measure, and be most of it (the rest is the append and lockprof's stack capture).
+        code = ("import threading, time\n"
+                "lst = list(range(64))\n"
+                "state = {'in': False}\n"
+                "def key(x):\n"
+                "    if not state['in']:\n"
+                "        state['in'] = True\n"
+                "        end = time.perf_counter() + 0.3\n"
+                "        while time.perf_counter() < end:\n"
+                "            pass\n"
+                "    return x\n"
+                "t = threading.Thread(target=lambda: lst.sort(key=key)); t.start()\n"
+                "while not state['in']:\n"
+                "    pass\n"
+                "t0 = time.perf_counter_ns()\n"
+                "lst.append(-1)\n"
+                "waited = time.perf_counter_ns() - t0\n"
+                "t.join()\n"
+                "print(hex(id(lst)), waited)\n")
+        for label, py in self.ft_pythons():
+            with self.subTest(python=label):
+                p, files = self.profile([py, "-c", code], name="sortwait")
+                addr, waited = p.stdout.split()
+                rep = self.report_json(files)
+                locks = [l for l in locks_of(rep, "pymutex") if l["name"] == "list@" + addr]
+                self.assertEqual([l["contentions"] for l in locks], [1], [l["name"] for l in rep["locks"]])
+                ours = locks[0]["max_wait_ns"]
+                self.assertIn("parked", locks[0]["flags"])
+                self.assertLessEqual(ours, int(waited))
+                self.assertGreater(ours, int(waited) // 2, (ours, waited))
+
     def test_runtime_pymutex_never_an_object(self):
         for label, py in self.ft_pythons():
             with self.subTest(python=label):

@@ -1,7 +1,10 @@
 /* Unit tests of the collector's in-process aggregation (src/collect/record.c): waits on the same lock and stack
  * fold into one aggregate with count, total, maximum and a log2 histogram; kind, object type, flags and holder
  * split aggregates; LOCKPROF_SAMPLE and LOCKPROF_MIN_WAIT_NS count what they leave out; holders handed over
- * through the waiter registry end up in the aggregate key. The CPython layer and the dump are stubbed. */
+ * through the waiter registry end up in the aggregate key; a deferred event (the CPython hooks') reaches the
+ * tables at the next wait, never twice, and not while a dump holds it. The CPython layer and the dump are
+ * stubbed. */
+#include <sched.h>
 #include <string.h>
 
 #include "check.h"
@@ -22,6 +25,18 @@ unsigned lp_py_stack(struct lp_thread *t, uint64_t *w, unsigned max, unsigned *s
     return 0;
 }
 int lp_py_is_eval_pc(uintptr_t pc) { return (void)pc, 0; }
+int (*lp_real_sched_yield)(void) = sched_yield;
+
+static uint64_t total_wait(struct lp_thread *t)
+{
+    const struct lp_map_table *tab = lp_map_snapshot(&t->aggs);
+    size_t i = 0;
+    uint64_t k, w = 0;
+    void *v;
+    while (lp_map_next(tab, &i, &k, &v))
+        w += ((struct lp_agg_ent *)v)->wait_ns;
+    return w;
+}
 
 static struct lp_agg_ent *only_agg(struct lp_thread *t, size_t *n)
 {
@@ -125,6 +140,36 @@ int main(void)
     CHECK(total_count(t) == c0);
     CHECK(t->n_short == 1 && t->ns_short > 0);
     lp_cfg.min_wait_ns = 0;
+
+    /* deferred: stored, not recorded, until the thread's next wait begins */
+    struct lp_event pm = {.kind = LP_KIND_PYMUTEX, .addr = 0x7000, .type = "list"};
+    c0 = total_count(t);
+    uint64_t w0 = total_wait(t);
+    CHECK(lp_wait_begin(&s, 0, NULL, 0));
+    CHECK(lp_wait_end_at(&s, &pm, s.t0 + 4000, 1) == 4000);
+    CHECK(total_count(t) == c0 && atomic_load(&t->deferred.state) == LP_DEFER_FULL);
+    CHECK(lp_wait_begin(&s, 0, NULL, 0)); /* the next wait records it first */
+    CHECK(total_count(t) == c0 + 1 && total_wait(t) == w0 + 4000);
+    CHECK(atomic_load(&t->deferred.state) == LP_DEFER_EMPTY);
+    CHECK(lp_wait_end_at(&s, &pm, s.t0 - 1, 1) == 0); /* an end before the start is a zero wait */
+    lp_deferred_flush(t);
+    lp_deferred_flush(t); /* once only */
+    CHECK(total_count(t) == c0 + 2 && total_wait(t) == w0 + 4000);
+
+    /* a dump holding the slot: the owner leaves it alone and records a new event directly */
+    CHECK(!lp_deferred_hold(t)); /* nothing to hold */
+    CHECK(lp_wait_begin(&s, 0, NULL, 0));
+    lp_wait_end_at(&s, &pm, s.t0 + 100, 1);
+    CHECK(lp_deferred_hold(t));
+    lp_deferred_flush(t);
+    CHECK(total_count(t) == c0 + 2);
+    CHECK(lp_wait_begin(&s, 0, NULL, 0));
+    lp_wait_end_at(&s, &pm, s.t0 + 200, 1);
+    CHECK(total_count(t) == c0 + 3 && total_wait(t) == w0 + 4200);
+    CHECK(t->deferred.wait_ns == 100);
+    lp_deferred_put_back(t);
+    lp_deferred_flush(t);
+    CHECK(total_count(t) == c0 + 4 && total_wait(t) == w0 + 4300);
 
     /* inside lockprof (re-entrancy guard held) nothing is recorded */
     lp_tls.depth = 1;

@@ -11,7 +11,24 @@
  * the mutex records the wait and tells the outer ones not to; a nested hook for a *different* mutex (critical
  * sections resumed after a park) is a separate event. A wait on a mutex that an active critical section of the
  * same thread already holds is flagged LP_AGG_SELF (holder = waiter). When the wait parks, the libc sem_wait
- * hook below us reports it (LP_AGG_PARKED) and hands over the stack of the thread whose sem_post woke us. */
+ * hook below us reports it (LP_AGG_PARKED) and hands over the stack of the thread whose sem_post woke us.
+ *
+ * Nothing is done between taking the lock and returning to CPython: no clock read, no table update. The real
+ * function returns with the lock held, and whatever the hook does then lengthens the critical section the caller
+ * is about to run; two threads handing a list's lock back and forth 200,000 times a second turn that into more
+ * contention (bench/ft_list.py: 1.09x with a clock read and the record there, 1.04x without; scripts/ft-floor.sh
+ * breaks it down). Instead:
+ *  - the end of the wait is stamped before the lock is taken. CPython's slow path (Python/lock.c
+ *    _PyMutex_LockTimed, 3.13) blocks in two ways only, both interposed: spinning with _Py_yield() = sched_yield(),
+ *    and parking in _PyParkingLot_Park → _PySemaphore_Wait = sem_wait/sem_timedwait/sem_clockwait (Python/
+ *    parking_lot.c). After its last blocking call returns it takes the lock with a load and a compare-and-swap.
+ *    So a wait ends where its last blocking call returned (lp_py_after_block), or where it began when it made
+ *    none. (After its 40th yield, 3.13 either takes the lock or parks, whatever the lock looked like when the
+ *    yield returned: every yield is stamped.) A thread re-locking an object its own critical section holds
+ *    cannot stop waiting before it parks: its yields are counted, not stamped (3.13 makes 40 of them on every
+ *    dict.get of a dict the thread is inside; a clock read each costs). Should an unstamped yield still be the
+ *    last blocking call, the hook reads the clock after all.
+ *  - the event goes to the thread's deferred slot (record.h) and into the tables at its next wait. */
 #include <stdint.h>
 #include <string.h>
 
@@ -48,7 +65,7 @@ struct phk {
     uintptr_t m, m2, site;
     int self_held;
     /* the enclosing hook's thread-local state, restored at the end */
-    int prev_recorded, prev_parked, prev_tstate_cached;
+    int prev_recorded, prev_parked, prev_tstate_cached, prev_self_held;
     uint64_t prev_hstack, prev_htid;
     uintptr_t prev_m, prev_m2, prev_site;
 };
@@ -72,6 +89,14 @@ static int self_holds(uintptr_t m)
     return 0;
 }
 
+/* Where the wait that started at t0 ended (see the top of this file). Called right after the real function. */
+static uint64_t wait_end(uint64_t t0)
+{
+    if (lp_tls.pyhook_blocks != lp_tls.pyhook_timed)
+        return lp_now(); /* the last blocking call was an unstamped yield */
+    return lp_tls.pyhook_woke_ns > t0 ? lp_tls.pyhook_woke_ns : t0;
+}
+
 static void phk_begin(struct phk *h, uintptr_t m, uintptr_t m2, uintptr_t entry, uintptr_t site)
 {
     h->m = m;
@@ -93,9 +118,12 @@ static void phk_begin(struct phk *h, uintptr_t m, uintptr_t m2, uintptr_t entry,
     lp_tls.pyhook_holder_tid = 0;
     lp_tls.pyhook_mutex = m;
     lp_tls.pyhook_mutex2 = m2;
+    if (!lp_tls.in_pyhook)
+        lp_tls.pyhook_timed = lp_tls.pyhook_blocks; /* no blocking call pending */
     lp_tls.in_pyhook++;
     h->self_held = 0;
     h->active = 0;
+    h->prev_self_held = lp_tls.pyhook_self_held;
     h->prev_tstate_cached = lp_tls.tstate_cached;
     if (!lp_tls.depth) {
         /* The thread's PyThreadState cannot change while it sits in this hook: look it up once. */
@@ -106,6 +134,7 @@ static void phk_begin(struct phk *h, uintptr_t m, uintptr_t m2, uintptr_t entry,
         h->self_held = self_holds(m) || self_holds(m2);
         h->active = lp_wait_begin(&h->w, 0, (const void *)(entry + 1), h->site); /* leaf: the hooked function */
     }
+    lp_tls.pyhook_self_held = h->self_held;
     if (h->active) {
         h->ev = (struct lp_event){.kind = LP_KIND_PYMUTEX, .addr = m, .site = h->site};
         if (lp_guard_enter()) {
@@ -119,6 +148,7 @@ static void phk_begin(struct phk *h, uintptr_t m, uintptr_t m2, uintptr_t entry,
 
 static void phk_end(struct phk *h, int failed)
 {
+    uint64_t t1 = h->active ? wait_end(h->w.t0) : 0;
     lp_tls.in_pyhook--;
     if (h->active && !lp_tls.pyhook_recorded) {
         struct lp_event ev = h->ev;
@@ -132,7 +162,7 @@ static void phk_end(struct phk *h, int failed)
         ev.holder_tid = lp_tls.pyhook_holder_tid;
         if (h->self_held && !ev.holder_tid)
             ev.holder_tid = lp_gettid();
-        lp_wait_end(&h->w, &ev);
+        lp_wait_end_at(&h->w, &ev, t1, 1);
     } else {
         lp_wait_cancel(&h->w);
     }
@@ -145,12 +175,24 @@ static void phk_end(struct phk *h, int failed)
     lp_tls.pyhook_mutex2 = h->prev_m2;
     lp_tls.pyhook_site = h->prev_site;
     lp_tls.tstate_cached = h->prev_tstate_cached;
+    lp_tls.pyhook_self_held = h->prev_self_held;
 }
 
 #define SITE() ((uintptr_t)__builtin_extract_return_addr(__builtin_return_address(0)))
 
+/* Whether the enclosing hook is a one-object critical section waiting for m: its wait is this call's wait, and it
+ * records it (from its own entry, one stack capture per wait). */
+static int outer_waits_for(void *m)
+{
+    return lp_tls.in_pyhook && lp_tls.pyhook_mutex == (uintptr_t)m && !lp_tls.pyhook_mutex2;
+}
+
 static void hook_mutex_lock(void *m)
 {
+    if (outer_waits_for(m)) {
+        orig_mutex_lock(m);
+        return;
+    }
     struct phk h;
     phk_begin(&h, (uintptr_t)m, 0, entry_mutex_lock, SITE());
     orig_mutex_lock(m);
@@ -181,7 +223,7 @@ static int hook_lock_timed(void *m, int64_t timeout_ns, int flags)
     uint8_t *bits = m, v = __atomic_load_n(bits, __ATOMIC_RELAXED);
     if (!(v & 1) && __atomic_compare_exchange_n(bits, &v, (uint8_t)(v | 1), 0, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST))
         return 1; /* PY_LOCK_ACQUIRED */
-    if (timeout_ns == 0)
+    if (timeout_ns == 0 || outer_waits_for(m))
         return orig_lock_timed(m, timeout_ns, flags); /* a non-blocking try is not a wait */
     struct phk h;
     phk_begin(&h, (uintptr_t)m, 0, entry_lock_timed, SITE());
