@@ -5,11 +5,13 @@ LOCKPROF_EXPERIMENT variant; prints the median wall time of each and its ratio t
 
 Usage: scripts/ft-floor.sh [--reps N]   (builds the patched copy; or run this with LOCKPROF_BUILD set to it)
 
-  default        what lockprof does (the patch changes nothing unless the variable is set)
-  original-only  the patched CPython entry points only call the original: the cost of patching
-  nothing-after  everything before the wait (thread state, classification, stacks, first timestamp), nothing after
-  clock-after    ... plus the end-of-wait timestamp, still nothing recorded
-  record-after   ... plus the record, with a fixed wait and no end-of-wait timestamp
+  default        what lockprof does (the patch changes nothing unless the variable is set): nothing between
+                 taking the lock and returning (src/collect/py/hooks.c)
+  original-only  the patched CPython entry points only call the original: the cost of patching and of the
+                 libc-level hooks
+  clock-after    the end of the wait read from the clock after the lock is taken
+  record-after   the event added to the tables right after the lock is taken, instead of deferred
+  both-after     both: what lockprof did before (hooks.c's design note)
 """
 import argparse
 import os
@@ -23,7 +25,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 BUILD = os.environ.get("LOCKPROF_BUILD")
 PY_FT = os.path.join(os.environ.get("LOCKPROF_CACHE", os.path.expanduser("~/.cache/lockprof")),
                      "py313-ft", "bin", "python3.13")
-VARIANTS = ["default", "original-only", "nothing-after", "clock-after", "record-after"]
+VARIANTS = ["default", "original-only", "clock-after", "record-after", "both-after"]
 
 
 def main():
