@@ -198,7 +198,7 @@ int lp_sem_wait(sem_t *sem, int timed, clockid_t clk, const struct timespec *abs
     int saved = errno;
     if (LP_LIKELY(lp_real_sem_trywait(sem) == 0)) {
         if (LP_UNLIKELY(lp_tls.in_pyhook))
-            lp_py_after_block(0); /* a CPython park whose wake-up was already posted */
+            lp_py_after_block(); /* a CPython park whose wake-up was already posted */
         return 0;
     }
     int busy = errno == EAGAIN;
@@ -221,7 +221,7 @@ int lp_sem_wait(sem_t *sem, int timed, clockid_t clk, const struct timespec *abs
     else
         rc = lp_real_sem_timedwait(sem, abstime);
     if (LP_UNLIKELY(lp_tls.in_pyhook))
-        lp_py_after_block(0); /* the end of a CPython park */
+        lp_py_after_block(); /* the end of a CPython park */
     if (!profiled)
         return rc;
     int e = errno;

@@ -111,12 +111,19 @@ EXPORT int sem_destroy(sem_t *s)
 }
 
 /* ---- scheduling --------------------------------------------------------------------------------------- */
-EXPORT int sched_yield(void)
+__attribute__((noinline)) static int sched_yield_in_pyhook(void)
 {
     int rc = lp_real_sched_yield();
-    if (LP_UNLIKELY(lp_tls.in_pyhook))
-        lp_py_after_block(1); /* touches neither errno nor rc */
+    lp_py_after_block(); /* touches neither errno nor rc */
     return rc;
+}
+EXPORT int sched_yield(void)
+{
+    /* Only the spin of a CPython hook's wait for another thread matters (py/hooks.c); anything else, including a
+     * thread spinning on a mutex its own critical section holds (only a park ends that), is a tail call. */
+    if (LP_UNLIKELY(lp_tls.in_pyhook && !lp_tls.pyhook_self_held))
+        return sched_yield_in_pyhook();
+    return lp_real_sched_yield();
 }
 
 /* ---- descriptors ------------------------------------------------------------------------------------------ */

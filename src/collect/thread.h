@@ -88,11 +88,8 @@ struct lp_tls {
     int pyhook_recorded;      /* an inner hook recorded the wait for the mutex the outer one waits for */
     uintptr_t pyhook_mutex2;  /* second mutex of a two-object critical section */
     uintptr_t pyhook_site;    /* caller of the outermost CPython hook (names anonymous mutexes) */
-    /* where the hook's wait ended (py/hooks.c): the return of its last blocking call, if that was timed */
-    uint64_t pyhook_woke_ns;  /* time of the last timed return */
-    unsigned pyhook_blocks;   /* blocking calls (sched_yield, sem_*) returned inside CPython hooks */
-    unsigned pyhook_timed;    /* value of pyhook_blocks when pyhook_woke_ns was taken */
-    int pyhook_self_held;     /* the innermost hook waits for a mutex its own thread holds */
+    uint64_t pyhook_woke_ns;  /* when the last blocking call inside a CPython hook returned (py/hooks.c) */
+    int pyhook_self_held;     /* the innermost hook waits for a mutex its own thread holds: its yields are no end */
     int tstate_cached;        /* lp_tls.tstate is this thread's PyThreadState for the hook in progress */
     uintptr_t tstate;
     /* GIL acquisition in progress (one acquisition = several 5 ms timed waits) */

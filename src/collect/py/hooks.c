@@ -25,9 +25,8 @@
  *    So a wait ends where its last blocking call returned (lp_py_after_block), or where it began when it made
  *    none. (After its 40th yield, 3.13 either takes the lock or parks, whatever the lock looked like when the
  *    yield returned: every yield is stamped.) A thread re-locking an object its own critical section holds
- *    cannot stop waiting before it parks: its yields are counted, not stamped (3.13 makes 40 of them on every
- *    dict.get of a dict the thread is inside; a clock read each costs). Should an unstamped yield still be the
- *    last blocking call, the hook reads the clock after all.
+ *    stops waiting only after a park (the park suspends that critical section): its yields are not stamped
+ *    (3.13 makes 40 of them on every dict.get of a dict the thread is inside; a clock read each would cost).
  *  - the event goes to the thread's deferred slot (record.h) and into the tables at its next wait. */
 #include <stdint.h>
 #include <string.h>
@@ -90,12 +89,7 @@ static int self_holds(uintptr_t m)
 }
 
 /* Where the wait that started at t0 ended (see the top of this file). Called right after the real function. */
-static uint64_t wait_end(uint64_t t0)
-{
-    if (lp_tls.pyhook_blocks != lp_tls.pyhook_timed)
-        return lp_now(); /* the last blocking call was an unstamped yield */
-    return lp_tls.pyhook_woke_ns > t0 ? lp_tls.pyhook_woke_ns : t0;
-}
+static uint64_t wait_end(uint64_t t0) { return lp_tls.pyhook_woke_ns > t0 ? lp_tls.pyhook_woke_ns : t0; }
 
 static void phk_begin(struct phk *h, uintptr_t m, uintptr_t m2, uintptr_t entry, uintptr_t site)
 {
@@ -118,8 +112,6 @@ static void phk_begin(struct phk *h, uintptr_t m, uintptr_t m2, uintptr_t entry,
     lp_tls.pyhook_holder_tid = 0;
     lp_tls.pyhook_mutex = m;
     lp_tls.pyhook_mutex2 = m2;
-    if (!lp_tls.in_pyhook)
-        lp_tls.pyhook_timed = lp_tls.pyhook_blocks; /* no blocking call pending */
     lp_tls.in_pyhook++;
     h->self_held = 0;
     h->active = 0;

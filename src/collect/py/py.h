@@ -41,16 +41,9 @@ int lp_py_cond_wait(pthread_cond_t *cond, pthread_mutex_t *m, int timed, int clo
 
 void lp_py_write_meta(struct lpw *w);
 
-/* Called by the sched_yield (yield = 1) and sem_*wait (0) hooks when they return inside a patched CPython hook:
- * notes where that hook's wait may have ended (the top of py/hooks.c explains). Leaves errno alone. */
-static inline void lp_py_after_block(int yield)
-{
-    unsigned n = ++lp_tls.pyhook_blocks;
-    if (yield && lp_tls.pyhook_self_held)
-        return; /* waiting for a mutex its own thread holds: only a park ends that */
-    lp_tls.pyhook_woke_ns = lp_now();
-    lp_tls.pyhook_timed = n;
-}
+/* Called by the sched_yield and sem_*wait hooks when they return inside a patched CPython hook: notes where that
+ * hook's wait may have ended (the top of py/hooks.c explains). Leaves errno alone. */
+static inline void lp_py_after_block(void) { lp_tls.pyhook_woke_ns = lp_now(); }
 /* Names the PyMutex at m (object lock with its type, threading lock, runtime lock). */
 void lp_py_classify_pymutex(struct lp_thread *t, uintptr_t m, struct lp_event *ev);
 
