@@ -16,8 +16,7 @@
  * Nothing is done between taking the lock and returning to CPython: no clock read, no table update. The real
  * function returns with the lock held, and whatever the hook does then lengthens the critical section the caller
  * is about to run; two threads handing a list's lock back and forth 200,000 times a second turn that into more
- * contention (bench/ft_list.py: 1.09x with a clock read and the record there, 1.04x without; scripts/ft-floor.sh
- * breaks it down). Instead:
+ * contention (README "Performance", row 2; scripts/ft-floor.sh puts each part back to measure it). Instead:
  *  - the end of the wait is stamped before the lock is taken. CPython's slow path (Python/lock.c
  *    _PyMutex_LockTimed, 3.13) blocks in two ways only, both interposed: spinning with _Py_yield() = sched_yield(),
  *    and parking in _PyParkingLot_Park → _PySemaphore_Wait = sem_wait/sem_timedwait/sem_clockwait (Python/
