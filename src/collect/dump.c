@@ -264,22 +264,49 @@ static void meta_file(struct ctx *c, const char *key, const char *path, int nul_
     lpw_meta(&c->w, key, buf);
 }
 
-/* A thread's deferred event (record.h), held since the totals were summed: one more aggregate record (the reader
- * adds up records with equal keys), then handed back to its thread. */
-static void write_deferred(struct ctx *c, struct lp_thread *t)
+/* A thread's deferred event (record.h), held by this dump since the totals were summed, as an aggregate entry:
+ * added to the thread's entry with the same key when it has one (aggregates are unique per key in a file), else
+ * written on its own (write_deferred). */
+struct held {
+    int held;
+    struct lp_deferred d;
+    uint64_t lock_key;
+};
+
+static void hold_of(struct lp_thread *t, struct held *h)
 {
-    if (atomic_load_explicit(&t->deferred.state, memory_order_acquire) != LP_DEFER_DUMPING)
+    memset(h, 0, sizeof *h);
+    h->held = atomic_load_explicit(&t->deferred.state, memory_order_acquire) == LP_DEFER_DUMPING;
+    if (!h->held)
         return;
-    struct lp_deferred d = t->deferred;
-    struct lp_lock_ent l = {.kind = d.kind, .addr = d.addr, .type = d.type, .name = d.name, .site = d.site};
-    int64_t lid = lock_id(c, t, lp_lock_key_of(d.kind, d.addr, d.type, d.name), &l);
-    if (lid >= 0) {
-        uint32_t hist[LP_HIST_BUCKETS] = {0};
-        hist[lp_hist_bucket(d.wait_ns)] = 1;
-        lpw_agg(&c->w, (uint64_t)lid, stack_id(c, d.stack), stack_id(c, d.holder_stack), d.tid, d.holder_tid,
-                d.flags, 1, d.wait_ns, d.wait_ns, hist);
-    }
-    lp_deferred_put_back(t);
+    h->d = t->deferred; /* its thread leaves the fields alone while the dump holds them */
+    h->lock_key = lp_lock_key_of(h->d.kind, h->d.addr, h->d.type, h->d.name);
+}
+
+static void add_held(struct held *h, uint64_t *count, uint64_t *wait, uint64_t *max, uint32_t *hist)
+{
+    *count += 1;
+    *wait += h->d.wait_ns;
+    if (h->d.wait_ns > *max)
+        *max = h->d.wait_ns;
+    hist[lp_hist_bucket(h->d.wait_ns)]++;
+    h->held = 0;
+}
+
+static void write_deferred(struct ctx *c, struct lp_thread *t, struct held *h)
+{
+    if (!h->held)
+        return;
+    const struct lp_deferred *d = &h->d;
+    struct lp_lock_ent l = {.kind = d->kind, .addr = d->addr, .type = d->type, .name = d->name, .site = d->site};
+    int64_t lid = lock_id(c, t, h->lock_key, &l);
+    if (lid < 0)
+        return;
+    uint64_t count = 0, wait = 0, max = 0;
+    uint32_t hist[LP_HIST_BUCKETS] = {0};
+    add_held(h, &count, &wait, &max, hist);
+    lpw_agg(&c->w, (uint64_t)lid, stack_id(c, d->stack), stack_id(c, d->holder_stack), d->tid, d->holder_tid,
+            d->flags, count, wait, max, hist);
 }
 
 static void write_profile(struct ctx *c, const char *reason)
@@ -367,6 +394,8 @@ static void write_profile(struct ctx *c, const char *reason)
         size_t i = 0;
         uint64_t k;
         void *v;
+        struct held h;
+        hold_of(t, &h);
         const struct lp_map_table *tab = lp_map_snapshot(&t->aggs);
         while (lp_map_next(tab, &i, &k, &v)) {
             const struct lp_agg_ent *a = v;
@@ -388,9 +417,13 @@ static void write_profile(struct ctx *c, const char *reason)
                 count = hsum;
             if (max > wait)
                 wait = max;
+            if (h.held && a->lock_key == h.lock_key && a->stack == h.d.stack && a->holder_stack == h.d.holder_stack &&
+                a->tid == h.d.tid && a->holder_tid == h.d.holder_tid && a->flags == h.d.flags)
+                add_held(&h, &count, &wait, &max, hist);
             lpw_agg(w, (uint64_t)lid, sid, hid, a->tid, a->holder_tid, a->flags, count, wait, max, hist);
         }
-        write_deferred(c, t);
+        write_deferred(c, t, &h);
+        lp_deferred_put_back(t);
     }
 
     if (lp_cfg.timeline) {

@@ -162,13 +162,16 @@ class FreeThreaded(PythonTest):
                     self.assert_no_object_type_on_runtime_locks(rep)
 
     def test_object_lock_wait_agrees_with_the_program_clock(self):
-        # One thread holds a list's critical section (list.sort calling a slow key function) while the main thread
-        # appends to it and times the append. lockprof ends a CPython wait where the last blocking call before
-        # the acquisition returned (src/collect/py/hooks.c), never after the append returned: its wait must lie
-        # within the program's own measure, and be most of it (the rest is the append and lockprof's stack capture).
+        # One thread holds a list's critical section (list.sort calling a slow key function) while another appends
+        # to it and times the append. lockprof ends a CPython wait where the last blocking call before the
+        # acquisition returned (src/collect/py/hooks.c), never after the append returned: its wait must lie within
+        # the program's own measure, and be most of it (the rest is the append and lockprof's stack capture).
+        # The event is kept aside until the waiting thread's next wait (record.h, deferred events): when the
+        # appender is a daemon thread that then sleeps through the end of the program, the final dump writes it.
         code = ("import threading, time\n"
                 "lst = list(range(64))\n"
                 "state = {'in': False}\n"
+                "out = []\n"
                 "def key(x):\n"
                 "    if not state['in']:\n"
                 "        state['in'] = True\n"
@@ -176,17 +179,24 @@ class FreeThreaded(PythonTest):
                 "        while time.perf_counter() < end:\n"
                 "            pass\n"
                 "    return x\n"
+                "def append():\n"
+                "    while not state['in']:\n"
+                "        pass\n"
+                "    t0 = time.perf_counter_ns()\n"
+                "    lst.append(-1)\n"
+                "    out.append(time.perf_counter_ns() - t0)\n"
                 "t = threading.Thread(target=lambda: lst.sort(key=key)); t.start()\n"
-                "while not state['in']:\n"
-                "    pass\n"
-                "t0 = time.perf_counter_ns()\n"
-                "lst.append(-1)\n"
-                "waited = time.perf_counter_ns() - t0\n"
+                "if DAEMON:\n"
+                "    threading.Thread(target=lambda: (append(), time.sleep(1000)), daemon=True).start()\n"
+                "else:\n"
+                "    append()\n"
                 "t.join()\n"
-                "print(hex(id(lst)), waited)\n")
-        for label, py in self.ft_pythons():
-            with self.subTest(python=label):
-                p, files = self.profile([py, "-c", code], name="sortwait")
+                "while not out:\n"
+                "    pass\n"
+                "print(hex(id(lst)), out[0])\n")
+        for (label, py), daemon in [(p, d) for p in self.ft_pythons() for d in (False, True)]:
+            with self.subTest(python=label, appender="daemon thread" if daemon else "main thread"):
+                p, files = self.profile([py, "-c", f"DAEMON = {daemon}\n" + code], name="sortwait")
                 addr, waited = p.stdout.split()
                 rep = self.report_json(files)
                 locks = [l for l in locks_of(rep, "pymutex") if l["name"] == "list@" + addr]

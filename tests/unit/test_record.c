@@ -27,17 +27,6 @@ unsigned lp_py_stack(struct lp_thread *t, uint64_t *w, unsigned max, unsigned *s
 int lp_py_is_eval_pc(uintptr_t pc) { return (void)pc, 0; }
 int (*lp_real_sched_yield)(void) = sched_yield;
 
-static uint64_t total_wait(struct lp_thread *t)
-{
-    const struct lp_map_table *tab = lp_map_snapshot(&t->aggs);
-    size_t i = 0;
-    uint64_t k, w = 0;
-    void *v;
-    while (lp_map_next(tab, &i, &k, &v))
-        w += ((struct lp_agg_ent *)v)->wait_ns;
-    return w;
-}
-
 static struct lp_agg_ent *only_agg(struct lp_thread *t, size_t *n)
 {
     const struct lp_map_table *tab = lp_map_snapshot(&t->aggs);
@@ -52,16 +41,19 @@ static struct lp_agg_ent *only_agg(struct lp_thread *t, size_t *n)
     return last;
 }
 
-static uint64_t total_count(struct lp_thread *t)
+/* Sum of the count (or, with `wait`, of the total wait) over all of t's aggregates. */
+static uint64_t total(struct lp_thread *t, int wait)
 {
     const struct lp_map_table *tab = lp_map_snapshot(&t->aggs);
     size_t i = 0;
-    uint64_t k, c = 0;
+    uint64_t k, sum = 0;
     void *v;
     while (lp_map_next(tab, &i, &k, &v))
-        c += ((struct lp_agg_ent *)v)->count;
-    return c;
+        sum += wait ? ((struct lp_agg_ent *)v)->wait_ns : ((struct lp_agg_ent *)v)->count;
+    return sum;
 }
+#define total_count(t) total(t, 0)
+#define total_wait(t) total(t, 1)
 
 int main(void)
 {
