@@ -279,7 +279,7 @@ static void hold_of(struct lp_thread *t, struct held *h)
     h->held = atomic_load_explicit(&t->deferred.state, memory_order_acquire) == LP_DEFER_DUMPING;
     if (!h->held)
         return;
-    h->d = t->deferred; /* its thread leaves the fields alone while the dump holds them */
+    lp_deferred_copy(&h->d, &t->deferred); /* its thread leaves the fields alone while the dump holds them */
     h->lock_key = lp_lock_key_of(h->d.kind, h->d.addr, h->d.type, h->d.name);
 }
 

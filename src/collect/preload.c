@@ -167,7 +167,7 @@ static void before_exec(void)
         return;
     uint64_t events = 0;
     for (struct lp_thread *t = lp_thread_all(); t; t = t->next_all)
-        events += atomic_load(&t->n_events);
+        events += atomic_load(&t->n_events) + (atomic_load(&t->deferred.state) != LP_DEFER_EMPTY);
     if (events)
         lp_dump("exec");
 }

@@ -13,7 +13,8 @@
  * same thread already holds is flagged LP_AGG_SELF (holder = waiter). When the wait parks, the libc sem_wait
  * hook below us reports it (LP_AGG_PARKED) and hands over the stack of the thread whose sem_post woke us.
  *
- * Nothing is done between taking the lock and returning to CPython: no clock read, no table update. The real
+ * Nothing is done between taking the lock and returning to CPython: no clock read, no table update (except with
+ * LOCKPROF_MIN_WAIT_NS, whose stacks are captured after the wait by definition). The real
  * function returns with the lock held, and whatever the hook does then lengthens the critical section the caller
  * is about to run; two threads handing a list's lock back and forth 200,000 times a second turn that into more
  * contention (README "Performance", row 2; scripts/ft-floor.sh puts each part back to measure it). Instead:
@@ -26,7 +27,9 @@
  *    yield returned: every yield is stamped.) A thread re-locking an object its own critical section holds
  *    stops waiting only after a park (the park suspends that critical section): its yields are not stamped
  *    (3.13 makes 40 of them on every dict.get of a dict the thread is inside; a clock read each would cost).
- *  - the event goes to the thread's deferred slot (record.h) and into the tables at its next wait. */
+ *  - the event goes to the thread's deferred slot (record.h) and into the tables at its next wait.
+ * On a GIL build (or with the GIL re-enabled) a park ends with taking the GIL back, in pthread calls that are not
+ * stamped: the PyMutex wait ends at the wake-up and the GIL wait after it is recorded as a GIL event. */
 #include <stdint.h>
 #include <string.h>
 
@@ -125,7 +128,8 @@ static void phk_begin(struct phk *h, uintptr_t m, uintptr_t m2, uintptr_t entry,
         h->self_held = self_holds(m) || self_holds(m2);
         h->active = lp_wait_begin(&h->w, 0, (const void *)(entry + 1), h->site); /* leaf: the hooked function */
     }
-    lp_tls.pyhook_self_held = h->self_held;
+    /* yields are no end of a wait for itself; with two mutexes the other one may be another thread's */
+    lp_tls.pyhook_self_held = h->self_held && !m2;
     if (h->active) {
         h->ev = (struct lp_event){.kind = LP_KIND_PYMUTEX, .addr = m, .site = h->site};
         if (lp_guard_enter()) {
