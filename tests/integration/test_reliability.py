@@ -226,7 +226,9 @@ class SafeFiles(TempDirTest):
 
     def test_killed_while_writing_leaves_no_file_behind(self):
         # Interval dumps every millisecond, then SIGKILL at various moments: most kills land in a dump (profile
-        # writing dominates such a run). What is left must be complete profiles and nothing else.
+        # writing dominates such a run). What is left must be complete profiles and nothing else. Replacing the
+        # process's own earlier profile takes two steps (link the finished file under its temporary name, rename it
+        # over the old one); a kill between them leaves the new profile, complete, under that temporary name.
         for i in range(6):
             p = subprocess.Popen(["/usr/bin/python3", os.path.join(lptest.EXAMPLES_PY, "gil_cpu.py"), "2", "50000000"],
                                  env=dict(os.environ, LD_PRELOAD=LIB, LOCKPROF_INTERVAL="0.001",
@@ -237,10 +239,10 @@ class SafeFiles(TempDirTest):
             p.wait()
         left = sorted(os.listdir(self.tmp))
         self.assertTrue(left, "no interval dump happened")
-        self.assertEqual([f for f in left if not f.endswith(".prof")], [])
+        self.assertEqual([f for f in left if not f.endswith(".prof") and ".prof.tmp-" not in f], [])
         for f in left:
             r = lockprof("report", os.path.join(self.tmp, f))
-            self.assertEqual(r.returncode, 0, r.stderr)
+            self.assertEqual(r.returncode, 0, f"{f}: {r.stderr}")
 
     def test_unwritable_directory_does_not_disturb_the_program(self):
         d = os.path.join(self.tmp, "ro")
