@@ -269,7 +269,7 @@ static void meta_file(struct ctx *c, const char *key, const char *path, int nul_
  * written on its own (write_deferred). */
 struct held {
     int held;
-    struct lp_deferred d;
+    struct lp_deferred_ev d;
     uint64_t lock_key;
 };
 
@@ -279,7 +279,7 @@ static void hold_of(struct lp_thread *t, struct held *h)
     h->held = atomic_load_explicit(&t->deferred.state, memory_order_acquire) == LP_DEFER_DUMPING;
     if (!h->held)
         return;
-    lp_deferred_copy(&h->d, &t->deferred); /* its thread leaves the fields alone while the dump holds them */
+    h->d = t->deferred.ev; /* its thread leaves it alone while the dump holds it */
     h->lock_key = lp_lock_key_of(h->d.kind, h->d.addr, h->d.type, h->d.name);
 }
 
@@ -297,7 +297,7 @@ static void write_deferred(struct ctx *c, struct lp_thread *t, struct held *h)
 {
     if (!h->held)
         return;
-    const struct lp_deferred *d = &h->d;
+    const struct lp_deferred_ev *d = &h->d;
     struct lp_lock_ent l = {.kind = d->kind, .addr = d->addr, .type = d->type, .name = d->name, .site = d->site};
     int64_t lid = lock_id(c, t, h->lock_key, &l);
     if (lid < 0)

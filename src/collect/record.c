@@ -119,23 +119,7 @@ void lp_record(struct lp_thread *t, const struct lp_event *e, uint64_t t0, uint6
 
 /* ---- deferred events (thread.h struct lp_deferred) ---------------------------------------------------------- */
 
-void lp_deferred_copy(struct lp_deferred *dst, const struct lp_deferred *src)
-{
-    dst->kind = src->kind;
-    dst->flags = src->flags;
-    dst->addr = src->addr;
-    dst->site = src->site;
-    dst->type = src->type;
-    dst->name = src->name;
-    dst->t0 = src->t0;
-    dst->wait_ns = src->wait_ns;
-    dst->stack = src->stack;
-    dst->holder_stack = src->holder_stack;
-    dst->holder_tid = src->holder_tid;
-    dst->tid = src->tid;
-}
-
-static void deferred_event(const struct lp_deferred *d, struct lp_event *e)
+static void deferred_event(const struct lp_deferred_ev *d, struct lp_event *e)
 {
     *e = (struct lp_event){.kind = d->kind, .addr = d->addr, .type = d->type, .name = d->name, .flags = d->flags,
                            .site = d->site};
@@ -146,8 +130,7 @@ void lp_deferred_flush(struct lp_thread *t)
     struct lp_deferred *d = &t->deferred;
     if (atomic_load_explicit(&d->state, memory_order_acquire) != LP_DEFER_FULL)
         return;
-    struct lp_deferred c;
-    lp_deferred_copy(&c, d); /* only this thread writes the fields, and only into an empty slot */
+    struct lp_deferred_ev c = d->ev; /* only this thread writes it, and only into an empty slot */
     int full = LP_DEFER_FULL;
     if (!atomic_compare_exchange_strong_explicit(&d->state, &full, LP_DEFER_EMPTY, memory_order_acq_rel,
                                                  memory_order_relaxed))
@@ -166,11 +149,10 @@ static void defer(struct lp_thread *t, const struct lp_event *e, uint64_t t0, ui
         lp_record(t, e, t0, wait_ns, stack, holder_stack, holder_tid);
         return;
     }
-    struct lp_deferred n = {.kind = e->kind, .flags = e->flags, .addr = e->addr, .site = e->site, .type = e->type,
-                            .name = e->name, .t0 = t0, .wait_ns = wait_ns, .stack = stack,
-                            .holder_stack = holder_stack, .holder_tid = holder_tid,
-                            .tid = atomic_load_explicit(&t->tid, memory_order_relaxed)}; /* this thread owns t */
-    lp_deferred_copy(d, &n);
+    d->ev = (struct lp_deferred_ev){.kind = e->kind, .flags = e->flags, .addr = e->addr, .site = e->site,
+                                    .type = e->type, .name = e->name, .t0 = t0, .wait_ns = wait_ns, .stack = stack,
+                                    .holder_stack = holder_stack, .holder_tid = holder_tid,
+                                    .tid = atomic_load_explicit(&t->tid, memory_order_relaxed)}; /* t is ours */
     atomic_store_explicit(&d->state, LP_DEFER_FULL, memory_order_release);
 }
 

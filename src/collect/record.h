@@ -58,8 +58,6 @@ void lp_deferred_flush(struct lp_thread *t);
 /* For a dump: holds t's deferred event, if any (1), until lp_deferred_put_back; meanwhile the owner does not
  * touch the slot's fields (it records new events directly), so the dump can read them. */
 int lp_deferred_hold(struct lp_thread *t);
-/* Copies a slot's fields, not its state. */
-void lp_deferred_copy(struct lp_deferred *dst, const struct lp_deferred *src);
 void lp_deferred_put_back(struct lp_thread *t);
 /* The key of a lock in the per-thread `locks` tables. */
 uint64_t lp_lock_key_of(unsigned kind, uintptr_t addr, const char *type, const char *name);

@@ -27,12 +27,15 @@ struct lp_timeline_ev {
  * picks it up. state: LP_DEFER_EMPTY → (owner fills) → LP_DEFER_FULL → (owner records it) → LP_DEFER_EMPTY, or
  * LP_DEFER_FULL → (a dump writes it) LP_DEFER_DUMPING → LP_DEFER_FULL. Only the owner writes the fields. */
 enum { LP_DEFER_EMPTY, LP_DEFER_FULL, LP_DEFER_DUMPING };
-struct lp_deferred {
-    _Atomic int state;
+struct lp_deferred_ev {
     unsigned kind, flags;
     uintptr_t addr, site;
     const char *type, *name;
     uint64_t t0, wait_ns, stack, holder_stack, holder_tid, tid;
+};
+struct lp_deferred {
+    _Atomic int state;
+    struct lp_deferred_ev ev;
 };
 
 /* Every OS thread that used a state (states are recycled), for the profile's thread table. */

@@ -158,7 +158,7 @@ int main(void)
     CHECK(lp_wait_begin(&s, 0, NULL, 0));
     lp_wait_end_at(&s, &pm, s.t0 + 200, 1);
     CHECK(total_count(t) == c0 + 3 && total_wait(t) == w0 + 4200);
-    CHECK(t->deferred.wait_ns == 100);
+    CHECK(t->deferred.ev.wait_ns == 100);
     lp_deferred_put_back(t);
     lp_deferred_flush(t);
     CHECK(total_count(t) == c0 + 4 && total_wait(t) == w0 + 4300);
