@@ -14,9 +14,8 @@
  * hook below us reports it (LP_AGG_PARKED) and hands over the stack of the thread whose sem_post woke us.
  *
  * Nothing is done between taking the lock and returning to CPython: no clock read, no table update (except with
- * LOCKPROF_MIN_WAIT_NS, whose stacks are captured after the wait by definition). The real
- * function returns with the lock held, and whatever the hook does then lengthens the critical section the caller
- * is about to run; two threads handing a list's lock back and forth 200,000 times a second turn that into more
+ * LOCKPROF_MIN_WAIT_NS, whose stacks are captured after the wait by definition). The real function returns with
+ * the lock held, and whatever the hook does then lengthens the critical section the caller is about to run; two threads handing a list's lock back and forth 200,000 times a second turn that into more
  * contention (README "Performance", row 2; scripts/ft-floor.sh puts each part back to measure it). Instead:
  *  - the end of the wait is stamped before the lock is taken. CPython's slow path (Python/lock.c
  *    _PyMutex_LockTimed, 3.13) blocks in two ways only, both interposed: spinning with _Py_yield() = sched_yield(),
@@ -219,7 +218,7 @@ static int hook_lock_timed(void *m, int64_t timeout_ns, int flags)
     if (!(v & 1) && __atomic_compare_exchange_n(bits, &v, (uint8_t)(v | 1), 0, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST))
         return 1; /* PY_LOCK_ACQUIRED */
     if (timeout_ns == 0 || outer_waits_for(m))
-        return orig_lock_timed(m, timeout_ns, flags); /* a non-blocking try is not a wait */
+        return orig_lock_timed(m, timeout_ns, flags); /* a try is not a wait; an outer hook times this one */
     struct phk h;
     phk_begin(&h, (uintptr_t)m, 0, entry_lock_timed, SITE());
     int r = orig_lock_timed(m, timeout_ns, flags);
