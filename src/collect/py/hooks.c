@@ -15,8 +15,9 @@
  *
  * Nothing is done between taking the lock and returning to CPython: no clock read, no table update (except with
  * LOCKPROF_MIN_WAIT_NS, whose stacks are captured after the wait by definition). The real function returns with
- * the lock held, and whatever the hook does then lengthens the critical section the caller is about to run; two threads handing a list's lock back and forth 200,000 times a second turn that into more
- * contention (README "Performance", row 2; scripts/ft-floor.sh puts each part back to measure it). Instead:
+ * the lock held, and whatever the hook does then lengthens the critical section the caller is about to run; two
+ * threads handing a list's lock back and forth 200,000 times a second turn that into more contention (README
+ * "Performance", row 2; scripts/ft-floor.sh puts each part back to measure it). Instead:
  *  - the end of the wait is stamped before the lock is taken. CPython's slow path (Python/lock.c
  *    _PyMutex_LockTimed, 3.13) blocks in two ways only, both interposed: spinning with _Py_yield() = sched_yield(),
  *    and parking in _PyParkingLot_Park → _PySemaphore_Wait = sem_wait/sem_timedwait/sem_clockwait (Python/
