@@ -2,6 +2,8 @@
 """lockprof's benchmark suite: overhead and accuracy, measured, printed as a table (README "Performance").
 
 Usage: scripts/bench.sh [--reps N] [--only NAME,...]   (builds first; or run this file directly with LOCKPROF_BUILD)
+(--only takes row names, or their first word: "start-up" selects the three start-up rows, "accuracy" both
+accuracy rows, "big" the 100k-stack rows.)
 
 Each overhead figure is a ratio measured in one run of this script: the workload is run alternately without and
 with the profiler (`lockprof run` with default settings: full Python and native stacks on every event), --reps
@@ -38,9 +40,10 @@ def sh(cmd, env=None, **kw):
 class Bench:
     """Alternates `cmd` without and with `lockprof run`; metric() extracts the figure from a run."""
 
-    def __init__(self, name, cmd, unit, target, metric="wall", note="", preload=None):
+    def __init__(self, name, cmd, unit, target, metric="wall", note="", preload=None, reps_factor=1):
         self.name, self.cmd, self.unit, self.target, self.metric, self.note = name, cmd, unit, target, metric, note
         self.preload = preload  # instead of lockprof: this library in LD_PRELOAD (the pass-through floor)
+        self.reps_factor = reps_factor  # short commands: more pairs for the same --reps
         self.profiles = []
 
     def once(self, profiled, tmp):
@@ -60,11 +63,14 @@ class Bench:
                               if f.startswith(f"{self.name}.{len(self.profiles)}.")]
         if self.metric == "wall":
             return wall
+        if self.metric == "wall_ms":
+            return wall * 1e3
         return float(p.stdout.strip().splitlines()[-1])  # the program prints its own figure
 
     def run(self, reps, tmp):
         base, prof = [], []
         self.once(False, tmp)  # warm the page cache
+        reps *= self.reps_factor
         for _ in range(reps):
             base.append(self.once(False, tmp))
             prof.append(self.once(True, tmp))
@@ -221,6 +227,13 @@ def main():
             Bench("ft-list", [PY_FT, os.path.join(HERE, "ft_list.py"), "2", "4000000"], "s", 1.05,
                   note="3.13t, 2 threads, shared list (bench/ft_list.py)"),
         ]
+    # The fixed cost of a profiled process (no contention): loading the collector, locating and patching CPython,
+    # and the profile written at exit, as `lockprof run` adds them to a process that starts and exits.
+    startup = [("start-up 3.13t", PY_FT), ("start-up 3.11", PY_311)]
+    benches += [Bench(name, [py, "-c", "pass"], "ms", None, metric="wall_ms", reps_factor=4,
+                      note=f"`{os.path.basename(py)} -c pass`") for name, py in startup if os.access(py, os.X_OK)]
+    benches.append(Bench("start-up /bin/true", ["/bin/true"], "ms", None, metric="wall_ms", reps_factor=4,
+                         note="a process without Python"))
     if os.access(PY_311, os.X_OK):
         benches.append(Bench("gil-3.11", [PY_311, os.path.join(EX, "gil_cpu.py"), "2", "3000000"], "s", 1.03,
                              note="Debian 3.11, 2 CPU-bound threads"))
@@ -228,7 +241,7 @@ def main():
     tmp = tempfile.mkdtemp(prefix="lockprof-bench-")
     try:
         for b in benches:
-            if only and b.name.strip() not in only:
+            if only and b.name.strip() not in only and b.name.split()[0] not in only:
                 continue
             results.append(b.run(a.reps, tmp))
             print_row(results[-1], flush=True)
@@ -271,6 +284,8 @@ def print_row(r, flush=False):
         u = r["unit"]
         tgt = f"{r['target']:.2f}x" if r["target"] else ""
         extra = "" if r["name"].startswith(" ") else f"self-contentions {r['self_contentions']}; "
+        if u == "ms":
+            extra = f"+{r['prof'] - r['base']:.1f} ms per process; "
         print(f"{n:<26} {r['base']:>8.3f}{u:>2} {r['prof']:>8.3f}{u:>2} {r['ratio']:>7.3f} "
               f"{r['spread'][0]:>6.3f}..{r['spread'][1]:<5.3f} {tgt:>8}  {r['note']}; "
               f"{extra}{r['reps']} pairs")

@@ -287,8 +287,9 @@ static size_t add_syms(struct lp_sym *out, size_t n, const void *map, size_t len
     return n;
 }
 
-/* Bottom-up merge sort by address (glibc's qsort may allocate; heapsort was too slow on 20k-symbol tables). */
-static void sort_syms(struct lp_sym *a, size_t n, struct lp_sym *tmp)
+/* Bottom-up merge sort by address, stable (glibc's qsort may allocate; heapsort was too slow on 20k-symbol
+ * tables). The fallback of lp_sym_sort. */
+static void merge_sort(struct lp_sym *a, size_t n, struct lp_sym *tmp)
 {
     struct lp_sym *src = a, *dst = tmp;
     for (size_t w = 1; w < n; w *= 2) {
@@ -308,6 +309,65 @@ static void sort_syms(struct lp_sym *a, size_t n, struct lp_sym *tmp)
     }
     if (src != a)
         memcpy(a, src, n * sizeof *a);
+}
+
+static unsigned bits_of(uint64_t v)
+{
+    unsigned b = 0;
+    for (; v; v >>= 1)
+        b++;
+    return b;
+}
+
+#define RADIX_BITS 11
+
+/* Sorts a by address, stably. Each symbol becomes one 64-bit key, address << ib | index, sorted by an LSD radix
+ * sort (passes whose digit is the same everywhere are skipped), and the symbols are then gathered in key order:
+ * the 24-byte records move once instead of once per merge pass (python3.13's 11.8k symbols plus libc's 11.1k:
+ * 1.6 ms of every dump with the merge sort). When address and index do not fit one key together, merge sort.
+ * Returns 0, or -1 when the arena has no memory for it (a is then unchanged). */
+int lp_sym_sort(struct lp_sym *a, size_t n, struct lp_arena *arena)
+{
+    if (n < 2)
+        return 0;
+    uint64_t max = 0;
+    for (size_t i = 0; i < n; i++)
+        max = a[i].addr > max ? a[i].addr : max;
+    unsigned ib = bits_of(n - 1), kb = bits_of(max) + ib;
+    struct lp_sym *tmp = lp_arena_alloc(arena, n * sizeof *tmp);
+    uint64_t *key = kb <= 64 ? lp_arena_alloc(arena, 2 * n * sizeof *key) : NULL;
+    if (!tmp)
+        return -1;
+    if (!key) {
+        merge_sort(a, n, tmp);
+        return 0;
+    }
+    uint64_t *src = key, *dst = key + n;
+    for (size_t i = 0; i < n; i++)
+        src[i] = a[i].addr << ib | i; /* kb <= 64: no bit of the address is lost */
+    size_t count[1u << RADIX_BITS];
+    for (unsigned shift = 0; shift < kb; shift += RADIX_BITS) {
+        memset(count, 0, sizeof count);
+        for (size_t i = 0; i < n; i++)
+            count[(src[i] >> shift) & ((1u << RADIX_BITS) - 1)]++;
+        if (count[(src[0] >> shift) & ((1u << RADIX_BITS) - 1)] == n)
+            continue; /* one digit everywhere: this pass would not move anything */
+        for (size_t d = 0, sum = 0; d < (1u << RADIX_BITS); d++) {
+            size_t c = count[d];
+            count[d] = sum;
+            sum += c;
+        }
+        for (size_t i = 0; i < n; i++)
+            dst[count[(src[i] >> shift) & ((1u << RADIX_BITS) - 1)]++] = src[i];
+        uint64_t *t = src;
+        src = dst;
+        dst = t;
+    }
+    uint64_t mask = ((uint64_t)1 << ib) - 1;
+    for (size_t i = 0; i < n; i++)
+        tmp[i] = a[src[i] & mask];
+    memcpy(a, tmp, n * sizeof *a);
+    return 0;
 }
 
 static int load_syms(struct lp_modmap *mm, struct lp_module *m)
@@ -343,10 +403,8 @@ static int sorted_syms(struct lp_modmap *mm, struct lp_module *m)
     if (load_syms(mm, m) != 1)
         return 0;
     if (!m->sorted && m->n_syms > 1) {
-        struct lp_sym *tmp = lp_arena_alloc(mm->arena, m->n_syms * sizeof *tmp);
-        if (!tmp)
+        if (lp_sym_sort(m->syms, m->n_syms, mm->arena))
             return 0;
-        sort_syms(m->syms, m->n_syms, tmp);
     }
     m->sorted = 1;
     return 1;

@@ -50,6 +50,8 @@ struct lp_module *lp_modmap_by_suffix(struct lp_modmap *mm, const char *suffix);
 
 /* Symbol covering the runtime address (functions when want_object is 0, variables otherwise), or NULL. */
 const struct lp_sym *lp_module_lookup(struct lp_modmap *mm, struct lp_module *m, uintptr_t addr, int want_object);
+/* Sorts symbols by address, stably (ties keep their order); scratch memory from the arena. 0, or -1 (no memory). */
+int lp_sym_sort(struct lp_sym *a, size_t n, struct lp_arena *arena);
 /* Symbol by name (function or variable, any binding, .symtab first). No sorting needed. */
 const struct lp_sym *lp_module_find_name(struct lp_modmap *mm, struct lp_module *m, const char *name);
 

@@ -264,6 +264,7 @@ void lp_py_patch_all(struct lp_modmap *mm, struct lp_module *m)
             badn += lp_strlcpy(bad + badn, tg->name, sizeof lp_pyrt.refused - badn);
         }
     }
+    lp_patch_done();
     entry_mutex_lock = targets[0].entry;
     entry_lock_timed = targets[1].entry;
     entry_cs_begin = targets[2].entry;

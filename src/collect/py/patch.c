@@ -3,6 +3,7 @@
 #include "patch.h"
 
 #include <capstone/capstone.h>
+#include <dlfcn.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <unistd.h>
@@ -22,6 +23,47 @@ void lp_patch_range(uintptr_t *lo, uintptr_t *hi)
 {
     *lo = range_lo;
     *hi = range_hi;
+}
+
+/* Capstone is opened on first use, not linked: loading it applies 77k relocations (Debian's libcapstone.so.4,
+ * every architecture), ~2.4 ms added to the start of every profiled process, and only a process with CPython
+ * functions to patch needs it. LP_CAPSTONE_SONAME (meson.build) is the soname of the version whose header we
+ * compiled against. */
+static struct {
+    void *lib;
+    cs_err (*open)(cs_arch, cs_mode, csh *);
+    cs_err (*option)(csh, cs_opt_type, size_t);
+    size_t (*disasm)(csh, const uint8_t *, size_t, uint64_t, size_t, cs_insn **);
+    void (*free)(cs_insn *, size_t);
+    cs_err (*close)(csh *);
+} cs;
+
+static int cs_load(void)
+{
+    if (cs.lib)
+        return 0;
+    void *lib = dlopen(LP_CAPSTONE_SONAME, RTLD_NOW | RTLD_LOCAL);
+    if (!lib)
+        return -1;
+    *(void **)&cs.open = dlsym(lib, "cs_open");
+    *(void **)&cs.option = dlsym(lib, "cs_option");
+    *(void **)&cs.disasm = dlsym(lib, "cs_disasm");
+    *(void **)&cs.free = dlsym(lib, "cs_free");
+    *(void **)&cs.close = dlsym(lib, "cs_close");
+    if (!cs.open || !cs.option || !cs.disasm || !cs.free || !cs.close) {
+        dlclose(lib);
+        memset(&cs, 0, sizeof cs);
+        return -1;
+    }
+    cs.lib = lib;
+    return 0;
+}
+
+void lp_patch_done(void)
+{
+    if (cs.lib)
+        dlclose(cs.lib);
+    memset(&cs, 0, sizeof cs);
 }
 
 static int64_t dist(uintptr_t a, uintptr_t b) { return (int64_t)a - (int64_t)b; }
@@ -97,7 +139,7 @@ static int rip_relative(const cs_insn *in)
 static int branches_into(csh h, uintptr_t fn, size_t size, size_t len)
 {
     cs_insn *insn;
-    size_t n = cs_disasm(h, (const uint8_t *)fn, size, fn, 0, &insn);
+    size_t n = cs.disasm(h, (const uint8_t *)fn, size, fn, 0, &insn);
     int bad = 0;
     for (size_t i = 0; i < n && !bad; i++) {
         const cs_x86 *x = &insn[i].detail->x86;
@@ -111,7 +153,7 @@ static int branches_into(csh h, uintptr_t fn, size_t size, size_t len)
             }
     }
     if (n)
-        cs_free(insn, n);
+        cs.free(insn, n);
     return bad;
 }
 
@@ -119,14 +161,14 @@ void *lp_patch(uintptr_t fn, size_t fn_size, void *hook, const char **why)
 {
     *why = NULL;
     csh h;
-    if (cs_open(CS_ARCH_X86, CS_MODE_64, &h) != CS_ERR_OK) {
-        *why = "capstone unavailable";
+    if (cs_load() || cs.open(CS_ARCH_X86, CS_MODE_64, &h) != CS_ERR_OK) {
+        *why = "capstone (" LP_CAPSTONE_SONAME ") unavailable";
         return NULL;
     }
-    cs_option(h, CS_OPT_DETAIL, CS_OPT_ON);
+    cs.option(h, CS_OPT_DETAIL, CS_OPT_ON);
     void *result = NULL;
     cs_insn *insn = NULL;
-    size_t count = cs_disasm(h, (const uint8_t *)fn, fn_size < 64 ? fn_size : 64, fn, 0, &insn);
+    size_t count = cs.disasm(h, (const uint8_t *)fn, fn_size < 64 ? fn_size : 64, fn, 0, &insn);
     size_t len = 0, used = 0;
     while (used < count && len < 5)
         len += insn[used++].size;
@@ -196,7 +238,7 @@ void *lp_patch(uintptr_t fn, size_t fn_size, void *hook, const char **why)
     result = tramp;
 out:
     if (count)
-        cs_free(insn, count);
-    cs_close(&h);
+        cs.free(insn, count);
+    cs.close(&h);
     return result;
 }

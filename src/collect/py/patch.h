@@ -1,5 +1,5 @@
 /* patch.h — redirects a function's entry to a hook, keeping the original callable through a trampoline.
- * x86-64 only. The first instructions are decoded with Capstone, copied to a trampoline near the function
+ * x86-64 only. The first instructions are decoded with Capstone (opened on first use), copied to a trampoline near the function
  * (RIP-relative operands re-targeted), followed by a jump back; the entry gets a 5-byte jump to a relay that
  * jumps to the hook. Refused (function left alone, reason returned) when the prologue holds a branch, when any
  * branch in the function lands inside the overwritten bytes, or when memory cannot be made writable. Must run
@@ -12,6 +12,8 @@
 
 /* On success returns the trampoline (call it as the original function) and leaves *why NULL. */
 void *lp_patch(uintptr_t fn, size_t fn_size, void *hook, const char **why);
+/* Unloads the disassembler once every function is patched (the trampolines do not need it). */
+void lp_patch_done(void);
 /* [lo, hi) of the memory holding relays and trampolines (hidden from stacks), 0/0 when none. */
 void lp_patch_range(uintptr_t *lo, uintptr_t *hi);
 
