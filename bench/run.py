@@ -44,15 +44,18 @@ class Bench:
         self.name, self.cmd, self.unit, self.target, self.metric, self.note = name, cmd, unit, target, metric, note
         self.preload = preload  # instead of lockprof: this library in LD_PRELOAD (the pass-through floor)
         self.reps_factor = reps_factor  # short commands: more pairs for the same --reps
+        self.variants = []  # (label, environment): more profiled runs in the same alternation (--variant)
         self.profiles = []
+        self.tag = re.sub(r"[^A-Za-z0-9_.+-]", "_", name.strip())
 
-    def once(self, profiled, tmp):
+    def once(self, profiled, tmp, extra_env=None):
         cmd, env = self.cmd, None
         if profiled and self.preload:
             env = {"LD_PRELOAD": self.preload}
         elif profiled:
-            out = os.path.join(tmp, f"{self.name}.{len(self.profiles)}.%p.prof")
+            out = os.path.join(tmp, f"{self.tag}.{len(self.profiles)}.%p.prof")
             cmd = [LOCKPROF, "run", "-q", "--no-summary", "-o", out, "--"] + cmd
+            env = extra_env
         t0 = time.monotonic()
         p = sh(cmd, env=env)
         wall = time.monotonic() - t0
@@ -60,7 +63,7 @@ class Bench:
             raise RuntimeError(f"{' '.join(cmd)} failed: {p.stderr[-500:]}")
         if profiled:
             self.profiles += [os.path.join(tmp, f) for f in os.listdir(tmp)
-                              if f.startswith(f"{self.name}.{len(self.profiles)}.")]
+                              if f.startswith(f"{self.tag}.{len(self.profiles)}.")]
         if self.metric == "wall":
             return wall
         if self.metric == "wall_ms":
@@ -71,16 +74,23 @@ class Bench:
         base, prof = [], []
         self.once(False, tmp)  # warm the page cache
         reps *= self.reps_factor
+        var = {label: [] for label, _ in self.variants}
         for _ in range(reps):
             base.append(self.once(False, tmp))
             prof.append(self.once(True, tmp))
-        ratios = [p / b for p, b in zip(prof, base)]
+            for label, env in self.variants:
+                var[label].append(self.once(True, tmp, env))
+
+        def summary(xs):
+            ratios = [p / b for p, b in zip(xs, base)]
+            return {"prof": statistics.median(xs), "ratio": statistics.median(xs) / statistics.median(base),
+                    "spread": (min(ratios), max(ratios))}
+
         return {
             "name": self.name, "unit": self.unit, "target": self.target, "note": self.note,
-            "base": statistics.median(base), "prof": statistics.median(prof),
-            "ratio": statistics.median(prof) / statistics.median(base),
-            "spread": (min(ratios), max(ratios)), "reps": reps,
+            "base": statistics.median(base), **summary(prof), "reps": reps,
             "self_contentions": self_contentions(self.profiles),
+            "variants": [{"name": label, "env": env, **summary(var[label])} for label, env in self.variants],
         }
 
 
@@ -208,7 +218,17 @@ def main():
     ap.add_argument("--reps", type=int, default=7)
     ap.add_argument("--only", default="")
     ap.add_argument("--json", help="also write the results here")
+    ap.add_argument("--variant", action="append", default=[], metavar="LABEL:VAR=VALUE[,VAR=VALUE...]",
+                    help="also run each overhead row under lockprof with these settings, in the same alternation "
+                         "(e.g. nostacks:LOCKPROF_NATIVE_DEPTH=0,LOCKPROF_PY_DEPTH=0); repeatable")
     a = ap.parse_args()
+    variants = []
+    for v in a.variant:
+        label, sep, kvs = v.partition(":")
+        pairs = [kv.partition("=") for kv in kvs.split(",") if kv]
+        if not label or not sep or any(not k or not eq for k, eq, _ in pairs):
+            ap.error(f"--variant {v!r}: expected LABEL:VAR=VALUE[,VAR=VALUE...]")
+        variants.append((label, {k: val for k, _, val in pairs}))
     only = set(filter(None, a.only.split(",")))
     loop = os.path.join(BUILD, "bench", "uncontended_loop")
     benches = [
@@ -243,6 +263,8 @@ def main():
         for b in benches:
             if only and b.name.strip() not in only and b.name.split()[0] not in only:
                 continue
+            if not b.preload:
+                b.variants = variants
             results.append(b.run(a.reps, tmp))
             print_row(results[-1], flush=True)
         for name in ACCURACY:
@@ -289,6 +311,10 @@ def print_row(r, flush=False):
         print(f"{n:<26} {r['base']:>8.3f}{u:>2} {r['prof']:>8.3f}{u:>2} {r['ratio']:>7.3f} "
               f"{r['spread'][0]:>6.3f}..{r['spread'][1]:<5.3f} {tgt:>8}  {r['note']}; "
               f"{extra}{r['reps']} pairs")
+        for v in r.get("variants", []):
+            settings = " ".join(f"{k}={val}" for k, val in v["env"].items())
+            print(f"{'  ' + v['name']:<26} {'':>10} {v['prof']:>8.3f}{u:>2} {v['ratio']:>7.3f} "
+                  f"{v['spread'][0]:>6.3f}..{v['spread'][1]:<5.3f} {'':>8}  same runs, with {settings}")
     if flush:
         sys.stdout.flush()
 
