@@ -311,13 +311,7 @@ static void merge_sort(struct lp_sym *a, size_t n, struct lp_sym *tmp)
         memcpy(a, src, n * sizeof *a);
 }
 
-static unsigned bits_of(uint64_t v)
-{
-    unsigned b = 0;
-    for (; v; v >>= 1)
-        b++;
-    return b;
-}
+static unsigned bits_of(uint64_t v) { return v ? 64u - (unsigned)__builtin_clzll(v) : 0; }
 
 #define RADIX_BITS 11
 
@@ -325,6 +319,7 @@ static unsigned bits_of(uint64_t v)
  * sort (passes whose digit is the same everywhere are skipped), and the symbols are then gathered in key order:
  * the 24-byte records move once instead of once per merge pass (python3.13's 11.8k symbols plus libc's 11.1k:
  * 1.6 ms of every dump with the merge sort). When address and index do not fit one key together, merge sort.
+ * Scratch memory (counts included: the dump may run in a signal handler, on a small stack) comes from the arena.
  * Returns 0, or -1 when the arena has no memory for it (a is then unchanged). */
 int lp_sym_sort(struct lp_sym *a, size_t n, struct lp_arena *arena)
 {
@@ -336,18 +331,18 @@ int lp_sym_sort(struct lp_sym *a, size_t n, struct lp_arena *arena)
     unsigned ib = bits_of(n - 1), kb = bits_of(max) + ib;
     struct lp_sym *tmp = lp_arena_alloc(arena, n * sizeof *tmp);
     uint64_t *key = kb <= 64 ? lp_arena_alloc(arena, 2 * n * sizeof *key) : NULL;
+    size_t *count = key ? lp_arena_alloc(arena, sizeof *count << RADIX_BITS) : NULL;
     if (!tmp)
         return -1;
-    if (!key) {
+    if (!count) {
         merge_sort(a, n, tmp);
         return 0;
     }
     uint64_t *src = key, *dst = key + n;
     for (size_t i = 0; i < n; i++)
         src[i] = a[i].addr << ib | i; /* kb <= 64: no bit of the address is lost */
-    size_t count[1u << RADIX_BITS];
     for (unsigned shift = 0; shift < kb; shift += RADIX_BITS) {
-        memset(count, 0, sizeof count);
+        memset(count, 0, sizeof *count << RADIX_BITS);
         for (size_t i = 0; i < n; i++)
             count[(src[i] >> shift) & ((1u << RADIX_BITS) - 1)]++;
         if (count[(src[0] >> shift) & ((1u << RADIX_BITS) - 1)] == n)

@@ -26,7 +26,7 @@ void lp_patch_range(uintptr_t *lo, uintptr_t *hi)
 }
 
 /* Capstone is opened on first use, not linked: loading it applies 77k relocations (Debian's libcapstone.so.4,
- * every architecture), ~2.4 ms added to the start of every profiled process, and only a process with CPython
+ * every architecture), ~0.8 ms added to the start of every profiled process, and only a process with CPython
  * functions to patch needs it. LP_CAPSTONE_SONAME (meson.build) is the soname of the version whose header we
  * compiled against. */
 static struct {
