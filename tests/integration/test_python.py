@@ -245,6 +245,43 @@ class FreeThreaded(PythonTest):
                                     for s in stacks))
 
 
+    def test_without_capstone_one_warning_and_the_parking_lot_view(self):
+        # Capstone is opened by soname only to patch (src/collect/py/patch.c). A copy of the collector naming a
+        # soname that does not exist (same length: the copy stays a valid ELF file) stands for a machine without
+        # it: one warning, nothing patched, and the waits that reach the parking lot are still attributed.
+        with open(lptest.LIB, "rb") as f:
+            lib = f.read()
+        prefix = b"libcapstone.so."
+        i = lib.find(prefix)
+        self.assertGreaterEqual(i, 0, "the collector names Capstone's soname")
+        end = lib.index(b"\0", i)
+        copy = os.path.join(self.tmp, "liblockprof-without-capstone.so")
+        with open(copy, "wb") as f:
+            f.write(lib[:i] + prefix + b"x" * (end - i - len(prefix)) + lib[end:])
+        for label, py in self.ft_pythons():
+            with self.subTest(python=label):
+                for attempt in range(5):
+                    out = os.path.join(self.tmp, f"nocs-{label}-{attempt}.%p.prof")
+                    p = run([py, example("dict_cache"), "2", "20000"], check=True,
+                            env={"LD_PRELOAD": copy, "LOCKPROF_OUTPUT": out})
+                    warnings = [l for l in p.stderr.splitlines() if l.startswith("lockprof: warning")]
+                    self.assertEqual(len(warnings), 1, p.stderr)
+                    self.assertIn("cannot be loaded", warnings[0])
+                    files = [os.path.join(self.tmp, f) for f in os.listdir(self.tmp)
+                             if f.startswith(f"nocs-{label}-{attempt}.")]
+                    self.assertEqual(len(files), 1)
+                    with open(files[0]) as f:
+                        meta = dict(l.split(" ", 2)[1:] for l in f.read().splitlines()
+                                    if l.startswith("m ") and len(l.split(" ", 2)) == 3)
+                    self.assertEqual(meta.get("python_patched", ""), "")
+                    self.assertIn("PyMutex_Lock", meta.get("python_patch_refused", "").split(","))
+                    rep = self.report_json(files)
+                    if [l for l in rep["locks"] if l["object_type"] == "dict" and l["contentions"]]:
+                        break
+                else:
+                    self.fail("no dict wait seen through the parking lot in 5 runs")
+
+
 class UnknownVersion(PythonTest):
     def test_unsupported_cpython_degrades_to_native_with_one_warning(self):
         import glob

@@ -240,6 +240,10 @@ void lp_py_patch_all(struct lp_modmap *mm, struct lp_module *m)
         return; /* no PyMutex before 3.13 */
     char *ok = lp_pyrt.patched, *bad = lp_pyrt.refused;
     size_t okn = 0, badn = 0;
+    int ready = lp_patch_ready();
+    if (!ready)
+        lp_warn("not patching CPython's lock slow paths: " LP_CAPSTONE_SONAME " cannot be loaded (only waits that "
+                "reach the parking lot are seen)");
     for (size_t i = 0; i < sizeof targets / sizeof targets[0]; i++) {
         struct target *tg = &targets[i];
         if (tg->ft_only && !lp_pyrt.L.ft)
@@ -248,8 +252,8 @@ void lp_py_patch_all(struct lp_modmap *mm, struct lp_module *m)
         if (!s)
             continue; /* not present (or stripped local symbol): the libc-level view covers it */
         uintptr_t entry = m->bias + (uintptr_t)s->addr;
-        const char *why;
-        void *tramp = lp_patch(entry, (size_t)s->size, tg->hook, &why);
+        const char *why = NULL;
+        void *tramp = ready ? lp_patch(entry, (size_t)s->size, tg->hook, &why) : NULL;
         if (tramp) {
             *tg->orig = tramp;
             tg->entry = entry;
@@ -257,8 +261,10 @@ void lp_py_patch_all(struct lp_modmap *mm, struct lp_module *m)
                 okn += lp_strlcpy(ok + okn, ",", sizeof lp_pyrt.patched - okn);
             okn += lp_strlcpy(ok + okn, tg->name, sizeof lp_pyrt.patched - okn);
         } else {
-            lp_warn2("not patching CPython's ", tg->name);
-            lp_warn2("  reason: ", why);
+            if (ready) {
+                lp_warn2("not patching CPython's ", tg->name);
+                lp_warn2("  reason: ", why);
+            }
             if (badn)
                 badn += lp_strlcpy(bad + badn, ",", sizeof lp_pyrt.refused - badn);
             badn += lp_strlcpy(bad + badn, tg->name, sizeof lp_pyrt.refused - badn);

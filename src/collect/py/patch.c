@@ -59,6 +59,8 @@ static int cs_load(void)
     return 0;
 }
 
+int lp_patch_ready(void) { return cs_load() == 0; }
+
 void lp_patch_done(void)
 {
     if (cs.lib)

@@ -12,6 +12,8 @@
 
 /* On success returns the trampoline (call it as the original function) and leaves *why NULL. */
 void *lp_patch(uintptr_t fn, size_t fn_size, void *hook, const char **why);
+/* Whether patching is possible at all (the disassembler loads). */
+int lp_patch_ready(void);
 /* Unloads the disassembler once every function is patched (the trampolines do not need it). */
 void lp_patch_done(void);
 /* [lo, hi) of the memory holding relays and trampolines (hidden from stacks), 0/0 when none. */
