@@ -7,12 +7,15 @@ accuracy rows, "big" the 100k-stack rows.)
 
 Each overhead figure is a ratio measured in one run of this script: the workload is run alternately without and
 with the profiler (`lockprof run` with default settings: full Python and native stacks on every event), --reps
-times each; the table shows the medians, the ratio of medians and the spread (min..max of the per-pair ratios).
+times each; the table shows the medians, the ratio of medians, a 95% confidence interval of that ratio (bootstrap
+over the pairs) and the spread (min..max of the per-pair ratios). Against a target, a row is "met" when the whole
+interval is at or under it, "missed" when the whole interval is above it, and "undecided" otherwise.
 Nothing here asserts anything: targets are shown next to what was measured.
 """
 import argparse
 import json
 import os
+import random
 import re
 import shutil
 import statistics
@@ -84,7 +87,7 @@ class Bench:
         def summary(xs):
             ratios = [p / b for p, b in zip(xs, base)]
             return {"prof": statistics.median(xs), "ratio": statistics.median(xs) / statistics.median(base),
-                    "spread": (min(ratios), max(ratios))}
+                    "ci95": ci95(base, xs), "spread": (min(ratios), max(ratios))}
 
         return {
             "name": self.name, "unit": self.unit, "target": self.target, "note": self.note,
@@ -92,6 +95,24 @@ class Bench:
             "self_contentions": self_contentions(self.profiles),
             "variants": [{"name": label, "env": env, **summary(var[label])} for label, env in self.variants],
         }
+
+
+def ci95(base, prof, resamples=2000):
+    """95% bootstrap interval of median(prof) / median(base), resampling the (base, prof) pairs together (a pair
+    ran back to back, under the same machine conditions). Seeded: the same runs give the same interval."""
+    rng = random.Random(20261126)
+    n = len(base)
+    stats = []
+    for _ in range(resamples):
+        idx = [rng.randrange(n) for _ in range(n)]
+        stats.append(statistics.median(prof[i] for i in idx) / statistics.median(base[i] for i in idx))
+    stats.sort()
+    return stats[int(0.025 * resamples)], stats[int(0.975 * resamples) - 1]
+
+
+def verdict(r):
+    lo, hi = r["ci95"]
+    return "met" if hi <= r["target"] else "missed" if lo > r["target"] else "undecided"
 
 
 def self_contentions(files):
@@ -287,20 +308,22 @@ HEADER_DONE = [False]
 
 def print_row(r, flush=False):
     if not HEADER_DONE[0]:
-        print(f"{'benchmark':<26} {'without':>10} {'with':>10} {'ratio':>7} {'spread':>13} {'target':>8}  notes")
+        print(f"{'benchmark':<26} {'without':>10} {'with':>10} {'ratio':>7} {'95% CI':>13} {'spread':>13} "
+              f"{'target':>8}  notes")
         HEADER_DONE[0] = True
     n = r["name"]
     if "skipped" in r:
         print(f"{n:<26} skipped: {r['skipped']}")
     elif n.startswith("accuracy"):
         hold = "~2 ms holds" if r["args"][2] == ACCURACY["accuracy"][2] else "~50 µs holds"
-        print(f"{n:<26} {r['kernel_ms']:>8.1f}ms {r['ours_ms']:>8.1f}ms {r['ratio']:>7.3f} "
+        print(f"{n:<26} {r['kernel_ms']:>8.1f}ms {r['ours_ms']:>8.1f}ms {r['ratio']:>7.3f} {'':>13} "
               f"{r['spread'][0]:>6.3f}..{r['spread'][1]:<5.3f} {'±10%':>8}  lockprof wait / kernel FUTEX_WAIT time,"
               f" bench/blocked_mutex {' '.join(r['args'])} ({hold}), {r['reps']} runs ({r['discarded']} discarded)")
         print(f"{'  same runs: program clock':<26} {r['program_ms']:>8.1f}ms {r['ours_ms']:>8.1f}ms "
-              f"{r['vs_program']:>7.3f} {'':>13} {'':>8}  lockprof / the program's own clock around its blocking calls")
+              f"{r['vs_program']:>7.3f} {'':>13} {'':>13} {'':>8}  lockprof / the program's own clock around its "
+              f"blocking calls")
     elif "seconds" in r:
-        print(f"{n:<26} {'':>10} {r['seconds']:>9.2f}s {'':>7} {'':>13} {'1 s':>8}  peak {r['peak_mb']:.0f} MB "
+        print(f"{n:<26} {'':>10} {r['seconds']:>9.2f}s {'':>7} {'':>13} {'':>13} {'1 s':>8}  peak {r['peak_mb']:.0f} MB "
               f"(target 200 MB), profile {r['size_mb']:.0f} MB")
     else:
         u = r["unit"]
@@ -308,12 +331,15 @@ def print_row(r, flush=False):
         extra = "" if r["name"].startswith(" ") else f"self-contentions {r['self_contentions']}; "
         if u == "ms":
             extra = f"+{r['prof'] - r['base']:.1f} ms per process; "
-        print(f"{n:<26} {r['base']:>8.3f}{u:>2} {r['prof']:>8.3f}{u:>2} {r['ratio']:>7.3f} "
-              f"{r['spread'][0]:>6.3f}..{r['spread'][1]:<5.3f} {tgt:>8}  {r['note']}; "
+        ci = "{:>6.3f}..{:<5.3f}".format(*r["ci95"])
+        judged = f"{verdict(r)}: " if r["target"] else ""
+        print(f"{n:<26} {r['base']:>8.3f}{u:>2} {r['prof']:>8.3f}{u:>2} {r['ratio']:>7.3f} {ci} "
+              f"{r['spread'][0]:>6.3f}..{r['spread'][1]:<5.3f} {tgt:>8}  {judged}{r['note']}; "
               f"{extra}{r['reps']} pairs")
         for v in r.get("variants", []):
             settings = " ".join(f"{k}={val}" for k, val in v["env"].items())
-            print(f"{'  ' + v['name']:<26} {'':>10} {v['prof']:>8.3f}{u:>2} {v['ratio']:>7.3f} "
+            ci = "{:>6.3f}..{:<5.3f}".format(*v["ci95"])
+            print(f"{'  ' + v['name']:<26} {'':>10} {v['prof']:>8.3f}{u:>2} {v['ratio']:>7.3f} {ci} "
                   f"{v['spread'][0]:>6.3f}..{v['spread'][1]:<5.3f} {'':>8}  same runs, with {settings}")
     if flush:
         sys.stdout.flush()
