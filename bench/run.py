@@ -323,8 +323,8 @@ def print_row(r, flush=False):
               f"{r['vs_program']:>7.3f} {'':>13} {'':>13} {'':>8}  lockprof / the program's own clock around its "
               f"blocking calls")
     elif "seconds" in r:
-        print(f"{n:<26} {'':>10} {r['seconds']:>9.2f}s {'':>7} {'':>13} {'':>13} {'1 s':>8}  peak {r['peak_mb']:.0f} MB "
-              f"(target 200 MB), profile {r['size_mb']:.0f} MB")
+        print(f"{n:<26} {'':>10} {r['seconds']:>9.2f}s {'':>7} {'':>13} {'':>13} {'1 s':>8}  "
+              f"peak {r['peak_mb']:.0f} MB (target 200 MB), profile {r['size_mb']:.0f} MB")
     else:
         u = r["unit"]
         tgt = f"{r['target']:.2f}x" if r["target"] else ""
