@@ -18,7 +18,7 @@ for a in "$@"; do
   esac
 done
 
-pkgs=(build-essential meson ninja-build pkg-config libunwind-dev uthash-dev libcapstone-dev zlib1g-dev python3)
+pkgs=(build-essential meson ninja-build pkg-config libunwind-dev uthash-dev libcapstone-dev zlib1g-dev python3 patch)
 if [ "$want_test" = 1 ]; then
   pkgs+=(python3-jsonschema golang-go chromium clang libclang-rt-14-dev linux-perf valgrind cmark-gfm libpython3.11-testsuite)
   # Node.js runs the browser test driver; machines that already have node and npm (e.g. from NodeSource, whose
