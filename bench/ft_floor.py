@@ -12,6 +12,9 @@ Usage: scripts/ft-floor.sh [--reps N]   (builds the patched copy; or run this wi
   clock-after    the end of the wait read from the clock after the lock is taken
   record-after   the event added to the tables right after the lock is taken, instead of deferred
   both-after     both: what lockprof did before (hooks.c's design note)
+  no-record      LOCKPROF_SAMPLE=1000000000: every hook runs, nothing is recorded (no stack, no table update)
+  no-record+600ns  the same, plus 600 ns spent doing nothing before each wait: is it the time before the wait
+                 that costs, or the work done in it?
 """
 import argparse
 import os
@@ -25,7 +28,10 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 BUILD = os.environ.get("LOCKPROF_BUILD")
 PY_FT = os.path.join(os.environ.get("LOCKPROF_CACHE", os.path.expanduser("~/.cache/lockprof")),
                      "py313-ft", "bin", "python3.13")
-VARIANTS = ["default", "original-only", "clock-after", "record-after", "both-after"]
+VARIANTS = ["default", "original-only", "clock-after", "record-after", "both-after", "no-record", "no-record+600ns"]
+# variant → (LOCKPROF_EXPERIMENT, other settings)
+SETTINGS = {"default": ("", {}), "no-record": ("", {"LOCKPROF_SAMPLE": "1000000000"}),
+            "no-record+600ns": ("delay-before", {"LOCKPROF_SAMPLE": "1000000000"})}
 
 
 def main():
@@ -45,7 +51,9 @@ def main():
                 if v != "without lockprof":
                     cmd = [os.path.join(BUILD, "lockprof"), "run", "-q", "--no-summary", "-o",
                            os.path.join(tmp, "p.%p.prof"), "--"] + work
-                    env["LOCKPROF_EXPERIMENT"] = "" if v == "default" else v
+                    exp, more = SETTINGS.get(v, (v, {}))
+                    env["LOCKPROF_EXPERIMENT"] = exp
+                    env.update(more)
                 t0 = time.monotonic()
                 subprocess.run(cmd, env=env, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
                 times[v].append(time.monotonic() - t0)

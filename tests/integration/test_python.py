@@ -17,6 +17,28 @@ def example(name):
     return os.path.join(EXAMPLES_PY, name + ".py")
 
 
+# Generated functions for test_lines_stay_right_when_code_objects_come_and_go: the k-th is named f like all the
+# others, in the same file, starts at line GEN_FIRST + 2k and appends to its own list on the next line. The
+# script prints "k id(list)" for each.
+GEN_FIRST = 10
+GEN_FUNCS = """
+import threading
+lists = []
+for k in range(40):
+    lists.append([])
+    print(k, hex(id(lists[k])))
+    src = "\\n" * (%d + 2 * k - 1) + "def f(n):\\n    for _ in range(n): L.append(1)\\n"
+    ns = {"L": lists[k]}
+    exec(compile(src, "gen.py", "exec"), ns)
+    ts = [threading.Thread(target=ns["f"], args=(20000,)) for _ in range(2)]
+    for t in ts:
+        t.start()
+    for t in ts:
+        t.join()
+    del ns, ts, src
+""" % GEN_FIRST
+
+
 class PythonTest(TempDirTest):
     def workload(self, py, name, args, want, env=None, attempts=5):
         """Profiles examples/python/<name>.py until want(report) returns a truthy value."""
@@ -244,6 +266,35 @@ class FreeThreaded(PythonTest):
                 self.assertTrue(any(has_frame(s["frames"], "lookup", line_of(example("dict_cache"), "cache.get"))
                                     for s in stacks))
 
+
+    def test_lines_stay_right_when_code_objects_come_and_go(self):
+        # A thread's frames are decoded once per depth and reused while the code object, its fields and the
+        # instruction pointer match (src/collect/py/frames.c, struct frame_memo). Forty functions named f in one
+        # file, compiled one after another and each freed before the next (whose code object may take its
+        # address), each at its own line and appending to its own list: every frame f in the stacks of the k-th
+        # list's waits must carry the k-th function's line.
+        script = os.path.join(self.tmp, "gen_funcs.py")
+        with open(script, "w") as f:
+            f.write(GEN_FUNCS)
+        for label, py in self.ft_pythons():
+            with self.subTest(python=label):
+                checked = set()
+                for i in range(5):
+                    p, files = self.profile([py, script], name=f"gen{i}")
+                    line_of_list = {int(a, 16): GEN_FIRST + 2 * int(k) + 1
+                                    for k, a in (l.split() for l in p.stdout.splitlines())}
+                    self.assertEqual(len(line_of_list), 40, p.stdout)
+                    for lock in locks_of(self.report_json(files, "--top", "0"), "pymutex", contention=True):
+                        if lock["object_type"] != "list":
+                            continue
+                        want = line_of_list[int(lock["name"].split("@")[1], 16)]
+                        for st in lock["stacks"]:
+                            lines = [fr["line"] for fr in st["frames"] if fr["function"] == "f"]
+                            self.assertEqual(lines, [want], (lock["name"], lptest.frames_text(st["frames"])))
+                        checked.add(want)
+                    if len(checked) >= 5:
+                        break
+                self.assertGreaterEqual(len(checked), 5, "too few generated functions contended in 5 runs")
 
     def test_without_capstone_one_warning_and_the_parking_lot_view(self):
         # Capstone is opened by soname only to patch (src/collect/py/patch.c). A copy of the collector naming a

@@ -34,10 +34,20 @@ struct line_slot {
     int64_t offset;
     int line;
 };
+/* What the frame at each depth decoded to last time, checked against the same fields as the two caches above:
+ * under contention a thread waits at the same few places, and its outer frames do not change at all
+ * (bench/ft_list.py: 4 frames; a hit costs the loads and compares, a miss adds nothing to the caches' work). */
+#define MEMO_DEPTH 32
+struct frame_memo {
+    uintptr_t code, qualname, filename, linetable, instr;
+    int firstlineno;
+    uint64_t w0, w1;
+};
 struct py_cache {
     struct code_slot codes[CODE_CACHE];
     struct line_slot lines[LINE_CACHE];
     uint8_t code_victim[CODE_CACHE / WAYS], line_victim[LINE_CACHE / WAYS]; /* round-robin replacement */
+    struct frame_memo memo[MEMO_DEPTH];
 };
 
 /* First slot of the set for hash h in a cache of n slots. */
@@ -292,12 +302,28 @@ unsigned lp_py_stack(struct lp_thread *t, uint64_t *words, unsigned max, unsigne
         }
         uintptr_t code = LP_RD(uintptr_t, f, L->fr_code) & ~L->fr_code_tag_mask;
         if (code && !(code & 7) && LP_RD(uintptr_t, code, L->ob_type) == lp_pyrt.code_type) {
-            const struct code_slot *cs = code_of(t, pc, code);
-            if (cs) {
-                int line = line_of(pc, code, LP_RD(uintptr_t, f, L->fr_instr), cs->firstlineno);
-                words[2 * n] = LP_W_PY | (uint32_t)line;
-                words[2 * n + 1] = cs->hash;
+            uintptr_t instr = LP_RD(uintptr_t, f, L->fr_instr);
+            struct frame_memo *mo = n < MEMO_DEPTH ? &pc->memo[n] : NULL;
+            if (mo && mo->code == code && mo->instr == instr && mo->qualname == LP_RD(uintptr_t, code, L->co_qualname) &&
+                mo->filename == LP_RD(uintptr_t, code, L->co_filename) &&
+                mo->linetable == LP_RD(uintptr_t, code, L->co_linetable) &&
+                mo->firstlineno == LP_RD(int, code, L->co_firstlineno)) {
+                words[2 * n] = mo->w0;
+                words[2 * n + 1] = mo->w1;
                 n++;
+            } else {
+                const struct code_slot *cs = code_of(t, pc, code);
+                if (cs) {
+                    int line = line_of(pc, code, instr, cs->firstlineno);
+                    words[2 * n] = LP_W_PY | (uint32_t)line;
+                    words[2 * n + 1] = cs->hash;
+                    if (mo)
+                        *mo = (struct frame_memo){.code = code, .qualname = cs->qualname, .filename = cs->filename,
+                                                  .linetable = cs->linetable, .instr = instr,
+                                                  .firstlineno = cs->firstlineno, .w0 = words[2 * n],
+                                                  .w1 = words[2 * n + 1]};
+                    n++;
+                }
             }
         }
         if (L->fr_is_entry >= 0 && LP_RD(uint8_t, f, L->fr_is_entry) && n > last)
