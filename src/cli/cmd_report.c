@@ -180,6 +180,9 @@ static void text_notes(struct strbuf *o, const struct model *m)
             NOTE("pid %llu: waits shorter than %llu ns were counted but not recorded: %llu waits, %.3f ms",
                  (unsigned long long)p->pid, (unsigned long long)p->min_wait_ns,
                  (unsigned long long)p->events_below_min_wait, ms(p->wait_below_min_wait_ns));
+        if (p->events_unblocked)
+            NOTE("pid %llu: %llu CPython lock acquisitions entered the slow path and took the lock before blocking: "
+                 "counted, not waits", (unsigned long long)p->pid, (unsigned long long)p->events_unblocked);
         if (p->events_dropped)
             NOTE("pid %llu: %llu events dropped (collector out of memory)", (unsigned long long)p->pid,
                  (unsigned long long)p->events_dropped);
@@ -300,6 +303,7 @@ static void render_json(struct strbuf *o, const struct model *m)
             sb_printf(o, ",\"gil_enabled\":%s", p->gil_enabled ? "true" : "false");
         else
             sb_puts(o, ",\"gil_enabled\":null");
+        sb_printf(o, ",\"slow_paths_unblocked\":%llu", (unsigned long long)p->events_unblocked);
         sb_printf(o, ",\"self_contentions\":%llu,\"warnings\":[", (unsigned long long)p->self_contentions);
         for (size_t w = 0; w < p->n_warnings; w++) {
             if (w)
@@ -619,6 +623,9 @@ static void md_notes(struct strbuf *o, const struct model *m)
             MD_NOTE("pid %llu: waits shorter than %llu ns were counted but not recorded: %llu waits, %.3f ms.\n", pid,
                     (unsigned long long)p->min_wait_ns, (unsigned long long)p->events_below_min_wait,
                     ms(p->wait_below_min_wait_ns));
+        if (p->events_unblocked)
+            MD_NOTE("pid %llu: %llu CPython lock acquisitions entered the slow path and took the lock before blocking: "
+                    "counted, not waits.\n", pid, (unsigned long long)p->events_unblocked);
         if (p->events_dropped)
             MD_NOTE("pid %llu: %llu events dropped (the collector ran out of memory).\n", pid,
                     (unsigned long long)p->events_dropped);

@@ -104,6 +104,7 @@ static int add_profile(struct model *m, struct priv *pv, const struct lp_profile
     pr->min_wait_ns = meta_u64(p, "min_wait_ns");
     pr->events_below_min_wait = meta_u64(p, "events_below_min_wait");
     pr->wait_below_min_wait_ns = meta_u64(p, "wait_below_min_wait_ns");
+    pr->events_unblocked = meta_u64(p, "events_unblocked");
     pr->events_dropped = meta_u64(p, "events_dropped");
     pr->self_contentions = meta_u64(p, "self_contentions");
     pr->timeline_capacity = meta_u64(p, "timeline_capacity");

@@ -60,6 +60,7 @@ struct m_proc {
     const char *exe, *cmdline, *python, *python_build, *reason;
     uint64_t start_unix_ns, duration_ns, threads, sample_every, min_wait_ns;
     uint64_t events_below_min_wait, wait_below_min_wait_ns, events_dropped, self_contentions;
+    uint64_t events_unblocked; /* CPython slow paths that took the lock without blocking: not waits */
     uint64_t timeline_capacity, timeline_dropped; /* 0 capacity: recorded without LOCKPROF_TIMELINE */
     int gil_enabled; /* -1 unknown */
     const char **warnings;

@@ -331,12 +331,14 @@ static void write_profile(struct ctx *c, const char *reason)
     lp_py_write_meta(w);
 
     /* Totals and the stack index over all threads. */
-    uint64_t events = 0, unsampled = 0, n_short = 0, ns_short = 0, dropped = 0, threads = 0, tl_lost = 0;
+    uint64_t events = 0, unsampled = 0, n_short = 0, ns_short = 0, unblocked = 0, dropped = 0, threads = 0;
+    uint64_t tl_lost = 0;
     for (struct lp_thread *t = lp_thread_all(); t; t = t->next_all) {
         events += atomic_load(&t->n_events);
         unsampled += atomic_load(&t->n_unsampled);
         n_short += atomic_load(&t->n_short);
         ns_short += atomic_load(&t->ns_short);
+        unblocked += atomic_load(&t->n_unblocked);
         dropped += atomic_load(&t->n_dropped);
         events += (uint64_t)lp_deferred_hold(t); /* held until written below */
         uint64_t head = atomic_load(&t->tl_head);
@@ -361,6 +363,7 @@ static void write_profile(struct ctx *c, const char *reason)
     lpw_meta_u64(w, "events_unsampled", unsampled);
     lpw_meta_u64(w, "events_below_min_wait", n_short);
     lpw_meta_u64(w, "wait_below_min_wait_ns", ns_short);
+    lpw_meta_u64(w, "events_unblocked", unblocked);
     lpw_meta_u64(w, "events_dropped", dropped);
     lpw_meta_u64(w, "timeline_dropped", tl_lost);
     lpw_meta_u64(w, "threads", threads);

@@ -193,6 +193,32 @@ int lp_cond_signal(pthread_cond_t *c, int broadcast)
 
 /* ---- semaphores --------------------------------------------------------------------------------------- */
 
+static int real_sem_wait(sem_t *sem, int timed, clockid_t clk, const struct timespec *abstime, int clocked)
+{
+    if (!timed)
+        return lp_real_sem_wait(sem);
+    return clocked ? lp_real_sem_clockwait(sem, clk, abstime) : lp_real_sem_timedwait(sem, abstime);
+}
+
+/* The park of a patched CPython hook's wait (py/hooks.c measures and records it): capture that wait if this is
+ * its first blocking call, and register in the waiter table so that the sem_post that wakes us says who held the
+ * lock. Nothing is recorded here. */
+static int hook_park(sem_t *sem, int timed, clockid_t clk, const struct timespec *abstime, int clocked)
+{
+    lp_py_hook_blocking();
+    int slot = lp_waiters_claim((uintptr_t)sem, 0);
+    int rc = real_sem_wait(sem, timed, clk, abstime, clocked);
+    lp_py_after_block(); /* the end of a CPython park */
+    struct lp_waitslot *s = lp_waiters_slot(slot);
+    if (s && atomic_load_explicit(&s->release_ns, memory_order_acquire)) {
+        lp_tls.pyhook_holder_stack = atomic_load_explicit(&s->holder_hash, memory_order_relaxed);
+        lp_tls.pyhook_holder_tid = atomic_load_explicit(&s->holder_tid, memory_order_relaxed);
+    }
+    lp_waiters_release(slot);
+    lp_tls.pyhook_parked = 1;
+    return rc;
+}
+
 int lp_sem_wait(sem_t *sem, int timed, clockid_t clk, const struct timespec *abstime, int clocked)
 {
     int saved = errno;
@@ -203,6 +229,8 @@ int lp_sem_wait(sem_t *sem, int timed, clockid_t clk, const struct timespec *abs
     }
     int busy = errno == EAGAIN;
     errno = saved; /* the failed try must not leak EAGAIN into a successful wait */
+    if (LP_UNLIKELY(lp_tls.in_pyhook) && busy && !lp_tls.depth && lp_py_is_hook_park(sem))
+        return hook_park(sem, timed, clk, abstime, clocked);
     struct lp_wait w;
     int profiled = busy && lp_wait_begin(&w, (uintptr_t)sem, NULL, SITE());
     struct lp_event ev = {.kind = LP_KIND_SEMAPHORE, .addr = (uintptr_t)sem};
@@ -213,13 +241,7 @@ int lp_sem_wait(sem_t *sem, int timed, clockid_t clk, const struct timespec *abs
         errno = e;
         lp_guard_leave();
     }
-    int rc;
-    if (!timed)
-        rc = lp_real_sem_wait(sem);
-    else if (clocked)
-        rc = lp_real_sem_clockwait(sem, clk, abstime);
-    else
-        rc = lp_real_sem_timedwait(sem, abstime);
+    int rc = real_sem_wait(sem, timed, clk, abstime, clocked);
     if (LP_UNLIKELY(lp_tls.in_pyhook))
         lp_py_after_block(); /* the end of a CPython park */
     if (!profiled)

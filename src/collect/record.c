@@ -7,6 +7,7 @@
 
 #include "config.h"
 #include "dump.h"
+#include "py/py.h"
 #include "stack.h"
 #include "waiters.h"
 
@@ -173,6 +174,8 @@ void lp_deferred_put_back(struct lp_thread *t)
 int lp_wait_begin(struct lp_wait *w, uintptr_t addr, const void *leaf, uintptr_t site)
 {
     w->active = 0;
+    if (LP_UNLIKELY(lp_tls.pyhook_pending))
+        lp_py_hook_blocking(); /* a CPython hook's wait blocks in this call: capture it first */
     if (atomic_load_explicit(&lp_state, memory_order_relaxed) != LP_STATE_ON || !lp_guard_enter())
         return 0;
     int saved = errno;

@@ -207,13 +207,18 @@ uint64_t lp_stack_capture(struct lp_thread *t, const void *leaf, uintptr_t site)
     if (lp_cfg.native_depth && unwinder_ready()) {
         void *pcs[LP_MAX_NATIVE_DEPTH + 8];
         int got = unw_backtrace(pcs, (int)lp_cfg.native_depth + 8);
-        int kept = 0, ours = 1;
-        for (int i = 0; i < got && kept < (int)lp_cfg.native_depth; i++) {
+        /* The stack starts below lockprof's deepest frame (or trampoline): a hook's own frames are at the top,
+         * except for a CPython hook's wait captured at its first blocking call (py/hooks.c), where the
+         * interpreter's lock code and lockprof's libc hook sit above the CPython hook's frame. */
+        int first = 0;
+        for (int i = 0; i < got; i++)
+            if (pcs[i] && hidden((uintptr_t)pcs[i]))
+                first = i + 1;
+        int kept = 0;
+        for (int i = first; i < got && kept < (int)lp_cfg.native_depth; i++) {
             uintptr_t pc = (uintptr_t)pcs[i];
-            /* lockprof's own frames (and trampolines) are only ever at the top of the stack */
-            if (!pc || (ours && hidden(pc)))
+            if (!pc)
                 continue;
-            ours = 0;
             kept++;
             if (seg < n_seg && lp_py_is_eval_pc(pc)) {
                 /* This eval-loop activation ran the next segment of Python frames: splice them in. */

@@ -70,6 +70,7 @@ struct lp_thread {
     _Atomic uint64_t n_events, n_dropped;
     _Atomic uint64_t n_unsampled;          /* events skipped by LOCKPROF_SAMPLE */
     _Atomic uint64_t n_short, ns_short;    /* waits below LOCKPROF_MIN_WAIT_NS: counted, not recorded */
+    _Atomic uint64_t n_unblocked;          /* CPython slow paths that took the lock without blocking (py/hooks.c) */
     /* timeline ring (LOCKPROF_TIMELINE) */
     struct lp_timeline_ev *tl;
     _Atomic uint64_t tl_head; /* events ever written; the ring keeps the last lp_cfg.timeline (of every owner) */
@@ -94,6 +95,7 @@ struct lp_tls {
     uint64_t pyhook_woke_ns;  /* when the last blocking call inside a CPython hook returned (py/hooks.c) */
     int pyhook_self_held;     /* the innermost hook waits for a mutex its own thread holds: its yields are no end */
     int tstate_cached;        /* lp_tls.tstate is this thread's PyThreadState for the hook in progress */
+    void *pyhook_pending;     /* the CPython hook whose wait is not captured yet (py/hooks.c struct phk) */
     uintptr_t tstate;
     /* GIL acquisition in progress (one acquisition = several 5 ms timed waits) */
     uint64_t gil_t0, gil_stack, gil_holder_tid;

@@ -267,6 +267,31 @@ class FreeThreaded(PythonTest):
                                     for s in stacks))
 
 
+    def test_slow_paths_that_never_block_are_counted_not_waits(self):
+        # A PyMutex slow path is captured at its first blocking call (src/collect/py/hooks.c): one that takes the
+        # lock before any yield or park is counted in slow_paths_unblocked and not recorded, so every recorded
+        # wait on the list blocked (no zero-length waits in the histogram) and carries the worker's line.
+        for label, py in self.ft_pythons():
+            with self.subTest(python=label):
+                def want(rep):
+                    locks = [l for l in locks_of(rep, "pymutex", contention=True) if l["object_type"] == "list"]
+                    return locks if locks and rep["processes"][0]["slow_paths_unblocked"] > 0 else None
+
+                workload = os.path.join(lptest.SRC, "bench", "ft_list.py")
+                for i in range(5):
+                    _, files = self.profile([py, workload, "2", "200000"], name=f"unblocked{i}")
+                    rep = self.report_json(files, "--top", "0")
+                    locks = want(rep)
+                    if locks:
+                        break
+                self.assertTrue(locks, "no list contention with unblocked slow paths in 5 runs")
+                for l in locks:
+                    self.assertEqual(l["histogram"][0], 0, l["histogram"])
+                    self.assertGreater(l["wait_ns"], 0)
+                    for st in l["stacks"]:
+                        self.assertTrue(has_frame(st["frames"], "worker", None, "ft_list.py"),
+                                        lptest.frames_text(st["frames"]))
+
     def test_lines_stay_right_when_code_objects_come_and_go(self):
         # A thread's frames are decoded once per depth and reused while the code object, its fields and the
         # instruction pointer match (src/collect/py/frames.c, struct frame_memo). Forty functions named f in one

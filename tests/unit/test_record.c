@@ -25,6 +25,7 @@ unsigned lp_py_stack(struct lp_thread *t, uint64_t *w, unsigned max, unsigned *s
     return 0;
 }
 int lp_py_is_eval_pc(uintptr_t pc) { return (void)pc, 0; }
+void lp_py_hook_blocking(void) {}
 int (*lp_real_sched_yield)(void) = sched_yield;
 
 static struct lp_agg_ent *only_agg(struct lp_thread *t, size_t *n)

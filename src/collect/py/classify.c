@@ -344,6 +344,15 @@ static void classify_parked(struct lp_thread *t, uintptr_t addr, uintptr_t park_
     }
 }
 
+int lp_py_is_hook_park(sem_t *sem)
+{
+    uintptr_t s = (uintptr_t)sem;
+    if (!lp_tls.in_pyhook || !lp_pyrt.active || lp_pyrt.L.version_hex < 0x030D0000 || !on_my_stack(s))
+        return 0;
+    uintptr_t key = *(const uintptr_t *)(s - 8); /* struct wait_entry.addr, below: on our own stack */
+    return key && (key == lp_tls.pyhook_mutex || key == lp_tls.pyhook_mutex2);
+}
+
 int lp_py_classify_sem(sem_t *sem, struct lp_event *ev)
 {
     if (!lp_pyrt.active)
@@ -355,7 +364,7 @@ int lp_py_classify_sem(sem_t *sem, struct lp_event *ev)
     if (lp_pyrt.L.version_hex >= 0x030D0000 && on_my_stack(s)) {
         /* A semaphore on our own stack: the parking lot (3.13+). */
         uintptr_t key = *(const uintptr_t *)(s - 8);
-        if (lp_tls.in_pyhook && key && (key == lp_tls.pyhook_mutex || key == lp_tls.pyhook_mutex2))
+        if (lp_py_is_hook_park(sem))
             return 1; /* the park of the patched PyMutex hook around us, which measures this wait */
         if (!is_wait_entry(s)) {
             ev->kind = LP_KIND_PARKING_LOT;

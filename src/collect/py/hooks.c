@@ -11,7 +11,18 @@
  * the mutex records the wait and tells the outer ones not to; a nested hook for a *different* mutex (critical
  * sections resumed after a park) is a separate event. A wait on a mutex that an active critical section of the
  * same thread already holds is flagged LP_AGG_SELF (holder = waiter). When the wait parks, the libc sem_wait
- * hook below us reports it (LP_AGG_PARKED) and hands over the stack of the thread whose sem_post woke us.
+ * hook below us notes it (LP_AGG_PARKED) and hands over the stack of the thread whose sem_post woke us
+ * (hooks_pthread.c hook_park).
+ *
+ * A wait is captured at its first blocking call, not on entry. Entering the slow path only stamps the clock; the
+ * first sched_yield of CPython's spin, or its park (sem_wait), or any other interposed blocking call
+ * (lp_wait_begin) calls lp_py_hook_blocking, which captures the stack, classifies the mutex and flushes the
+ * thread's deferred event — while the thread is about to block anyway. A slow path that takes the lock before
+ * blocking at all (the lock was free when CPython looked: about half of them, 28,000 of 57,000 in one
+ * bench/ft_list.py run) is no wait: it is counted (events_unblocked) and not recorded. Doing the capture on entry
+ * instead made every such slow path carry a stack capture and a table update, and delayed CPython's first look
+ * at the lock past the holder's short critical section, so that the thread came back to contend sooner: README
+ * "Performance", row 2, ft-list 1.06x then, 1.01x now.
  *
  * Nothing is done between taking the lock and returning to CPython: no clock read, no table update (except with
  * LOCKPROF_MIN_WAIT_NS, whose stacks are captured after the wait by definition). The real function returns with
@@ -22,14 +33,14 @@
  *    _PyMutex_LockTimed, 3.13) blocks in two ways only, both interposed: spinning with _Py_yield() = sched_yield(),
  *    and parking in _PyParkingLot_Park → _PySemaphore_Wait = sem_wait/sem_timedwait/sem_clockwait (Python/
  *    parking_lot.c). After its last blocking call returns it takes the lock with a load and a compare-and-swap.
- *    So a wait ends where its last blocking call returned (lp_py_after_block), or where it began when it made
- *    none. (After its 40th yield, 3.13 either takes the lock or parks, whatever the lock looked like when the
+ *    So a wait ends where its last blocking call returned (lp_py_after_block). (After its 40th yield, 3.13 either takes the lock or parks, whatever the lock looked like when the
  *    yield returned: every yield is stamped.) A thread re-locking an object its own critical section holds
  *    stops waiting only after a park (the park suspends that critical section): its yields are not stamped
  *    (3.13 makes 40 of them on every dict.get of a dict the thread is inside; a clock read each would cost).
- *  - the event goes to the thread's deferred slot (record.h) and into the tables at its next wait.
+ *  - the event goes to the thread's deferred slot (record.h) and into the tables at its next wait that blocks.
  * On a GIL build (or with the GIL re-enabled) a park ends with taking the GIL back, in pthread calls that are not
  * stamped: the PyMutex wait ends at the wake-up and the GIL wait after it is recorded as a GIL event. */
+#include <errno.h>
 #include <stdint.h>
 #include <string.h>
 
@@ -61,14 +72,17 @@ static uintptr_t entry_mutex_lock, entry_cs_begin, entry_cs2_begin, entry_lock_t
 
 struct phk {
     struct lp_wait w;
-    struct lp_event ev; /* classified before the wait: nothing slow runs once the lock is ours */
-    int active;
-    uintptr_t m, m2, site;
+    struct lp_event ev; /* classified when the wait first blocks: nothing slow runs once the lock is ours */
+    int active;         /* a wait being measured (lp_wait_begin succeeded) */
+    int pending;        /* entered, not blocked yet: nothing captured (lp_py_hook_blocking) */
+    uintptr_t m, m2, site, entry;
+    uint64_t t0;
     int self_held;
     /* the enclosing hook's thread-local state, restored at the end */
     int prev_recorded, prev_parked, prev_tstate_cached, prev_self_held;
     uint64_t prev_hstack, prev_htid;
     uintptr_t prev_m, prev_m2, prev_site;
+    void *prev_pending;
 };
 
 /* Whether an active critical section of this thread holds m (cpython/pystate.h critical_section: a tagged
@@ -117,35 +131,71 @@ static void phk_begin(struct phk *h, uintptr_t m, uintptr_t m2, uintptr_t entry,
     lp_tls.in_pyhook++;
     h->self_held = 0;
     h->active = 0;
+    h->pending = 0;
+    h->w.active = 0;
+    h->entry = entry;
     h->prev_self_held = lp_tls.pyhook_self_held;
     h->prev_tstate_cached = lp_tls.tstate_cached;
-    if (!lp_tls.depth) {
+    h->prev_pending = lp_tls.pyhook_pending;
+    if (!lp_tls.depth && atomic_load_explicit(&lp_state, memory_order_relaxed) == LP_STATE_ON) {
         /* The thread's PyThreadState cannot change while it sits in this hook: look it up once. */
         if (!lp_tls.tstate_cached) {
             lp_tls.tstate = lp_py_tstate();
             lp_tls.tstate_cached = 1;
         }
         h->self_held = self_holds(m) || self_holds(m2);
-        h->active = lp_wait_begin(&h->w, 0, (const void *)(entry + 1), h->site); /* leaf: the hooked function */
+        h->pending = 1;
+        h->t0 = lp_now();
     }
+    /* only this hook's wait is materialised by a blocking call inside it (an enclosing pending hook is not) */
+    lp_tls.pyhook_pending = h->pending ? h : NULL;
     /* yields are no end of a wait for itself; with two mutexes the other one may be another thread's */
     lp_tls.pyhook_self_held = h->self_held && !m2;
+}
+
+void lp_py_hook_blocking(void)
+{
+    struct phk *h = lp_tls.pyhook_pending;
+    if (!h || lp_tls.depth)
+        return;
+    lp_tls.pyhook_pending = NULL;
+    h->pending = 0;
+    int saved = errno;
+    /* leaf: the hooked function; the stack is cut below this hook's own frame (stack.c) */
+    h->active = lp_wait_begin(&h->w, 0, (const void *)(h->entry + 1), h->site);
     if (h->active) {
-        h->ev = (struct lp_event){.kind = LP_KIND_PYMUTEX, .addr = m, .site = h->site};
+        h->w.t0 = h->t0; /* the wait began when the hook was entered */
+        h->ev = (struct lp_event){.kind = LP_KIND_PYMUTEX, .addr = h->m, .site = h->site};
         if (lp_guard_enter()) {
-            lp_py_classify_pymutex(h->w.t, m, &h->ev);
+            lp_py_classify_pymutex(h->w.t, h->m, &h->ev);
             lp_guard_leave();
         }
-        /* the re-entrancy guard was free during lp_wait_begin and the classification: keep hooks nested in the
-         * real function (the parking lot's sem_wait) able to run */
     }
+    errno = saved;
+}
+
+/* A slow-path acquisition that never blocked: counted (the profile's events_unblocked), not recorded. */
+static void count_unblocked(void)
+{
+    if (!lp_guard_enter())
+        return;
+    int saved = errno;
+    struct lp_thread *t = lp_thread_self();
+    if (t)
+        atomic_store_explicit(&t->n_unblocked, atomic_load_explicit(&t->n_unblocked, memory_order_relaxed) + 1,
+                              memory_order_relaxed);
+    errno = saved;
+    lp_guard_leave();
 }
 
 static void phk_end(struct phk *h, int failed)
 {
     uint64_t t1 = h->active ? wait_end(h->w.t0) : 0;
     lp_tls.in_pyhook--;
-    if (h->active && !lp_tls.pyhook_recorded) {
+    if (h->pending) {
+        if (!lp_tls.pyhook_recorded)
+            count_unblocked();
+    } else if (h->active && !lp_tls.pyhook_recorded) {
         struct lp_event ev = h->ev;
         if (h->self_held)
             ev.flags |= LP_AGG_SELF;
@@ -171,6 +221,7 @@ static void phk_end(struct phk *h, int failed)
     lp_tls.pyhook_site = h->prev_site;
     lp_tls.tstate_cached = h->prev_tstate_cached;
     lp_tls.pyhook_self_held = h->prev_self_held;
+    lp_tls.pyhook_pending = h->prev_pending;
 }
 
 #define SITE() ((uintptr_t)__builtin_extract_return_addr(__builtin_return_address(0)))

@@ -33,6 +33,9 @@ int lp_py_is_eval_pc(uintptr_t pc);
  * flags. lp_py_classify_sem returns 1 when the wait belongs to a CPython hook already measuring it (the libc
  * hook must then not record a second event). */
 int lp_py_classify_sem(sem_t *sem, struct lp_event *ev);
+/* Whether sem_wait(sem) is the park of the patched CPython hook the thread is in (the parking lot's semaphore on
+ * this thread's stack, for the hook's mutex). */
+int lp_py_is_hook_park(sem_t *sem);
 void lp_py_classify_mutex(pthread_mutex_t *m, struct lp_event *ev);
 /* Condition variables: returns 1 when `cond` is a GIL condition and the call was handled (and its result
  * stored in *rc). */
@@ -44,6 +47,9 @@ void lp_py_write_meta(struct lpw *w);
 /* Called by the sched_yield and sem_*wait hooks when they return inside a patched CPython hook: notes where that
  * hook's wait may have ended (the top of py/hooks.c explains). Leaves errno alone. */
 static inline void lp_py_after_block(void) { lp_tls.pyhook_woke_ns = lp_now(); }
+/* Called before a blocking call (lp_wait_begin, the sched_yield hook): when a patched CPython hook is waiting and
+ * has not blocked before, its wait is captured and classified now. Leaves errno alone. */
+void lp_py_hook_blocking(void);
 /* Names the PyMutex at m (object lock with its type, threading lock, runtime lock). */
 void lp_py_classify_pymutex(struct lp_thread *t, uintptr_t m, struct lp_event *ev);
 
