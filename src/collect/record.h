@@ -39,7 +39,9 @@ struct lp_wait {
 };
 
 /* Prepares to record a wait on `addr`. Returns 0 when this call must not be profiled (inside lockprof,
- * disabled, thread exiting); the caller then just calls the real function. `leaf` as in lp_stack_capture. */
+ * disabled, thread exiting); the caller then just calls the real function. `leaf` as in lp_stack_capture. When
+ * the thread is inside a patched CPython slow path that has not blocked yet, that wait is captured first
+ * (lp_py_hook_blocking, py/hooks.c): this blocking call is part of it. */
 int lp_wait_begin(struct lp_wait *w, uintptr_t addr, const void *leaf, uintptr_t site);
 /* Ends the wait started by lp_wait_begin and records it (no-op when !w->active). Reads the holder the
  * registry collected. Returns the wait in ns. */
