@@ -304,7 +304,8 @@ unsigned lp_py_stack(struct lp_thread *t, uint64_t *words, unsigned max, unsigne
         if (code && !(code & 7) && LP_RD(uintptr_t, code, L->ob_type) == lp_pyrt.code_type) {
             uintptr_t instr = LP_RD(uintptr_t, f, L->fr_instr);
             struct frame_memo *mo = n < MEMO_DEPTH ? &pc->memo[n] : NULL;
-            if (mo && mo->code == code && mo->instr == instr && mo->qualname == LP_RD(uintptr_t, code, L->co_qualname) &&
+            if (mo && mo->code == code && mo->instr == instr &&
+                mo->qualname == LP_RD(uintptr_t, code, L->co_qualname) &&
                 mo->filename == LP_RD(uintptr_t, code, L->co_filename) &&
                 mo->linetable == LP_RD(uintptr_t, code, L->co_linetable) &&
                 mo->firstlineno == LP_RD(int, code, L->co_firstlineno)) {

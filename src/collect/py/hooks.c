@@ -24,19 +24,21 @@
  * at the lock past the holder's short critical section, so that the thread came back to contend sooner: README
  * "Performance", row 2, ft-list 1.06x then, 1.01x now.
  *
- * Nothing is done between taking the lock and returning to CPython: no clock read, no table update (except with
- * LOCKPROF_MIN_WAIT_NS, whose stacks are captured after the wait by definition). The real function returns with
- * the lock held, and whatever the hook does then lengthens the critical section the caller is about to run; two
- * threads handing a list's lock back and forth 200,000 times a second turn that into more contention (README
- * "Performance", row 2; scripts/ft-floor.sh puts each part back to measure it). Instead:
+ * Nothing is done between taking the lock and returning to CPython but one counter increment for a slow path
+ * that never blocked: no clock read, no table update (except with LOCKPROF_MIN_WAIT_NS, whose stacks are
+ * captured after the wait by definition). The real function returns with the lock held, and whatever the hook
+ * does then lengthens the critical section the caller is about to run; two threads handing a list's lock back and
+ * forth 200,000 times a second turn that into more contention (README "Performance", row 2; scripts/ft-floor.sh
+ * puts each part back to measure it). Instead:
  *  - the end of the wait is stamped before the lock is taken. CPython's slow path (Python/lock.c
  *    _PyMutex_LockTimed, 3.13) blocks in two ways only, both interposed: spinning with _Py_yield() = sched_yield(),
  *    and parking in _PyParkingLot_Park → _PySemaphore_Wait = sem_wait/sem_timedwait/sem_clockwait (Python/
  *    parking_lot.c). After its last blocking call returns it takes the lock with a load and a compare-and-swap.
- *    So a wait ends where its last blocking call returned (lp_py_after_block). (After its 40th yield, 3.13 either takes the lock or parks, whatever the lock looked like when the
- *    yield returned: every yield is stamped.) A thread re-locking an object its own critical section holds
- *    stops waiting only after a park (the park suspends that critical section): its yields are not stamped
- *    (3.13 makes 40 of them on every dict.get of a dict the thread is inside; a clock read each would cost).
+ *    So a wait ends where its last blocking call returned (lp_py_after_block). (After its 40th yield, 3.13
+ *    either takes the lock or parks, whatever the lock looked like when the yield returned: every yield is
+ *    stamped.) A thread re-locking an object its own critical section holds stops waiting only after a park
+ *    (the park suspends that critical section): its yields are not stamped (3.13 makes 40 of them on every
+ *    dict.get of a dict the thread is inside; a clock read each would cost).
  *  - the event goes to the thread's deferred slot (record.h) and into the tables at its next wait that blocks.
  * On a GIL build (or with the GIL re-enabled) a park ends with taking the GIL back, in pthread calls that are not
  * stamped: the PyMutex wait ends at the wake-up and the GIL wait after it is recorded as a GIL event. */
@@ -77,6 +79,7 @@ struct phk {
     int pending;        /* entered, not blocked yet: nothing captured (lp_py_hook_blocking) */
     uintptr_t m, m2, site, entry;
     uint64_t t0;
+    struct lp_thread *t; /* the thread's state, looked up (or created) on entry, not once the lock is held */
     int self_held;
     /* the enclosing hook's thread-local state, restored at the end */
     int prev_recorded, prev_parked, prev_tstate_cached, prev_self_held;
@@ -144,7 +147,14 @@ static void phk_begin(struct phk *h, uintptr_t m, uintptr_t m2, uintptr_t entry,
             lp_tls.tstate_cached = 1;
         }
         h->self_held = self_holds(m) || self_holds(m2);
-        h->pending = 1;
+        h->t = NULL;
+        if (lp_guard_enter()) {
+            int saved = errno;
+            h->t = lp_thread_self();
+            errno = saved;
+            lp_guard_leave();
+        }
+        h->pending = h->t != NULL;
         h->t0 = lp_now();
     }
     /* only this hook's wait is materialised by a blocking call inside it (an enclosing pending hook is not) */
@@ -174,18 +184,12 @@ void lp_py_hook_blocking(void)
     errno = saved;
 }
 
-/* A slow-path acquisition that never blocked: counted (the profile's events_unblocked), not recorded. */
-static void count_unblocked(void)
+/* A slow-path acquisition that never blocked: counted (the profile's events_unblocked), not recorded. Only the
+ * owner thread writes the counter; a dump reads it. */
+static void count_unblocked(struct lp_thread *t)
 {
-    if (!lp_guard_enter())
-        return;
-    int saved = errno;
-    struct lp_thread *t = lp_thread_self();
-    if (t)
-        atomic_store_explicit(&t->n_unblocked, atomic_load_explicit(&t->n_unblocked, memory_order_relaxed) + 1,
-                              memory_order_relaxed);
-    errno = saved;
-    lp_guard_leave();
+    atomic_store_explicit(&t->n_unblocked, atomic_load_explicit(&t->n_unblocked, memory_order_relaxed) + 1,
+                          memory_order_relaxed);
 }
 
 static void phk_end(struct phk *h, int failed)
@@ -194,7 +198,7 @@ static void phk_end(struct phk *h, int failed)
     lp_tls.in_pyhook--;
     if (h->pending) {
         if (!lp_tls.pyhook_recorded)
-            count_unblocked();
+            count_unblocked(h->t);
     } else if (h->active && !lp_tls.pyhook_recorded) {
         struct lp_event ev = h->ev;
         if (h->self_held)
