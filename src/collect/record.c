@@ -173,6 +173,11 @@ void lp_deferred_put_back(struct lp_thread *t)
 
 int lp_wait_begin(struct lp_wait *w, uintptr_t addr, const void *leaf, uintptr_t site)
 {
+    return lp_wait_begin_at(w, addr, leaf, site, 0);
+}
+
+int lp_wait_begin_at(struct lp_wait *w, uintptr_t addr, const void *leaf, uintptr_t site, uint64_t t0)
+{
     w->active = 0;
     if (LP_UNLIKELY(lp_tls.pyhook_pending))
         lp_py_hook_blocking(); /* a CPython hook's wait blocks in this call: capture it first */
@@ -200,7 +205,7 @@ int lp_wait_begin(struct lp_wait *w, uintptr_t addr, const void *leaf, uintptr_t
     w->stack = (w->sampled && !lp_cfg.min_wait_ns) ? lp_stack_capture(t, leaf, site) : 0;
     lp_guard_leave();
     errno = saved;
-    w->t0 = lp_now();
+    w->t0 = t0 ? t0 : lp_now();
     return 1;
 }
 

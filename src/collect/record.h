@@ -43,6 +43,8 @@ struct lp_wait {
  * the thread is inside a patched CPython slow path that has not blocked yet, that wait is captured first
  * (lp_py_hook_blocking, py/hooks.c): this blocking call is part of it. */
 int lp_wait_begin(struct lp_wait *w, uintptr_t addr, const void *leaf, uintptr_t site);
+/* The same for a wait that began at t0 (lp_now() time, not 0). */
+int lp_wait_begin_at(struct lp_wait *w, uintptr_t addr, const void *leaf, uintptr_t site, uint64_t t0);
 /* Ends the wait started by lp_wait_begin and records it (no-op when !w->active). Reads the holder the
  * registry collected. Returns the wait in ns. */
 uint64_t lp_wait_end(struct lp_wait *w, const struct lp_event *e);

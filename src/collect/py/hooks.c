@@ -172,9 +172,8 @@ void lp_py_hook_blocking(void)
     h->pending = 0;
     int saved = errno;
     /* leaf: the hooked function; the stack is cut below this hook's own frame (stack.c) */
-    h->active = lp_wait_begin(&h->w, 0, (const void *)(h->entry + 1), h->site);
+    h->active = lp_wait_begin_at(&h->w, 0, (const void *)(h->entry + 1), h->site, h->t0); /* began on entry */
     if (h->active) {
-        h->w.t0 = h->t0; /* the wait began when the hook was entered */
         h->ev = (struct lp_event){.kind = LP_KIND_PYMUTEX, .addr = h->m, .site = h->site};
         if (lp_guard_enter()) {
             lp_py_classify_pymutex(h->w.t, h->m, &h->ev);
