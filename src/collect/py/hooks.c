@@ -22,7 +22,7 @@
  * bench/ft_list.py run) is no wait: it is counted (events_unblocked) and not recorded. Doing the capture on entry
  * instead made every such slow path carry a stack capture and a table update, and delayed CPython's first look
  * at the lock past the holder's short critical section, so that the thread came back to contend sooner: README
- * "Performance", row 2, ft-list 1.06x then, 1.01x now.
+ * "Performance", row 2: ft-list 1.06x then, 1.00x now.
  *
  * Nothing is done between taking the lock and returning to CPython but one counter increment for a slow path
  * that never blocked: no clock read, no table update (except with LOCKPROF_MIN_WAIT_NS, whose stacks are
