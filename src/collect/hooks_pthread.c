@@ -234,10 +234,9 @@ int lp_sem_wait(sem_t *sem, int timed, clockid_t clk, const struct timespec *abs
     struct lp_wait w;
     int profiled = busy && lp_wait_begin(&w, (uintptr_t)sem, NULL, SITE());
     struct lp_event ev = {.kind = LP_KIND_SEMAPHORE, .addr = (uintptr_t)sem};
-    int inner = 0;
     if (profiled && lp_guard_enter()) {
         int e = errno;
-        inner = lp_py_classify_sem(sem, &ev);
+        lp_py_classify_sem(sem, &ev);
         errno = e;
         lp_guard_leave();
     }
@@ -247,16 +246,7 @@ int lp_sem_wait(sem_t *sem, int timed, clockid_t clk, const struct timespec *abs
     if (!profiled)
         return rc;
     int e = errno;
-    if (inner) {
-        /* A patched CPython hook is timing this wait; hand it the holder and do not record twice. */
-        struct lp_waitslot *s = lp_waiters_slot(w.slot);
-        if (s && atomic_load_explicit(&s->release_ns, memory_order_acquire)) {
-            lp_tls.pyhook_holder_stack = atomic_load_explicit(&s->holder_hash, memory_order_relaxed);
-            lp_tls.pyhook_holder_tid = atomic_load_explicit(&s->holder_tid, memory_order_relaxed);
-        }
-        lp_tls.pyhook_parked = 1;
-        lp_wait_cancel(&w);
-    } else if (rc == 0 || e == ETIMEDOUT) {
+    if (rc == 0 || e == ETIMEDOUT) {
         if (rc)
             ev.flags |= LP_AGG_FAILED;
         lp_wait_end(&w, &ev);

@@ -353,30 +353,28 @@ int lp_py_is_hook_park(sem_t *sem)
     return key && (key == lp_tls.pyhook_mutex || key == lp_tls.pyhook_mutex2);
 }
 
-int lp_py_classify_sem(sem_t *sem, struct lp_event *ev)
+void lp_py_classify_sem(sem_t *sem, struct lp_event *ev)
 {
     if (!lp_pyrt.active)
-        return 0;
+        return;
     uintptr_t s = (uintptr_t)sem;
     struct lp_thread *t = lp_thread_self();
     if (!t)
-        return 0;
+        return;
     if (lp_pyrt.L.version_hex >= 0x030D0000 && on_my_stack(s)) {
         /* A semaphore on our own stack: the parking lot (3.13+). */
         uintptr_t key = *(const uintptr_t *)(s - 8);
-        if (lp_py_is_hook_park(sem))
-            return 1; /* the park of the patched PyMutex hook around us, which measures this wait */
         if (!is_wait_entry(s)) {
             ev->kind = LP_KIND_PARKING_LOT;
             ev->name = "parking-lot bucket (_PyRawMutex)";
-            return 0;
+            return;
         }
         uintptr_t addr = key, park_arg = *(const uintptr_t *)(s - 16);
         ev->addr = addr;
         classify_parked(t, addr, park_arg, ev);
         if (ev->kind == LP_KIND_PARKING_LOT)
             ev->addr = addr;
-        return 0;
+        return;
     }
     struct semrec *r = sem_find(s);
     if (r) {
@@ -385,7 +383,6 @@ int lp_py_classify_sem(sem_t *sem, struct lp_event *ev)
         if (ev->kind != LP_KIND_PYMUTEX && notify_frame(t))
             ev->flags |= LP_AGG_NOTIFY;
     }
-    return 0;
 }
 
 /* ---- pthread mutexes and condition variables ----------------------------------------------------------- */

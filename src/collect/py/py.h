@@ -30,11 +30,11 @@ unsigned lp_py_stack(struct lp_thread *t, uint64_t *words, unsigned max_frames, 
 int lp_py_is_eval_pc(uintptr_t pc);
 
 /* Classifiers used by the libc hooks before they block. They may change the event's kind, name, type and
- * flags. lp_py_classify_sem returns 1 when the wait belongs to a CPython hook already measuring it (the libc
- * hook must then not record a second event). */
-int lp_py_classify_sem(sem_t *sem, struct lp_event *ev);
+ * flags. */
+void lp_py_classify_sem(sem_t *sem, struct lp_event *ev);
 /* Whether sem_wait(sem) is the park of the patched CPython hook the thread is in (the parking lot's semaphore on
- * this thread's stack, for the hook's mutex). */
+ * this thread's stack, for the hook's mutex): that hook measures the wait, and the libc hook records nothing
+ * (hooks_pthread.c hook_park). */
 int lp_py_is_hook_park(sem_t *sem);
 void lp_py_classify_mutex(pthread_mutex_t *m, struct lp_event *ev);
 /* Condition variables: returns 1 when `cond` is a GIL condition and the call was handled (and its result
