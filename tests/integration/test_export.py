@@ -494,15 +494,23 @@ class Timeline(ExportTest):
 
     def test_events_keep_their_thread_when_states_are_reused(self):
         # Threads started in batches: a later batch reuses the collector states (and rings) of the earlier one.
-        code = ("import threading\n"
+        # Contention does not depend on GIL switches: the main thread holds the lock while every worker of the
+        # batch reaches it (barrier), and each worker holds it across a sleep, so at least two workers per batch
+        # block on it whatever the scheduling.
+        code = ("import threading, time\n"
                 "lock = threading.Lock()\n"
-                "def work():\n"
-                "    for _ in range(300):\n"
+                "def work(go):\n"
+                "    go.wait()\n"
+                "    for _ in range(5):\n"
                 "        with lock:\n"
-                "            sum(range(3000))\n"
+                "            time.sleep(0.003)\n"
                 "for batch in range(4):\n"
-                "    ts = [threading.Thread(target=work) for _ in range(3)]\n"
-                "    for t in ts: t.start()\n"
+                "    go = threading.Barrier(4)\n"
+                "    ts = [threading.Thread(target=work, args=(go,)) for _ in range(3)]\n"
+                "    with lock:\n"
+                "        for t in ts: t.start()\n"
+                "        go.wait()\n"
+                "        time.sleep(0.02)\n"
                 "    for t in ts: t.join()\n")
         files = recorded("batches", ["/usr/bin/python3", "-c", code])
         meta, recs = profile_records(files[0])
