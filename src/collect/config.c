@@ -16,6 +16,7 @@ struct lp_config lp_cfg = {
     .patch = 1,
     .holders = 1,
     .stack_cache = 1,
+    .mutex_fast_path = 1,
     .signal = SIGUSR2,
     .file_mode = 0600,
 };
@@ -114,6 +115,7 @@ void lp_config_load(void)
     get_bool("LOCKPROF_PATCH", &lp_cfg.patch);
     get_bool("LOCKPROF_HOLDERS", &lp_cfg.holders);
     get_bool("LOCKPROF_STACK_CACHE", &lp_cfg.stack_cache);
+    get_bool("LOCKPROF_MUTEX_FAST_PATH", &lp_cfg.mutex_fast_path);
     int timeline = 0;
     unsigned tl_size = 65536;
     get_bool("LOCKPROF_TIMELINE", &timeline);

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "glibc_mutex.h"
 #include "symtab.h"
 #include "lp.h"
 #include "py/py.h"
@@ -328,6 +329,7 @@ static void write_profile(struct ctx *c, const char *reason)
     lpw_meta_u64(w, "python_depth", lp_cfg.py_depth);
     lpw_meta_u64(w, "holders", (uint64_t)lp_cfg.holders);
     lpw_meta_u64(w, "timeline_capacity", lp_cfg.timeline);
+    lpw_meta(w, "mutex_fast_path", lp_glibc_mutex_state());
     lp_py_write_meta(w);
 
     /* Totals and the stack index over all threads. */

@@ -1,6 +1,7 @@
 /* hooks_pthread.c — the behaviour behind the interposed pthread and semaphore functions (preload.c only
  * forwards here). Every function has the same shape:
- *   1. try the lock without blocking (trylock first): an uncontended acquisition costs one extra call;
+ *   1. try the lock without blocking: a default mutex in place (glibc_mutex.h), anything else with the real
+ *      trylock (an uncontended acquisition costs one extra call);
  *   2. when it is busy: lp_wait_begin → classify → real blocking call → lp_wait_end;
  *   3. return the real function's result; errno is exactly what the real function left.
  * Releases (unlock, sem_post) look at the waiter registry only while some thread is blocked. */

@@ -10,6 +10,7 @@
 #include <stdint.h>
 #include <sys/single_threaded.h>
 
+#include "glibc_mutex.h"
 #include "lp.h"
 #include "real.h"
 #include "waiters.h"
@@ -21,11 +22,20 @@ int lp_mutex_lock_slow(pthread_mutex_t *m, int rc);
 int lp_mutex_lock_mt(pthread_mutex_t *m);
 void lp_release_slow(uintptr_t addr);
 
-/* pthread_mutex_lock's fast path, inlined into the exported symbol: one trylock. A process that has never had a
- * second thread cannot contend on a process-private mutex (glibc's __data.__kind bit 128 marks process-shared
- * ones), so there we call the real lock directly and keep glibc's single-thread optimisation. */
+/* pthread_mutex_lock's fast path, inlined into the exported symbol. A default mutex is taken in place
+ * (glibc_mutex.h); busy, it is a wait, except in a process that has never had a second thread, where only the
+ * caller itself can hold it and glibc's lock (a self-deadlock, as without lockprof) is what must happen. Other
+ * kinds: one trylock, and a process that has never had a second thread cannot contend on a process-private
+ * mutex (glibc's __data.__kind bit 128 marks process-shared ones), so there we call the real lock directly. */
 static inline int lp_mutex_lock(pthread_mutex_t *m)
 {
+    if (lp_glibc_mutex_mine(m)) {
+        if (LP_LIKELY(lp_glibc_mutex_trylock(m)))
+            return 0;
+        if (__libc_single_threaded)
+            return lp_real_pthread_mutex_lock(m);
+        return lp_mutex_lock_slow(m, EBUSY);
+    }
     if (__libc_single_threaded && !(m->__data.__kind & 128))
         return lp_real_pthread_mutex_lock(m); /* a tail call: no frame of ours on this path */
     return lp_mutex_lock_mt(m);
@@ -35,6 +45,8 @@ static inline int lp_mutex_unlock(pthread_mutex_t *m)
 {
     if (LP_UNLIKELY(lp_waiters_any()))
         lp_release_slow((uintptr_t)m);
+    if (lp_glibc_mutex_mine(m))
+        return lp_glibc_mutex_unlock(m);
     return lp_real_pthread_mutex_unlock(m);
 }
 

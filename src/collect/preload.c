@@ -14,6 +14,7 @@
 
 #include "config.h"
 #include "dump.h"
+#include "glibc_mutex.h"
 #include "symtab.h"
 #include "hooks_pthread.h"
 #include "lp.h"
@@ -336,6 +337,7 @@ __attribute__((constructor)) static void lp_init(void)
     lp_stack_init();
     lp_dump_init();
     hide_self();
+    lp_glibc_mutex_init(lp_cfg.mutex_fast_path);
     pthread_atfork(NULL, NULL, after_fork_child);
     install_signal();
     if (lp_cfg.python)

@@ -1,7 +1,9 @@
 /* semantics.c — every observable result of the interposed functions, printed one per line, so a test can run it
  * with and without lockprof and require identical output: return values and errno for EBUSY, ETIMEDOUT, EDEADLK,
  * EPERM, EOWNERDEAD, EINTR, EAGAIN; recursive, error-checking, robust and priority-inheritance mutexes; signals
- * delivered during waits; errno untouched by successful calls. Exit status 0 when every result matches what
+ * delivered during waits; errno untouched by successful calls; the fields glibc keeps in a default mutex (lockprof
+ * locks those in place, src/collect/glibc_mutex.h) and a default mutex shared by threads that lock it every way
+ * (lock, trylock, timedlock, condition waits): nothing lost, nothing left locked. Exit status 0 when every result matches what
  * POSIX/glibc specify (printed as "ok"/"BAD"). */
 #define _GNU_SOURCE 1
 #include <errno.h>
@@ -72,6 +74,72 @@ static void *poke(void *arg)
     return NULL;
 }
 
+/* A default mutex's fields while held and after release, as glibc keeps them (tid printed as "is me"). */
+static void default_fields(const char *when, pthread_mutex_t *m)
+{
+    char what[96];
+    pthread_mutex_lock(m);
+    snprintf(what, sizeof what, "%s: held: lock word", when);
+    check(what, m->__data.__lock, 1);
+    snprintf(what, sizeof what, "%s: held: owner is me", when);
+    check(what, m->__data.__owner == gettid(), 1);
+    snprintf(what, sizeof what, "%s: held: users", when);
+    check(what, m->__data.__nusers, 1);
+    pthread_mutex_unlock(m);
+    snprintf(what, sizeof what, "%s: released: lock word, owner, users", when);
+    check(what, m->__data.__lock | m->__data.__owner | (int)m->__data.__nusers, 0);
+}
+
+enum { STRESS_THREADS = 4, STRESS_ITERS = 100000, PINGPONG_ROUNDS = 2000 };
+static pthread_mutex_t shared = PTHREAD_MUTEX_INITIALIZER;
+static long shared_count;
+static int stress_errors;
+static pthread_barrier_t stress_start;
+
+static void *stress(void *arg)
+{
+    (void)arg;
+    pthread_barrier_wait(&stress_start);
+    for (int i = 0; i < STRESS_ITERS; i++) {
+        if (i % 97 == 0) {
+            while (pthread_mutex_trylock(&shared) == EBUSY)
+                sched_yield();
+        } else if (i % 1009 == 0) {
+            struct timespec ts = in_ms(CLOCK_REALTIME, 10000);
+            if (pthread_mutex_timedlock(&shared, &ts) != 0) {
+                __atomic_add_fetch(&stress_errors, 1, __ATOMIC_RELAXED);
+                continue;
+            }
+        } else {
+            pthread_mutex_lock(&shared);
+        }
+        shared_count++;
+        pthread_mutex_unlock(&shared);
+    }
+    return NULL;
+}
+
+/* Two threads taking turns through a condition variable: glibc re-takes the mutex after a wake-up with the
+ * "waiters" value in the lock word, which the next unlock must honour. */
+static pthread_mutex_t pm = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t pc = PTHREAD_COND_INITIALIZER;
+static int turn, turns;
+
+static void *pingpong(void *arg)
+{
+    int me = (int)(long)arg;
+    for (int r = 0; r < PINGPONG_ROUNDS; r++) {
+        pthread_mutex_lock(&pm);
+        while (turn != me)
+            pthread_cond_wait(&pc, &pm);
+        turn = !me;
+        turns++;
+        pthread_cond_signal(&pc);
+        pthread_mutex_unlock(&pm);
+    }
+    return NULL;
+}
+
 int main(void)
 {
     pthread_mutexattr_t a;
@@ -83,6 +151,7 @@ int main(void)
     pthread_mutex_lock(&m);
     pthread_mutex_unlock(&m);
     check("errno after mutex lock/unlock", errno, 1234);
+    default_fields("default mutex, one thread", &m);
 
     /* error-checking mutex */
     pthread_mutex_t ec;
@@ -217,6 +286,24 @@ int main(void)
     pthread_join(p, NULL);
     pthread_join(t, NULL);
     pthread_join(releaser, NULL);
+
+    default_fields("default mutex, threads", &m);
+    pthread_t st[STRESS_THREADS], pp[2];
+    pthread_barrier_init(&stress_start, NULL, STRESS_THREADS);
+    for (long i = 0; i < STRESS_THREADS; i++)
+        pthread_create(&st[i], NULL, stress, (void *)i);
+    for (long i = 0; i < 2; i++)
+        pthread_create(&pp[i], NULL, pingpong, (void *)i);
+    for (int i = 0; i < STRESS_THREADS; i++)
+        pthread_join(st[i], NULL);
+    for (int i = 0; i < 2; i++)
+        pthread_join(pp[i], NULL);
+    check("shared mutex: timedlock errors", stress_errors, 0);
+    check("shared mutex: increments", shared_count, (long)STRESS_THREADS * STRESS_ITERS);
+    check("shared mutex: left unlocked, no owner, no users",
+          shared.__data.__lock | shared.__data.__owner | (int)shared.__data.__nusers, 0);
+    check("condition ping-pong: turns", turns, 2 * PINGPONG_ROUNDS);
+    check("condition ping-pong: mutex left unlocked", pm.__data.__lock | pm.__data.__owner | (int)pm.__data.__nusers, 0);
     printf("%s\n", bad ? "FAILED" : "ALL OK");
     return bad;
 }

@@ -23,16 +23,25 @@ class Semantics(TempDirTest):
         prog = os.path.join(BIN, "semantics")
         without = run([prog], timeout=60)
         self.assertEqual(without.returncode, 0, without.stdout)
-        with_ = run([prog], env={"LD_PRELOAD": LIB, "LOCKPROF_OUTPUT": os.path.join(self.tmp, "s.%p.prof")},
-                    timeout=60)
-        self.assertEqual(with_.returncode, 0, with_.stdout)
-        self.assertEqual(with_.stdout, without.stdout)
-        self.assertIn("ALL OK", with_.stdout)
-        self.assertEqual(len(profiles_in(self.tmp)), 1)
-        # the waits the program provoked are in the profile (timed-out ones flagged "failed")
-        rep = self.report_json(profiles_in(self.tmp))
-        failed = [l for l in rep["locks"] if "failed" in l["flags"]]
-        self.assertTrue(failed, [(l["kind"], l["name"], l["flags"]) for l in rep["locks"]])
+        self.assertIn("ALL OK", without.stdout)
+        # default mutexes locked in place by lockprof (glibc_mutex.h), and every call forwarded to libc
+        for fast in ("1", "0"):
+            out = os.path.join(self.tmp, fast)
+            os.mkdir(out)
+            with_ = run([prog], env={"LD_PRELOAD": LIB, "LOCKPROF_OUTPUT": os.path.join(out, "s.%p.prof"),
+                                     "LOCKPROF_MUTEX_FAST_PATH": fast}, timeout=60)
+            self.assertEqual(with_.returncode, 0, with_.stdout)
+            self.assertEqual(with_.stdout, without.stdout)
+            self.assertEqual(with_.stderr, "")
+            files = profiles_in(out)
+            self.assertEqual(len(files), 1)
+            with open(files[0]) as f:
+                state = [l.split(" ", 2)[2].strip() for l in f if l.startswith("m mutex_fast_path ")]
+            self.assertEqual(state, ["1" if fast == "1" else "0: LOCKPROF_MUTEX_FAST_PATH=0"])
+            # the waits the program provoked are in the profile (timed-out ones flagged "failed")
+            rep = self.report_json(files)
+            failed = [l for l in rep["locks"] if "failed" in l["flags"]]
+            self.assertTrue(failed, [(l["kind"], l["name"], l["flags"]) for l in rep["locks"]])
 
 
 class Bootstrap(TempDirTest):
