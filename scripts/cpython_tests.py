@@ -6,9 +6,14 @@ For every interpreter (scripts/find-pythons.sh) and every test module below that
 per-test outcomes. A test that passes without lockprof but fails, errors, is skipped or is missing with it is a
 *candidate*; candidates are rerun in isolation (`-m TEST_ID`) both ways --reruns times before a verdict:
 
-  regression   failed again under lockprof and never failed without it      -> exit status 1
+  regression   failed in most reruns under lockprof, never without it       -> exit status 1
   flaky        also failed without lockprof in a rerun                      -> reported, not counted
-  unconfirmed  passed every rerun both ways (failed once, under lockprof)   -> reported, not counted
+  unconfirmed  failed under lockprof in fewer than half of the reruns, never
+               without it (a timing-sensitive test slowed down, or a rare
+               failure worth a look: the report lists it with its counts)   -> reported, not counted
+
+A regression lockprof causes fails every time and is counted; a test that fails only now and then, with or
+without lockprof, must not fail this check on a loaded machine.
 
 The run with lockprof must also leave a profile of the main process that `lockprof report` reads, every profile
 of the run must parse, and no profile may carry a warning of concern (BENIGN_WARNINGS lists the others); a
@@ -381,7 +386,7 @@ def run_pair(args, label, py, module, outdir):
                       "rerun_fail_without": fails_without[t], "reruns": args.reruns}
             if fails_without[t]:
                 r["flaky"].append(detail)
-            elif fails_with[t]:
+            elif 2 * fails_with[t] > args.reruns:
                 r["regressions"].append(detail)
             else:
                 r["unconfirmed"].append(detail)
