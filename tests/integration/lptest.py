@@ -9,6 +9,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import time
 import unittest
 
 BUILD = os.environ.get("LOCKPROF_BUILD", os.path.join(os.path.dirname(__file__), "..", "..", "build"))
@@ -111,6 +112,42 @@ def line_of(path, marker):
             if marker in text:
                 return i
     raise AssertionError(f"{marker!r} not in {path}")
+
+
+def profile_meta(path):
+    """{key: [values]} of a profile's `m` records (docs/FORMAT.md: keys may repeat)."""
+    meta = {}
+    with open(path) as f:
+        for line in f:
+            if line.startswith("m "):
+                key, _, value = line[2:].rstrip("\n").partition(" ")
+                meta.setdefault(key, []).append(value)
+    return meta
+
+
+def catches_signal(pid, sig):
+    """True when process pid has a handler installed for sig (bit sig-1 of SigCgt in /proc/PID/status): for the
+    dump signal in a process started under lockprof, that means liblockprof's constructor has installed it (exec
+    resets caught signals to their default action, and SIGUSR2's default action terminates the process)."""
+    try:
+        with open(f"/proc/{pid}/status") as f:
+            for line in f:
+                if line.startswith("SigCgt:"):
+                    return bool(int(line.split()[1], 16) >> (int(sig) - 1) & 1)
+    except (OSError, ValueError, IndexError):
+        pass
+    return False
+
+
+def wait_until(predicate, seconds=30, step=0.01):
+    """Polls predicate() until it is true (returns True) or `seconds` have passed (returns False)."""
+    deadline = time.monotonic() + seconds
+    while True:
+        if predicate():
+            return True
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(step)
 
 
 def main():

@@ -492,6 +492,52 @@ class CheckFixture(TempDirTest):
 
 # ---- check: real runs ---------------------------------------------------------------------------------------
 
+LOCK_HOTSPOT = '''\
+"""test_gate.py's lock_hotspot.py: threads that take stats_lock in update() and hold it across a sleep. Every
+worker's first update() waits for the main thread, which holds stats_lock until all workers are running and then
+50 ms more; later ones wait for each other (a sleep releases the GIL, so the others run into the held lock). No
+other lock of the script is ever contended: waits outside update() are only the notifications of Thread.start
+and join. Usage: lock_hotspot.py THREADS UPDATES"""
+import sys
+import threading
+import time
+
+stats_lock = threading.Lock()
+stats = {"count": 0}
+running = []
+
+
+def update():
+    with stats_lock:  # contended
+        stats["count"] += 1
+        time.sleep(0.001)
+
+
+def worker(n):
+    running.append(threading.get_ident())  # list.append is atomic: no lock
+    for _ in range(n):
+        update()
+
+
+def main():
+    threads, n = int(sys.argv[1]), int(sys.argv[2])
+    ts = [threading.Thread(target=worker, args=(n,)) for _ in range(threads)]
+    with stats_lock:
+        for t in ts:
+            t.start()
+        while len(running) < threads:
+            time.sleep(0.001)
+        time.sleep(0.05)
+    for t in ts:
+        t.join()
+    print(f"count={stats['count']}")
+    sys.exit(stats["count"] != threads * n)
+
+
+main()
+'''
+
+
 class CheckReal(Profiles):
     RULES = """\
 max contentions * 0
@@ -537,8 +583,13 @@ max p99_ms lock=hot_lock 1e9
 
     def test_python_lock_selectors(self):
         py = "/usr/bin/python3"
-        files = self.contended([py, os.path.join(EXAMPLES_PY, "lock_hotspot.py"), "4", "2000"],
-                               "threading.Lock", "lh")
+        # The rules need a file named lock_hotspot.py whose threading.Lock waits are all in update(): a test-local
+        # one (LOCK_HOTSPOT) whose contention is certain, not left to where GIL switches land (examples/python's
+        # has none in 1 of 5 runs of Debian's 3.11).
+        script = os.path.join(self.tmp, "lock_hotspot.py")
+        with open(script, "w") as f:
+            f.write(LOCK_HOTSPOT)
+        files = self.contended([py, script, "4", "25"], "threading.Lock", "lh", attempts=1)
         rules = write_rules(self.tmp, "max contentions kind=threading.Lock 0\n"
                                       "max contentions kind=threading.Lock,stack~lock_hotspot.py 0\n"
                                       "max contentions kind=threading.Lock,!stack~update 0\n"

@@ -16,9 +16,13 @@ def ex(name):
 
 
 class HotMutex(TempDirTest):
+    # The tests below need hot_lock contended. hot_mutex makes that likely, not certain (a thread must be inside
+    # critical_work when another calls pthread_mutex_lock): 4 threads x 2000 sections of ~15 µs keep the lock held
+    # for 0.1 s or more, not for the few ms a busy machine's scheduler can run without any overlap (2 x 100 had no
+    # contention in 16 of 40 runs next to two busy processes on 2 cores).
     def test_hot_mutex_waiter_holder_and_total(self):
         t0 = time.monotonic()
-        p, files = self.profile([ex("hot_mutex"), "4", "400"])
+        p, files = self.profile([ex("hot_mutex"), "4", "2000"])
         wall_ns = (time.monotonic() - t0) * 1e9
         self.assertEqual(len(files), 1)
         rep = self.report_json(files)
@@ -38,7 +42,7 @@ class HotMutex(TempDirTest):
         self.assertEqual(sum(s["contentions"] for s in lock["stacks"]), lock["contentions"])
 
     def test_text_report_has_units_and_stacks(self):
-        _, files = self.profile([ex("hot_mutex"), "3", "200"])
+        _, files = self.profile([ex("hot_mutex"), "4", "2000"])
         out = lockprof("report", *files, check=True).stdout
         for col in ("contentions", "wait[ms]", "avg[ms]", "max[ms]", "p99[ms]", "top waiter frame"):
             self.assertIn(col, out)
@@ -47,7 +51,7 @@ class HotMutex(TempDirTest):
         self.assertIn("blocked by", out)
 
     def test_summary_on_stderr(self):
-        p = lockprof("run", "-o", os.path.join(self.tmp, "s.%p.prof"), "--", ex("hot_mutex"), "3", "200")
+        p = lockprof("run", "-o", os.path.join(self.tmp, "s.%p.prof"), "--", ex("hot_mutex"), "4", "2000")
         self.assertEqual(p.returncode, 0)
         self.assertIn("top contended locks", p.stderr)
         self.assertIn("hot_lock", p.stderr)
@@ -123,10 +127,22 @@ class Processes(TempDirTest):
         self.assertEqual(len(pids), 2)
 
     def test_exec_child_inherits_preload(self):
-        p, files = self.profile(["/bin/sh", "-c", f"{ex('hot_mutex')} 2 100; true"])
-        self.assertGreaterEqual(len(files), 2)
-        names = {l["name"] for f in files for l in self.report_json([f])["locks"]}
-        self.assertIn("hot_lock", names)
+        # sh forks and execs the child (it is not the last command). The child is tests/data/semantics.c: its
+        # pthread_mutex_timedlock/clocklock on `held` while another thread holds it time out after 50 ms whatever
+        # the scheduling, so a child whose hooks work always records waits there (flagged "failed").
+        prog = os.path.join(lptest.BUILD, "tests", "semantics")
+        p, files = self.profile(["/bin/sh", "-c", f"{prog} >/dev/null; true"])
+        self.assertEqual(len(files), 2, p.stderr)
+        meta = {f: lptest.profile_meta(f) for f in files}
+        shell = [f for f in files if meta[f]["cmdline"] == [f"/bin/sh -c {prog} >/dev/null; true"]]
+        child = [f for f in files if meta[f]["exe"] == [os.path.realpath(prog)]]
+        self.assertEqual((len(shell), len(child)), (1, 1), meta)
+        self.assertEqual(meta[child[0]]["ppid"], meta[shell[0]]["pid"])
+        self.assertEqual(meta[child[0]]["cmdline"], [prog])
+        held = [l for l in self.report_json(child)["locks"] if l["kind"] == "pthread_mutex" and l["name"] == "held"]
+        self.assertEqual(len(held), 1, "the exec'd child recorded no wait on `held`")
+        self.assertIn("failed", held[0]["flags"])
+        self.assertTrue(any(has_frame(s["frames"], "main") for s in held[0]["stacks"]), held[0]["stacks"])
 
     def test_existing_ld_preload_keeps_working(self):
         marker = os.path.join(self.tmp, "marker")
@@ -151,12 +167,16 @@ class Processes(TempDirTest):
                 except (OSError, ValueError, IndexError):
                     continue
                 if ppid == proc.pid and cmd.startswith(b"/bin/sleep\x005"):
-                    time.sleep(0.3)  # let the constructor finish
+                    # exec'd: SIGUSR2 is caught once liblockprof's constructor has installed its handler (and
+                    # `lockprof run` once it forwards it); until then the signal would terminate the process
+                    for who in (int(pid), proc.pid):
+                        self.assertTrue(lptest.wait_until(lambda: lptest.catches_signal(who, signal.SIGUSR2)),
+                                        f"pid {who} never installed a SIGUSR2 handler")
                     return proc, int(pid)
             time.sleep(0.02)
         self.fail("the command did not start")
 
-    def wait_for(self, path, seconds=5):
+    def wait_for(self, path, seconds=30):
         deadline = time.monotonic() + seconds
         while not os.path.exists(path) and time.monotonic() < deadline:
             time.sleep(0.05)

@@ -11,12 +11,15 @@ from lptest import EXAMPLES_C, SRC, TempDirTest, lockprof
 
 class Malformed(TempDirTest):
     def good_profile(self):
-        for _ in range(5):  # with aggregates: 2 threads x 100 sometimes meet no contention on a busy machine
-            _, files = self.profile([os.path.join(EXAMPLES_C, "hot_mutex"), "2", "100"])
-            with open(files[0], "rb") as f:
-                data = f.read()
-            if b"\na " in data:
-                break
+        """A complete profile with every record type the corruptions below need (l, a). The waits come from
+        tests/data/semantics.c, whose timed locks of a mutex another thread holds time out whatever the scheduling
+        (hot_mutex's contention is only likely: 2 threads x 100 sections often never overlap on a busy machine)."""
+        _, files = self.profile([os.path.join(lptest.BUILD, "tests", "semantics")])
+        self.assertEqual(len(files), 1)
+        with open(files[0], "rb") as f:
+            data = f.read()
+        for tag in (b"l", b"a"):
+            self.assertIn(b"\n" + tag + b" ", data, f"no {tag.decode()} record in the profile of semantics")
         return data
 
     def check_rejected(self, data, expect):

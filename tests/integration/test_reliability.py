@@ -47,7 +47,8 @@ class Semantics(TempDirTest):
 class Bootstrap(TempDirTest):
     def test_locks_taken_before_the_collector_initialised(self):
         early = os.path.join(BIN, "libearly_locker.so")
-        p = run([os.path.join(EXAMPLES_C, "hot_mutex"), "3", "200"],
+        # 4 x 2000 sections: hot_lock contended in practice even on a busy machine (3 x 200 often was not)
+        p = run([os.path.join(EXAMPLES_C, "hot_mutex"), "4", "2000"],
                 env={"LD_PRELOAD": f"{LIB}:{early}", "LOCKPROF_OUTPUT": os.path.join(self.tmp, "e.%p.prof")},
                 timeout=120)
         self.assertEqual(p.returncode, 0, p.stderr)
@@ -113,14 +114,19 @@ class Storms(TempDirTest):
 
     def test_dump_signals_under_load(self):
         out = os.path.join(self.tmp, "load.%p.prof")
-        proc = subprocess.Popen([LOCKPROF, "run", "-o", out, "--no-summary", "--",
-                                 os.path.join(EXAMPLES_C, "hot_mutex"), "4", "3000"],
+        prog = os.path.join(EXAMPLES_C, "hot_mutex")
+        proc = subprocess.Popen([LOCKPROF, "run", "-o", out, "--no-summary", "--", prog, "4", "3000"],
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         sent = 0
         deadline = time.monotonic() + 30
         while proc.poll() is None and time.monotonic() < deadline:
             time.sleep(0.01)
             for pid in child_pids(proc.pid):
+                # only once the command runs with lockprof's handler installed: before exec the child is
+                # `lockprof run`'s fork, and between exec and liblockprof's constructor SIGUSR2's default action
+                # (terminate) is in place. Exec cannot be undone, and neither runs a handler of its own.
+                if not (exe_of(pid) == os.path.realpath(prog) and lptest.catches_signal(pid, signal.SIGUSR2)):
+                    continue
                 try:
                     os.kill(pid, signal.SIGUSR2)
                     sent += 1
@@ -153,6 +159,13 @@ class Storms(TempDirTest):
             self.assertIn("m reason exit\n", fh.read())
 
 
+def exe_of(pid):
+    try:
+        return os.readlink(f"/proc/{pid}/exe")
+    except OSError:
+        return None
+
+
 def child_pids(pid):
     out = []
     for p in os.listdir("/proc"):
@@ -167,18 +180,19 @@ def child_pids(pid):
 
 
 FD_PROBE = r"""
-import os, resource, sys, threading, time
+import os, resource, sys, threading
 def fds():
     return {int(x) for x in os.listdir("/proc/self/fd")}
 before = fds()
 if sys.argv[1] == "wait":
     lock = threading.Lock()
     lock.acquire()
-    t = threading.Thread(target=lambda: (lock.acquire(), lock.release()))
+    # held until the thread has given up: its timed acquire waits 50 ms whatever the scheduling, and lockprof
+    # records the wait (flagged "failed"), with a native stack
+    t = threading.Thread(target=lock.acquire, kwargs={"timeout": 0.05})
     t.start()
-    time.sleep(0.2)  # the thread waits for the lock: lockprof records it, with a native stack
-    lock.release()
     t.join()
+    lock.release()
 new = sorted(fds() - before)
 soft = resource.getrlimit(resource.RLIMIT_NOFILE)[0]
 print(min(soft, 1024), *new)
