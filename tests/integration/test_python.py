@@ -2,8 +2,10 @@
 present, and the 3.13 GIL and free-threaded builds of scripts/setup-pythons.sh).
 
 Contention counts vary a lot from run to run on a 2-core machine, so the tests assert attribution (kind, object
-type, the example's own function and line, the holder's code) and retry a workload up to three times when a run
-happened to produce no contention of the kind under test."""
+type, the example's own function and line, the holder's code). Where a test needs contention it makes it certain:
+a holder thread keeps the lock until the waiters are blocked on it (tests/data/held.py; a free-threaded critical
+section lasts ~100 ns, and on a loaded machine two threads seldom run at once). The rest retry a workload up to five
+times when a run happened to produce no contention of the kind under test."""
 import os
 import unittest
 
@@ -13,30 +15,34 @@ from lptest import EXAMPLES_PY, TempDirTest, has_frame, line_of, lockprof, locks
 PYTHONS = pythons()
 
 
+DATA = os.path.join(lptest.SRC, "tests", "data")
+
+
 def example(name):
     return os.path.join(EXAMPLES_PY, name + ".py")
 
 
 # Generated functions for test_lines_stay_right_when_code_objects_come_and_go: the k-th is named f like all the
-# others, in the same file, starts at line GEN_FIRST + 2k and appends to its own list on the next line. The
-# script prints "k id(list)" for each.
+# others, in the same file, starts at line GEN_FIRST + 2k and appends to its own list on the next line. Two threads
+# run it; both block on the list (a holder thread keeps it locked until they do, held.py), then go on appending.
+# The script prints "k id(list)" for each.
 GEN_FIRST = 10
 GEN_FUNCS = """
-import threading
+import gc, sys
+sys.path.insert(0, %r)
+import held
 lists = []
 for k in range(40):
-    lists.append([])
+    lists.append([0, 1])
     print(k, hex(id(lists[k])))
     src = "\\n" * (%d + 2 * k - 1) + "def f(n):\\n    for _ in range(n): L.append(1)\\n"
     ns = {"L": lists[k]}
     exec(compile(src, "gen.py", "exec"), ns)
-    ts = [threading.Thread(target=ns["f"], args=(20000,)) for _ in range(2)]
-    for t in ts:
-        t.start()
-    for t in ts:
-        t.join()
-    del ns, ts, src
-""" % GEN_FIRST
+    held.run(lambda: lists[k].sort(key=held.spin_once), [lambda: ns["f"](20000)] * 2, ordered=False,
+             obj=lists[k])
+    del ns, src
+    gc.collect()  # f, its code object and ns (a cycle) are freed before the next f is compiled
+""" % (DATA, GEN_FIRST)
 
 
 class PythonTest(TempDirTest):
@@ -54,6 +60,15 @@ class PythonTest(TempDirTest):
             last = rep
         self.fail(f"{name}: no matching contention in {attempts} runs; locks: "
                   f"{[(l['kind'], l['name'], l['object_type'], l['contentions']) for l in last['locks']][:12]}")
+
+    def held(self, py, name):
+        """Profiles tests/data/held_example.py on examples/python/<name>.py: two threads run the example's code on
+        its shared object while a third holds it, and both wait, certainly. Returns (report, the object's address)."""
+        p, files = self.profile([py, os.path.join(DATA, "held_example.py"), example(name)], name=name)
+        self.assertEqual(len(files), 1)
+        rep = self.report_json(files)
+        self.assertEqual(rep["processes"][0]["python"] is not None, True, "CPython not detected")
+        return rep, p.stdout.strip()
 
     def assert_no_object_type_on_runtime_locks(self, rep):
         for lock in rep["locks"]:
@@ -76,13 +91,12 @@ def for_each_python(test):
 class ThreadingLock(PythonTest):
     @for_each_python
     def test_lock_hotspot(self, label, py, info):
+        # Two threads run worker() while a third holds stats_lock inside update() (tests/data/held_example.py).
         path = example("lock_hotspot")
         with_line = line_of(path, "with stats_lock:")
-
-        def want(rep):
-            return [l for l in locks_of(rep, "threading.Lock", contention=True) if l["contentions"] > 0]
-
-        rep, locks = self.workload(py, "lock_hotspot", ["4", "3000"], want)
+        rep, _ = self.held(py, "lock_hotspot")
+        locks = [l for l in locks_of(rep, "threading.Lock", contention=True) if l["contentions"] > 0]
+        self.assertTrue(locks, [(l["kind"], l["name"], l["contentions"]) for l in rep["locks"]][:12])
         stacks = [s for l in locks for s in l["stacks"]]
         self.assertTrue(any(has_frame(s["frames"], "update", with_line, "lock_hotspot.py") for s in stacks),
                         [lptest.frames_text(s["frames"]) for s in stacks[:3]])
@@ -160,25 +174,30 @@ class FreeThreaded(PythonTest):
         for label, py in self.ft_pythons():
             for name, typ, markers in OBJECT_EXAMPLES:
                 with self.subTest(python=label, example=name):
+                    # Two threads run the example's functions on its shared object while a third holds the object
+                    # (tests/data/held_example.py): the first is handed the lock by the holder, the second by the
+                    # first, running the example's line.
                     path = example(name)
                     funcs = set(markers)
                     lines = {f: line_of(path, m) for f, m in markers.items()}
                     if name == "order_counter":  # two stores on consecutive lines
                         lines = {"add_item": None}
-
-                    def want(rep):
-                        locks = [l for l in locks_of(rep, "pymutex", contention=True) if l["object_type"] == typ]
-                        stacks = [s for l in locks for s in l["stacks"]]
-                        if any(any(has_frame(s["frames"], f, ln, name + ".py") for f, ln in lines.items())
-                               for s in stacks) and any(s["holder_frames"] for s in stacks):
-                            return locks
-                        return None
-
-                    rep, locks = self.workload(py, name, [], want)
+                    rep, addr = self.held(py, name)
+                    locks = [l for l in locks_of(rep, "pymutex", contention=True) if l["object_type"] == typ]
+                    self.assertIn(typ + "@" + addr, [l["name"] for l in locks],
+                                  [(l["name"], l["contentions"]) for l in rep["locks"]][:12])
                     stacks = [s for l in locks for s in l["stacks"]]
+                    self.assertTrue(any(any(has_frame(s["frames"], f, ln, name + ".py") for f, ln in lines.items())
+                                        for s in stacks), [lptest.frames_text(s["frames"]) for s in stacks[:3]])
                     holders = [s["holder_frames"] for s in stacks if s["holder_frames"]]
                     self.assertTrue(any(any(has_frame(h, f, None, name + ".py") for f in funcs) for h in holders),
                                     [lptest.frames_text(h) for h in holders[:3]])
+                    if len(markers) == 2:  # the thread running the first function is queued ahead of the other
+                        first, second = markers
+                        self.assertTrue(any(has_frame(s["frames"], second, lines[second], name + ".py") and
+                                            has_frame(s["holder_frames"], first, None, name + ".py") for s in stacks),
+                                        [(lptest.frames_text(s["frames"]), lptest.frames_text(s["holder_frames"]))
+                                         for s in stacks])
                     # the patched slow path is the leaf, and the object lock is named after its type
                     self.assertTrue(all(l["name"].startswith(typ + "@0x") for l in locks))
                     self.assert_no_object_type_on_runtime_locks(rep)
@@ -271,25 +290,24 @@ class FreeThreaded(PythonTest):
         # A PyMutex slow path is captured at its first blocking call (src/collect/py/hooks.c): one that takes the
         # lock before any yield or park is counted in slow_paths_unblocked and not recorded, so every recorded
         # wait on the list blocked (no zero-length waits in the histogram) and carries the worker's line.
+        # tests/data/unblocked_list.py makes both certain on the list: the main thread enters the slow path
+        # (PyMutex_Lock) on the list's unlocked mutex a known number of times, outside worker(); then two threads
+        # run worker() (bench/ft_list.py's loop), both blocked at first by a holder, then contending by chance.
+        script = os.path.join(DATA, "unblocked_list.py")
         for label, py in self.ft_pythons():
             with self.subTest(python=label):
-                def want(rep):
-                    locks = [l for l in locks_of(rep, "pymutex", contention=True) if l["object_type"] == "list"]
-                    return locks if locks and rep["processes"][0]["slow_paths_unblocked"] > 0 else None
-
-                workload = os.path.join(lptest.SRC, "bench", "ft_list.py")
-                for i in range(5):
-                    _, files = self.profile([py, workload, "2", "200000"], name=f"unblocked{i}")
-                    rep = self.report_json(files, "--top", "0")
-                    locks = want(rep)
-                    if locks:
-                        break
-                self.assertTrue(locks, "no list contention with unblocked slow paths in 5 runs")
+                p, files = self.profile([py, script, "200000"], name="unblocked")
+                addr, unblocked = p.stdout.split()
+                rep = self.report_json(files, "--top", "0")
+                self.assertGreaterEqual(rep["processes"][0]["slow_paths_unblocked"], int(unblocked))
+                locks = [l for l in locks_of(rep, "pymutex", contention=True) if l["object_type"] == "list"]
+                self.assertEqual([l["name"] for l in locks], ["list@" + addr], [l["name"] for l in rep["locks"]])
+                self.assertGreaterEqual(locks[0]["contentions"], 2)
                 for l in locks:
                     self.assertEqual(l["histogram"][0], 0, l["histogram"])
                     self.assertGreater(l["wait_ns"], 0)
                     for st in l["stacks"]:
-                        self.assertTrue(has_frame(st["frames"], "worker", None, "ft_list.py"),
+                        self.assertTrue(has_frame(st["frames"], "worker", None, "unblocked_list.py"),
                                         lptest.frames_text(st["frames"]))
 
     def test_lines_stay_right_when_code_objects_come_and_go(self):
@@ -297,29 +315,27 @@ class FreeThreaded(PythonTest):
         # instruction pointer match (src/collect/py/frames.c, struct frame_memo). Forty functions named f in one
         # file, compiled one after another and each freed before the next (whose code object may take its
         # address), each at its own line and appending to its own list: every frame f in the stacks of the k-th
-        # list's waits must carry the k-th function's line.
+        # list's waits must carry the k-th function's line. Each list is waited for, certainly (GEN_FUNCS).
         script = os.path.join(self.tmp, "gen_funcs.py")
         with open(script, "w") as f:
             f.write(GEN_FUNCS)
         for label, py in self.ft_pythons():
             with self.subTest(python=label):
                 checked = set()
-                for i in range(5):
-                    p, files = self.profile([py, script], name=f"gen{i}")
-                    line_of_list = {int(a, 16): GEN_FIRST + 2 * int(k) + 1
-                                    for k, a in (l.split() for l in p.stdout.splitlines())}
-                    self.assertEqual(len(line_of_list), 40, p.stdout)
-                    for lock in locks_of(self.report_json(files, "--top", "0"), "pymutex", contention=True):
-                        if lock["object_type"] != "list":
-                            continue
-                        want = line_of_list[int(lock["name"].split("@")[1], 16)]
-                        for st in lock["stacks"]:
-                            lines = [fr["line"] for fr in st["frames"] if fr["function"] == "f"]
-                            self.assertEqual(lines, [want], (lock["name"], lptest.frames_text(st["frames"])))
-                        checked.add(want)
-                    if len(checked) >= 5:
-                        break
-                self.assertGreaterEqual(len(checked), 5, "too few generated functions contended in 5 runs")
+                p, files = self.profile([py, script], name="gen")
+                line_of_list = {int(a, 16): GEN_FIRST + 2 * int(k) + 1
+                                for k, a in (l.split() for l in p.stdout.splitlines())}
+                self.assertEqual(len(line_of_list), 40, p.stdout)
+                for lock in locks_of(self.report_json(files, "--top", "0"), "pymutex", contention=True):
+                    if lock["object_type"] != "list":
+                        continue
+                    want = line_of_list[int(lock["name"].split("@")[1], 16)]
+                    for st in lock["stacks"]:
+                        lines = [fr["line"] for fr in st["frames"] if fr["function"] == "f"]
+                        self.assertEqual(lines, [want], (lock["name"], lptest.frames_text(st["frames"])))
+                    checked.add(want)
+                self.assertEqual(len(checked), 40, "generated functions whose list no wait was recorded for: "
+                                 f"{sorted(set(line_of_list.values()) - checked)}")
 
     def test_without_capstone_one_warning_and_the_parking_lot_view(self):
         # Capstone is opened by soname only to patch (src/collect/py/patch.c). A copy of the collector naming a
