@@ -24,7 +24,8 @@ void lp_glibc_mutex_wake(pthread_mutex_t *m)
     errno = e;
 }
 
-/* The real function is libc's own, not another interposer's that must see every call. */
+/* The real function is libc's own (libpthread's before glibc 2.34), not another interposer's that must see every
+ * call. */
 static int from_libc(void *fn)
 {
     Dl_info info;
@@ -32,7 +33,7 @@ static int from_libc(void *fn)
         return 0;
     const char *base = strrchr(info.dli_fname, '/');
     base = base ? base + 1 : info.dli_fname;
-    return strncmp(base, "libc.so", 7) == 0;
+    return strncmp(base, "libc.so", 7) == 0 || strncmp(base, "libpthread.so", 13) == 0;
 }
 
 static int fields_are(const pthread_mutex_t *m, int lock, int owner, unsigned nusers)

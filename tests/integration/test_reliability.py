@@ -44,6 +44,23 @@ class Semantics(TempDirTest):
             self.assertTrue(failed, [(l["kind"], l["name"], l["flags"]) for l in rep["locks"]])
 
 
+    def test_another_interposer_after_lockprof_sees_every_call(self):
+        # bench/passthrough_shim.c after lockprof in LD_PRELOAD: lockprof's next pthread_mutex_lock is the shim's,
+        # which must see every call, so nothing is locked in place (src/collect/glibc_mutex.c), with one warning.
+        shim = os.path.join(BUILD, "bench", "libpassthrough_shim.so")
+        prog = os.path.join(BIN, "semantics")
+        without = run([prog], timeout=60)
+        with_ = run([prog], env={"LD_PRELOAD": f"{LIB}:{shim}", "LOCKPROF_OUTPUT": os.path.join(self.tmp, "s.%p.prof")},
+                    timeout=60)
+        self.assertEqual(with_.returncode, 0, with_.stdout)
+        self.assertEqual(with_.stdout, without.stdout)
+        warning = "another library interposes pthread_mutex_lock/unlock after lockprof; every call goes to it"
+        self.assertEqual(with_.stderr, f"lockprof: warning: {warning}\n")
+        meta = lptest.profile_meta(profiles_in(self.tmp)[0])
+        self.assertEqual(meta["mutex_fast_path"], ["0: pthread_mutex_lock/unlock after lockprof are not libc's"])
+        self.assertEqual(meta["warning"], [warning])
+
+
 class Bootstrap(TempDirTest):
     def test_locks_taken_before_the_collector_initialised(self):
         early = os.path.join(BIN, "libearly_locker.so")
