@@ -12,10 +12,10 @@
 
 #include "real.h"
 
-int lp_glibc_mutex_on;
+_Atomic int lp_glibc_mutex_on;
 static const char *why_off = "not started";
 
-const char *lp_glibc_mutex_state(void) { return lp_glibc_mutex_on ? "1" : why_off; }
+const char *lp_glibc_mutex_state(void) { return atomic_load(&lp_glibc_mutex_on) ? "1" : why_off; }
 
 void lp_glibc_mutex_wake(pthread_mutex_t *m)
 {
@@ -67,7 +67,7 @@ static const char *protocol_differs(void)
 
 void lp_glibc_mutex_init(int wanted)
 {
-    lp_glibc_mutex_on = 0;
+    atomic_store(&lp_glibc_mutex_on, 0);
     if (!wanted) {
         why_off = "0: LOCKPROF_MUTEX_FAST_PATH=0";
         return;
@@ -83,5 +83,5 @@ void lp_glibc_mutex_init(int wanted)
         lp_warn2("uncontended locks go through libc (slower): ", why_off + 3);
         return;
     }
-    lp_glibc_mutex_on = 1;
+    atomic_store(&lp_glibc_mutex_on, 1);
 }

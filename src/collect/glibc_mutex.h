@@ -26,8 +26,9 @@
 #include "lp.h"
 #include "thread.h"
 
-/* Set once by lp_glibc_mutex_init() in the constructor, before the program's threads exist. */
-extern int lp_glibc_mutex_on;
+/* Set once by lp_glibc_mutex_init() in the constructor (threads a library started before it may already be
+ * locking: either answer is right for them, both paths speak the same protocol). */
+extern _Atomic int lp_glibc_mutex_on;
 
 /* Turns the fast path on when the checks pass; warns once when they fail for a reason the user did not choose. */
 void lp_glibc_mutex_init(int wanted);
@@ -39,7 +40,7 @@ void lp_glibc_mutex_wake(pthread_mutex_t *m);
 /* The mutex is of the kind lockprof locks in place. */
 static inline int lp_glibc_mutex_mine(const pthread_mutex_t *m)
 {
-    return LP_LIKELY(lp_glibc_mutex_on) && m->__data.__kind == 0;
+    return LP_LIKELY(atomic_load_explicit(&lp_glibc_mutex_on, memory_order_relaxed)) && m->__data.__kind == 0;
 }
 
 /* The kernel tid glibc stores in __owner. lp_tls.tid is this thread's, cleared in a forked child's only thread
