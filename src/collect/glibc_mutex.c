@@ -13,7 +13,7 @@
 #include "real.h"
 
 _Atomic int lp_glibc_mutex_on;
-static const char *why_off = "not started";
+static const char *why_off = "0: not started";
 
 const char *lp_glibc_mutex_state(void) { return atomic_load(&lp_glibc_mutex_on) ? "1" : why_off; }
 
