@@ -211,6 +211,7 @@ static void on_dump_signal(int sig)
 static void after_fork_child(void)
 {
     my_pid = (pid_t)syscall(SYS_getpid);
+    lp_stack_after_fork_child(); /* needs the parent's thread states, which the next line forgets */
     lp_thread_after_fork_child();
     lp_stack_init(); /* the child's descriptor table may have shrunk back: grow it while single-threaded */
     lp_waiters_reset();

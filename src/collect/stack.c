@@ -54,6 +54,7 @@ static int hidden(uintptr_t pc)
  *    single-threaded (constructor, fork child), where growing it costs a few microseconds: lp_stack_init.
  * A thread that finds another thread initialising waits for it. */
 static _Atomic int unwinder_state; /* 0 not initialised, 1 initialising, 2 ready */
+static _Atomic int native_off;     /* a fork copied libunwind's locks held (lp_stack_after_fork_child) */
 
 static int high_mark(void)
 {
@@ -80,6 +81,16 @@ void lp_stack_init(void)
         close(fd);
     }
     errno = e;
+}
+
+void lp_stack_after_fork_child(void)
+{
+    int busy = atomic_load(&unwinder_state) == 1;
+    for (struct lp_thread *t = lp_thread_all(); t; t = t->next_all)
+        busy |= atomic_load(&t->unwinding);
+    if (busy && !atomic_exchange(&native_off, 1))
+        lp_warn("another thread was capturing a native stack when this process forked: native stacks are off in "
+                "this process (libunwind's locks were copied held)");
 }
 
 void lp_stack_place_pipe(int fds[2], int flags)
@@ -204,9 +215,13 @@ uint64_t lp_stack_capture(struct lp_thread *t, const void *leaf, uintptr_t site)
     if (leaf)
         words[n++] = (uint64_t)(uintptr_t)leaf;
 
-    if (lp_cfg.native_depth && unwinder_ready()) {
+    if (lp_cfg.native_depth && !atomic_load_explicit(&native_off, memory_order_relaxed) && unwinder_ready()) {
         void *pcs[LP_MAX_NATIVE_DEPTH + 8];
+        /* Set before libunwind can take a lock of its own: a fork that copies that lock held copies this too
+         * (x86-64 stores become visible in order, and the lock is a locked instruction). */
+        atomic_store(&t->unwinding, 1);
         int got = unw_backtrace(pcs, (int)lp_cfg.native_depth + 8);
+        atomic_store_explicit(&t->unwinding, 0, memory_order_release);
         /* The stack starts below lockprof's deepest frame (or trampoline): a hook's own frames are at the top,
          * except for a CPython hook's wait captured at its first blocking call (py/hooks.c), where the
          * interpreter's lock code and lockprof's libc hook sit above the CPython hook's frame. */

@@ -41,4 +41,9 @@ void lp_stack_hide_range(uintptr_t lo, uintptr_t hi);
  * libunwind's pipe (see stack.c). */
 void lp_stack_init(void);
 
+/* Called first in a fork child, while the parent's thread states are still listed: when some thread of the
+ * parent was inside libunwind at the fork, libunwind's locks are held in the child for good, and native stacks
+ * are turned off in this process (one warning) rather than deadlock its first capture. */
+void lp_stack_after_fork_child(void);
+
 #endif

@@ -60,6 +60,7 @@ struct lp_thread {
     struct lp_map pytypes; /* validated PyTypeObject address → interned type name (py/classify.c) */
     void *py_cache;       /* per-thread Python caches (py/ owns the layout) */
     void *stack_cache;    /* recent (Python position, stack pointer) → stack hash (stack.c) */
+    _Atomic int unwinding; /* inside libunwind (stack.c): a fork now copies libunwind's locks held */
     unsigned sample_ctr;
     struct {
         unsigned kind;

@@ -99,6 +99,30 @@ class Storms(TempDirTest):
         self.assertIn("done", p.stdout)
         self.complete_profiles(1 + threads * children)  # every child, whether it called exit() or _exit()
 
+    def test_fork_while_another_thread_is_inside_libunwind(self):
+        # tests/data/slow_unwind.c (preloaded first) keeps libunwind's lock held by a thread capturing a stack while
+        # fork_unwind.c forks: the child inherits the lock held. Its first wait must be recorded, not deadlock on
+        # the lock (CI once hung so in storm forks); the child turns native stacks off with one warning.
+        slow = os.path.join(BIN, "libslow_unwind.so")
+        p = run([os.path.join(BIN, "fork_unwind")],
+                env={"LD_PRELOAD": f"{slow}:{LIB}", "LOCKPROF_OUTPUT": os.path.join(self.tmp, "u.%p.prof")},
+                timeout=60)
+        self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
+        self.assertEqual(p.stdout.split("\n")[:2], ["child done timedout", "done"])
+        warning = ("another thread was capturing a native stack when this process forked: native stacks are off "
+                   "in this process (libunwind's locks were copied held)")
+        self.assertEqual(p.stderr, f"lockprof: warning: {warning}\n")
+        files = profiles_in(self.tmp)
+        self.assertEqual(len(files), 2)
+        meta = {f: lptest.profile_meta(f) for f in files}
+        child = [f for f in files if meta[f].get("warning") == [warning]]
+        self.assertEqual(len(child), 1, meta)
+        parent = [f for f in files if f not in child][0]
+        self.assertEqual(meta[child[0]]["ppid"], meta[parent]["pid"])
+        held = [l for l in self.report_json(child)["locks"] if l["name"] == "child_lock"]
+        self.assertEqual(len(held), 1, self.report_json(child)["locks"])
+        self.assertIn("failed", held[0]["flags"])
+
     def test_exit_from_non_main_thread(self):
         p, files = self.profile([os.path.join(BIN, "storm"), "exit-thread"], name="exit")
         self.complete_profiles(1)
