@@ -22,27 +22,26 @@ static void *wait_parent(void *arg)
     return NULL;
 }
 
+static int timedlock_ms(pthread_mutex_t *m, long ms)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_REALTIME, &t);
+    t.tv_nsec += ms * 1000000;
+    t.tv_sec += t.tv_nsec / 1000000000;
+    t.tv_nsec %= 1000000000;
+    return pthread_mutex_timedlock(m, &t);
+}
+
 static void *wait_child(void *arg)
 {
     (void)arg;
-    struct timespec t;
-    clock_gettime(CLOCK_REALTIME, &t);
-    t.tv_nsec += 50000000;
-    t.tv_sec += t.tv_nsec / 1000000000;
-    t.tv_nsec %= 1000000000;
-    int rc = pthread_mutex_timedlock(&child_lock, &t); /* held by the child's main: always a recorded wait */
-    return (void *)(long)rc;
+    return (void *)(long)timedlock_ms(&child_lock, 50); /* held by the child's main: always a recorded wait */
 }
 
-static void *wait_child_lock_of_parent(void *arg)
+static void *warm_up(void *arg)
 {
     (void)arg;
-    struct timespec t;
-    clock_gettime(CLOCK_REALTIME, &t);
-    t.tv_nsec += 20000000;
-    t.tv_sec += t.tv_nsec / 1000000000;
-    t.tv_nsec %= 1000000000;
-    pthread_mutex_timedlock(&parent_lock, &t);
+    timedlock_ms(&parent_lock, 20); /* held by main: a recorded wait */
     return NULL;
 }
 
@@ -58,7 +57,7 @@ int main(void)
     /* a first wait initialises libunwind (locks of its own, taken once): the armed one below then holds the lock
      * every later unwind step takes */
     pthread_t w;
-    pthread_create(&w, NULL, wait_child_lock_of_parent, NULL);
+    pthread_create(&w, NULL, warm_up, NULL);
     pthread_join(w, NULL);
     __atomic_store_n(armed, 1, __ATOMIC_RELEASE);
     pthread_t t;
