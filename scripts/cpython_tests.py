@@ -87,6 +87,9 @@ BENIGN_WARNINGS = [
     r"^the dump signal already has a handler in this process; dumps on signal are off$",
     # the same pid wrote a profile before exec (by design, dump.c: the new image writes <path>.1)
     r"^a file this process did not write exists at .*; the profile was written to .*$",
+    # a fork while another thread was inside libunwind for longer than the fork waits (src/collect/stack.c)
+    r"^another thread was capturing a native stack when this process forked: native stacks are off in this "
+    r"process \(libunwind's locks were copied held\)$",
 ]
 
 PRINT_LOCK = threading.Lock()

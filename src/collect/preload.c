@@ -339,7 +339,7 @@ __attribute__((constructor)) static void lp_init(void)
     lp_dump_init();
     hide_self();
     lp_glibc_mutex_init(lp_cfg.mutex_fast_path);
-    pthread_atfork(NULL, NULL, after_fork_child);
+    pthread_atfork(lp_stack_before_fork, lp_stack_after_fork_parent, after_fork_child);
     install_signal();
     if (lp_cfg.python)
         lp_py_init();

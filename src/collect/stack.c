@@ -55,6 +55,7 @@ static int hidden(uintptr_t pc)
  * A thread that finds another thread initialising waits for it. */
 static _Atomic int unwinder_state; /* 0 not initialised, 1 initialising, 2 ready */
 static _Atomic int native_off;     /* a fork copied libunwind's locks held (lp_stack_after_fork_child) */
+static _Atomic int fork_pending;   /* a thread is forking: no new unwind starts (lp_stack_before_fork) */
 
 static int high_mark(void)
 {
@@ -83,8 +84,26 @@ void lp_stack_init(void)
     errno = e;
 }
 
+void lp_stack_before_fork(void)
+{
+    atomic_store(&fork_pending, 1);
+    struct lp_thread *self = lp_tls.gen == atomic_load(&lp_fork_gen) ? lp_tls.self : NULL;
+    uint64_t until = lp_now() + 100000000u; /* an unwind takes microseconds; a descheduled one, longer */
+    for (;;) {
+        int busy = 0;
+        for (struct lp_thread *t = lp_thread_all(); t && !busy; t = t->next_all)
+            busy = t != self && atomic_load(&t->unwinding);
+        if (!busy || lp_now() > until)
+            return;
+        lp_real_sched_yield();
+    }
+}
+
+void lp_stack_after_fork_parent(void) { atomic_store(&fork_pending, 0); }
+
 void lp_stack_after_fork_child(void)
 {
+    atomic_store(&fork_pending, 0);
     int busy = atomic_load(&unwinder_state) == 1;
     for (struct lp_thread *t = lp_thread_all(); t; t = t->next_all)
         busy |= atomic_load(&t->unwinding);
@@ -217,11 +236,15 @@ uint64_t lp_stack_capture(struct lp_thread *t, const void *leaf, uintptr_t site)
 
     if (lp_cfg.native_depth && !atomic_load_explicit(&native_off, memory_order_relaxed) && unwinder_ready()) {
         void *pcs[LP_MAX_NATIVE_DEPTH + 8];
-        /* Set before libunwind can take a lock of its own: a fork that copies that lock held copies this too
-         * (x86-64 stores become visible in order, and the lock is a locked instruction). */
+        /* The mark is set before libunwind can take a lock of its own, and a fork in progress is checked after
+         * it (both sequentially consistent, as in lp_stack_before_fork): either the forking thread waits for
+         * this unwind, or this unwind does not start (the event then has its Python frames only). */
         atomic_store(&t->unwinding, 1);
-        int got = unw_backtrace(pcs, (int)lp_cfg.native_depth + 8);
+        int skipped = atomic_load(&fork_pending);
+        int got = skipped ? 0 : unw_backtrace(pcs, (int)lp_cfg.native_depth + 8);
         atomic_store_explicit(&t->unwinding, 0, memory_order_release);
+        if (skipped)
+            sc = NULL; /* not a stack to reuse */
         /* The stack starts below lockprof's deepest frame (or trampoline): a hook's own frames are at the top,
          * except for a CPython hook's wait captured at its first blocking call (py/hooks.c), where the
          * interpreter's lock code and lockprof's libc hook sit above the CPython hook's frame. */

@@ -41,9 +41,13 @@ void lp_stack_hide_range(uintptr_t lo, uintptr_t hi);
  * libunwind's pipe (see stack.c). */
 void lp_stack_init(void);
 
-/* Called first in a fork child, while the parent's thread states are still listed: when some thread of the
- * parent was inside libunwind at the fork, libunwind's locks are held in the child for good, and native stacks
- * are turned off in this process (one warning) rather than deadlock its first capture. */
+/* Fork handlers. Before a fork, no new unwind starts and the forking thread waits (up to 100 ms) for the ones
+ * in progress: libunwind's locks must not be copied held into the child. Called first in the child, while the
+ * parent's thread states are still listed: if some thread was inside libunwind all the same, its locks are held
+ * in the child for good, and native stacks are turned off in the child (one warning) rather than deadlock its
+ * first capture. */
+void lp_stack_before_fork(void);
+void lp_stack_after_fork_parent(void);
 void lp_stack_after_fork_child(void);
 
 #endif

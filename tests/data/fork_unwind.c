@@ -1,13 +1,16 @@
 /* fork_unwind.c — a fork while another thread is inside libunwind (held there by slow_unwind.c, preloaded before
  * liblockprof): the child inherits libunwind's lock held, and its own first wait must still be recorded without
- * deadlocking (src/collect/stack.c: native stacks off in such a child). Prints "child done" from the child and
- * "done" from the parent; exit status 0. Exit 3 when libunwind took no lock to hold (nothing was tested). */
+ * deadlocking (src/collect/stack.c: native stacks off in such a child). With the argument "brief", the lock is
+ * let go 30 ms after the fork began: the fork waits for the unwind, and the child keeps native stacks. Prints
+ * "child done" from the child and "done" from the parent; exit status 0. Exit 3 when libunwind took no lock to
+ * hold (nothing was tested). */
 #define _GNU_SOURCE 1
 #include <dlfcn.h>
 #include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -45,10 +48,21 @@ static void *warm_up(void *arg)
     return NULL;
 }
 
-int main(void)
+static int *release;
+
+static void *release_soon(void *arg)
 {
-    int *armed = dlsym(RTLD_DEFAULT, "slow_unwind_armed"), *holding = dlsym(RTLD_DEFAULT, "slow_unwind_holding"),
-        *release = dlsym(RTLD_DEFAULT, "slow_unwind_release");
+    (void)arg;
+    struct timespec d = {0, 30000000};
+    nanosleep(&d, NULL);
+    __atomic_store_n(release, 1, __ATOMIC_RELEASE);
+    return NULL;
+}
+
+int main(int argc, char **argv)
+{
+    int *armed = dlsym(RTLD_DEFAULT, "slow_unwind_armed"), *holding = dlsym(RTLD_DEFAULT, "slow_unwind_holding");
+    release = dlsym(RTLD_DEFAULT, "slow_unwind_release");
     if (!armed || !holding || !release) {
         fprintf(stderr, "fork_unwind: slow_unwind.so is not preloaded\n");
         return 2;
@@ -66,6 +80,10 @@ int main(void)
     for (int i = 0; i < 5000 && !__atomic_load_n(holding, __ATOMIC_ACQUIRE); i++)
         nanosleep(&d, NULL);
     int held = __atomic_load_n(holding, __ATOMIC_ACQUIRE);
+    pthread_t r;
+    int brief = argc > 1 && !strcmp(argv[1], "brief");
+    if (brief)
+        pthread_create(&r, NULL, release_soon, NULL);
     pid_t pid = held ? fork() : -1;
     if (pid == 0) {
         pthread_mutex_lock(&child_lock);
@@ -81,6 +99,8 @@ int main(void)
     __atomic_store_n(release, 1, __ATOMIC_RELEASE);
     pthread_mutex_unlock(&parent_lock);
     pthread_join(t, NULL);
+    if (brief)
+        pthread_join(r, NULL);
     if (!held) {
         fprintf(stderr, "fork_unwind: libunwind took no lock while capturing\n");
         return 3;

@@ -9,7 +9,7 @@ import time
 import unittest
 
 import lptest
-from lptest import BUILD, EXAMPLES_C, LIB, LOCKPROF, TempDirTest, lockprof, run
+from lptest import BUILD, EXAMPLES_C, LIB, LOCKPROF, TempDirTest, has_frame, lockprof, run
 
 BIN = os.path.join(BUILD, "tests")
 
@@ -122,6 +122,22 @@ class Storms(TempDirTest):
         held = [l for l in self.report_json(child)["locks"] if l["name"] == "child_lock"]
         self.assertEqual(len(held), 1, self.report_json(child)["locks"])
         self.assertIn("failed", held[0]["flags"])
+
+    def test_fork_waits_for_an_unwind_in_progress(self):
+        # As above, but the lock is let go 30 ms into the fork: fork waits for the unwind (lockprof's atfork
+        # prepare handler), the child inherits no held lock and keeps its native stacks, without a warning.
+        slow = os.path.join(BIN, "libslow_unwind.so")
+        p = run([os.path.join(BIN, "fork_unwind"), "brief"],
+                env={"LD_PRELOAD": f"{slow}:{LIB}", "LOCKPROF_OUTPUT": os.path.join(self.tmp, "u.%p.prof")},
+                timeout=60)
+        self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
+        self.assertEqual(p.stdout.split("\n")[:2], ["child done timedout", "done"])
+        self.assertEqual(p.stderr, "")
+        files = profiles_in(self.tmp)
+        self.assertEqual(len(files), 2)
+        locks = [l for f in files for l in self.report_json([f])["locks"] if l["name"] == "child_lock"]
+        self.assertEqual(len(locks), 1)
+        self.assertTrue(any(has_frame(s["frames"], "wait_child") for s in locks[0]["stacks"]), locks[0]["stacks"])
 
     def test_exit_from_non_main_thread(self):
         p, files = self.profile([os.path.join(BIN, "storm"), "exit-thread"], name="exit")
