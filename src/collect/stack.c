@@ -234,14 +234,15 @@ uint64_t lp_stack_capture(struct lp_thread *t, const void *leaf, uintptr_t site)
     if (leaf)
         words[n++] = (uint64_t)(uintptr_t)leaf;
 
-    if (lp_cfg.native_depth && !atomic_load_explicit(&native_off, memory_order_relaxed) && unwinder_ready()) {
+    if (lp_cfg.native_depth && !atomic_load_explicit(&native_off, memory_order_relaxed)) {
         void *pcs[LP_MAX_NATIVE_DEPTH + 8];
-        /* The mark is set before libunwind can take a lock of its own, and a fork in progress is checked after
-         * it (both sequentially consistent, as in lp_stack_before_fork): either the forking thread waits for
-         * this unwind, or this unwind does not start (the event then has its Python frames only). */
+        /* The mark is set before libunwind (its initialisation included) can take a lock of its own, and a fork
+         * in progress is checked after it (both sequentially consistent, as in lp_stack_before_fork): either the
+         * forking thread waits for this unwind, or this unwind does not start (the event then has its Python
+         * frames only). */
         atomic_store(&t->unwinding, 1);
         int skipped = atomic_load(&fork_pending);
-        int got = skipped ? 0 : unw_backtrace(pcs, (int)lp_cfg.native_depth + 8);
+        int got = skipped || !unwinder_ready() ? 0 : unw_backtrace(pcs, (int)lp_cfg.native_depth + 8);
         atomic_store_explicit(&t->unwinding, 0, memory_order_release);
         if (skipped)
             sc = NULL; /* not a stack to reuse */
