@@ -55,7 +55,7 @@ static int hidden(uintptr_t pc)
  * A thread that finds another thread initialising waits for it. */
 static _Atomic int unwinder_state; /* 0 not initialised, 1 initialising, 2 ready */
 static _Atomic int native_off;     /* a fork copied libunwind's locks held (lp_stack_after_fork_child) */
-static _Atomic int fork_pending;   /* a thread is forking: no new unwind starts (lp_stack_before_fork) */
+static _Atomic int fork_pending;   /* threads forking now: no new unwind starts while > 0 (lp_stack_before_fork) */
 
 static int high_mark(void)
 {
@@ -86,7 +86,7 @@ void lp_stack_init(void)
 
 void lp_stack_before_fork(void)
 {
-    atomic_store(&fork_pending, 1);
+    atomic_fetch_add(&fork_pending, 1); /* a count: two threads may fork at once */
     struct lp_thread *self = lp_tls.gen == atomic_load(&lp_fork_gen) ? lp_tls.self : NULL;
     uint64_t until = lp_now() + 100000000u; /* an unwind takes microseconds; a descheduled one, longer */
     for (;;) {
@@ -99,11 +99,11 @@ void lp_stack_before_fork(void)
     }
 }
 
-void lp_stack_after_fork_parent(void) { atomic_store(&fork_pending, 0); }
+void lp_stack_after_fork_parent(void) { atomic_fetch_sub(&fork_pending, 1); }
 
 void lp_stack_after_fork_child(void)
 {
-    atomic_store(&fork_pending, 0);
+    atomic_store(&fork_pending, 0); /* only the forking thread exists here */
     int busy = atomic_load(&unwinder_state) == 1;
     for (struct lp_thread *t = lp_thread_all(); t; t = t->next_all)
         busy |= atomic_load(&t->unwinding);
