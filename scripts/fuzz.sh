@@ -3,6 +3,7 @@
 #   scripts/fuzz.sh [SECONDS] [TARGET]   SECONDS default 60; TARGET one of
 #     reader   fuzz/fuzz_reader.c: the profile reader (src/format/reader.c); seeds fuzz/corpus/*.prof  (default)
 #     rules    fuzz/fuzz_rules.c: the rules files of `lockprof check` (src/cli/rules.c); seeds fuzz/corpus-rules/
+#              and the CI example's rules, examples/ci/rules.txt (the file itself, so the seed never goes stale)
 # Prints the final statistics: executions, exec/s, corpus size (inputs, bytes), coverage, crashes.
 # A crash, leak, timeout or out-of-memory leaves its input in build-fuzz/artifacts/ and the script exits non-zero
 # (reproduce with: build-fuzz/fuzz/fuzz_TARGET FILE). FUZZ_ARGS adds libFuzzer options; FUZZ_CORPUS=DIR keeps
@@ -11,9 +12,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 secs=${1:-60}
 target=${2:-reader}
+extra=
 case "$target" in
   reader) seeds=fuzz/corpus ;;
-  rules) seeds=fuzz/corpus-rules ;;
+  rules) seeds=fuzz/corpus-rules extra=examples/ci/rules.txt ;;
   *) echo "fuzz.sh: unknown target '$target' (reader, rules)" >&2; exit 2 ;;
 esac
 if [ ! -f build-fuzz/build.ninja ]; then
@@ -25,6 +27,8 @@ trap 'rm -rf "$work"' EXIT
 corpus=${FUZZ_CORPUS:-$work/corpus}
 mkdir -p "$corpus"
 cp -n "$seeds"/* "$corpus/"
+nseeds=$(ls "$seeds" | wc -l)
+if [ -n "$extra" ]; then cp -n "$extra" "$corpus/seed-$(basename "$extra")"; nseeds=$((nseeds + 1)); fi
 artifacts=build-fuzz/artifacts
 mkdir -p "$artifacts"
 before=$(find "$artifacts" -type f | wc -l)
@@ -44,7 +48,7 @@ cov=$(sed -n 's/.* cov: \([0-9]*\).*/\1/p' <<<"$last")
 ft=$(sed -n 's/.* ft: \([0-9]*\).*/\1/p' <<<"$last")
 corp=$(sed -n 's/.* corp: \([^ ]*\).*/\1/p' <<<"$last")
 echo "fuzz_$target: ${secs} s, ${runs:-?} executions, ${eps:-?} exec/s, corpus ${corp:-?} (inputs/bytes," \
-     "from $(ls "$seeds" | wc -l) seeds), coverage ${cov:-?} edges / ${ft:-?} features, peak RSS ${rss:-?} MB," \
+     "from $nseeds seeds), coverage ${cov:-?} edges / ${ft:-?} features, peak RSS ${rss:-?} MB," \
      "crashes $crashes"
 if [ "$rc" != 0 ] || [ "$crashes" != 0 ]; then
   grep -E "==[0-9]+==ERROR|^SUMMARY|runtime error|Test unit written" "$work/log" >&2 || true
