@@ -86,7 +86,9 @@ void lp_stack_init(void)
 
 void lp_stack_before_fork(void)
 {
-    atomic_fetch_add(&fork_pending, 1); /* a count: two threads may fork at once */
+    /* A count, not a flag: glibc 2.36 serialises forks (its atfork lock is held from the prepare handlers to the
+     * parent/child ones), so a flag would do there; the count does not rely on it. */
+    atomic_fetch_add(&fork_pending, 1);
     struct lp_thread *self = lp_tls.gen == atomic_load(&lp_fork_gen) ? lp_tls.self : NULL;
     uint64_t until = lp_now() + 100000000u; /* an unwind takes microseconds; a descheduled one, longer */
     for (;;) {
