@@ -222,6 +222,11 @@ static int hook_park(sem_t *sem, int timed, clockid_t clk, const struct timespec
 
 int lp_sem_wait(sem_t *sem, int timed, clockid_t clk, const struct timespec *abstime, int clocked)
 {
+    /* A CPython wait for a lock the thread's own critical section holds is captured here, at its park: its
+     * critical sections are suspended by now, so the lock is free for the other threads while lockprof works
+     * (at its first yield it would still be held; py/hooks.c). Leaves errno alone. */
+    if (LP_UNLIKELY(lp_tls.pyhook_pending != NULL) && lp_tls.pyhook_self_held)
+        lp_py_hook_blocking();
     int saved = errno;
     if (LP_LIKELY(lp_real_sem_trywait(sem) == 0)) {
         if (LP_UNLIKELY(lp_tls.in_pyhook))

@@ -117,17 +117,16 @@ __attribute__((noinline)) static int sched_yield_in_pyhook(void)
     if (lp_tls.pyhook_pending)
         lp_py_hook_blocking(); /* the first yield of a CPython hook's wait: capture it now */
     int rc = lp_real_sched_yield();
-    if (!lp_tls.pyhook_self_held)
-        lp_py_after_block(); /* touches neither errno nor rc */
+    lp_py_after_block(); /* touches neither errno nor rc */
     return rc;
 }
 EXPORT int sched_yield(void)
 {
     /* Only the spin of a CPython hook's wait matters (py/hooks.c): its first yield captures the wait, and each
-     * yield ends it for now unless the thread spins on a mutex its own critical section holds (only a park ends
-     * that: 3.13 makes 40 such yields on every dict.get of a dict the thread is inside). Anything else is a tail
-     * call. */
-    if (LP_UNLIKELY(lp_tls.in_pyhook && (lp_tls.pyhook_pending || !lp_tls.pyhook_self_held)))
+     * yield ends it for now — unless the thread spins on a mutex its own critical section holds: only the park
+     * ends that wait, and the park captures it (3.13 makes 40 such yields on every dict.get of a dict the thread
+     * is inside). Anything else is a tail call. */
+    if (LP_UNLIKELY(lp_tls.in_pyhook && !lp_tls.pyhook_self_held))
         return sched_yield_in_pyhook();
     return lp_real_sched_yield();
 }

@@ -22,7 +22,11 @@
  * bench/ft_list.py run) is no wait: it is counted (events_unblocked) and not recorded. Doing the capture on entry
  * instead made every such slow path carry a stack capture and a table update, and delayed CPython's first look
  * at the lock past the holder's short critical section, so that the thread came back to contend sooner: README
- * "Performance", row 2: ft-list 1.06x then, 1.00x now.
+ * "Performance", row 2: ft-list 1.06x then, 1.00x now. A thread re-locking an object its own critical section
+ * holds is captured at its park instead of its first yield: the park has suspended its critical sections, so the
+ * lock is free for the others while lockprof works; at the first yield the thread still holds it, and every
+ * nanosecond spent there is a nanosecond the thread that wants the object waits longer (3.13's dict.get on a
+ * shared dict: README "Performance", row 2).
  *
  * Nothing is done between taking the lock and returning to CPython but one counter increment for a slow path
  * that never blocked: no clock read, no table update (except with LOCKPROF_MIN_WAIT_NS, whose stacks are
