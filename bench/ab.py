@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
 """A/B of collector builds: one workload run alternately without lockprof and with each given liblockprof.so in
-LD_PRELOAD (profile to a temporary directory, warnings off), --rounds times, each round in a rotated order; prints, for each build, the median
-wall time, its ratio to the run without lockprof, a 95% bootstrap interval of that ratio and the spread of the
-per-round ratios (as bench/run.py does). `lockprof run` is left out: its fixed cost is the same for every build.
+LD_PRELOAD (profile to a temporary directory, warnings off), --rounds times, each round in a rotated order; prints,
+for each build, the median wall time, its ratio to the run without lockprof, a 95% bootstrap interval of that
+ratio and the spread of the per-round ratios (as bench/run.py does). `lockprof run` is left out: its fixed cost
+is the same for every build.
 
 Usage: scripts/ab.sh [--rounds N] REV... [-- COMMAND...]   (builds each git revision in a temporary copy)
        bench/ab.py [--rounds N] LABEL=LIB... [-- COMMAND...]
@@ -38,6 +39,8 @@ def main():
         label, sep, lib = b.partition("=")
         if not sep or not label or not os.path.isfile(lib):
             ap.error(f"{b!r}: expected LABEL=PATH to an existing liblockprof.so")
+        if any(label == l for l, _ in builds):
+            ap.error(f"{label!r} given twice: each build needs its own label")
         builds.append((label, os.path.abspath(lib)))
     cmd = cmd or [PY_FT, os.path.join(EX, "dict_cache.py"), "2", "400000"]
 

@@ -7,9 +7,10 @@ accuracy rows, "big" the 100k-stack rows.)
 
 Each overhead figure is a ratio measured in one run of this script: the workload is run alternately without and
 with the profiler (`lockprof run` with default settings: full Python and native stacks on every event), --reps
-times each, each repetition in a rotated order; the table shows the medians, the ratio of medians, a 95% confidence interval of that ratio (bootstrap
-over the pairs) and the spread (min..max of the per-pair ratios). Against a target, a row is "met" when the whole
-interval is at or under it, "missed" when the whole interval is above it, and "undecided" otherwise.
+times each, each repetition in a rotated order; the table shows the medians, the ratio of medians, a 95%
+confidence interval of that ratio (bootstrap over the pairs) and the spread (min..max of the per-pair ratios).
+Against a target, a row is "met" when the whole interval is at or under it, "missed" when the whole interval is
+above it, and "undecided" otherwise.
 Nothing here asserts anything: targets are shown next to what was measured.
 """
 import argparse
