@@ -1,9 +1,12 @@
 #!/usr/bin/env python3
-"""Where the free-threaded overhead comes from (README "Performance", benchmark 2): bench/ft_list.py run
-alternately without lockprof and with a build carrying bench/experiments/post-acquire.patch, once per
-LOCKPROF_EXPERIMENT variant; prints the median wall time of each and its ratio to the run without lockprof.
+"""Where the free-threaded overhead comes from (README "Performance", benchmark 2): a free-threaded workload
+(bench/ft_list.py, or with --workload dict the ft-dict row's examples/python/dict_cache.py) run alternately
+without lockprof and with a build carrying bench/experiments/post-acquire.patch, once per LOCKPROF_EXPERIMENT
+variant, each repetition in a rotated order; prints the median wall time of each, its ratio to the run without
+lockprof and a 95% interval of that ratio (bench/run.py's bootstrap).
 
-Usage: scripts/ft-floor.sh [--reps N]   (builds the patched copy; or run this with LOCKPROF_BUILD set to it)
+Usage: scripts/ft-floor.sh [--reps N] [--workload list|dict] [--variants NAME,...]
+       (builds the patched copy; or run this with LOCKPROF_BUILD set to it)
 
   default        what lockprof does (the patch changes nothing unless the variable is set): nothing between
                  taking the lock and returning (src/collect/py/hooks.c)
@@ -15,6 +18,10 @@ Usage: scripts/ft-floor.sh [--reps N]   (builds the patched copy; or run this wi
   no-record      LOCKPROF_SAMPLE=1000000000: every hook runs, nothing is recorded (no stack, no table update)
   no-record+600ns  the same, plus 600 ns spent doing nothing before each wait: is it the time before the wait
                  that costs, or the work done in it?
+  yield-passthrough  the sched_yield hook does nothing for a wait that is not self-held (such a wait is captured
+                 at its park instead of its first yield, and one that only spins is not recorded)
+  yield-no-stamp     ... only does not stamp the yields' returns (a wait ends at its park, or its entry)
+  yield-no-capture   ... only does not capture the wait at its first yield (the park does, or nothing)
 """
 import argparse
 import os
@@ -25,10 +32,15 @@ import tempfile
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+from run import EX, PY_FT, ci95  # noqa: E402  (one definition of the interval and of the interpreter's path)
+
 BUILD = os.environ.get("LOCKPROF_BUILD")
-PY_FT = os.path.join(os.environ.get("LOCKPROF_CACHE", os.path.expanduser("~/.cache/lockprof")),
-                     "py313-ft", "bin", "python3.13")
-VARIANTS = ["default", "original-only", "clock-after", "record-after", "both-after", "no-record", "no-record+600ns"]
+VARIANTS = ["default", "original-only", "clock-after", "record-after", "both-after", "no-record", "no-record+600ns",
+            "yield-passthrough", "yield-no-stamp", "yield-no-capture"]
+DEFAULT_VARIANTS = VARIANTS[:7]
+WORKLOADS = {"list": [os.path.join(HERE, "ft_list.py"), "2", "4000000"],
+             "dict": [os.path.join(EX, "dict_cache.py"), "2", "400000"]}
 # variant → (LOCKPROF_EXPERIMENT, other settings)
 SETTINGS = {"default": ("", {}), "no-record": ("", {"LOCKPROF_SAMPLE": "1000000000"}),
             "no-record+600ns": ("delay-before", {"LOCKPROF_SAMPLE": "1000000000"})}
@@ -37,16 +49,27 @@ SETTINGS = {"default": ("", {}), "no-record": ("", {"LOCKPROF_SAMPLE": "10000000
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--reps", type=int, default=12)
+    ap.add_argument("--workload", choices=sorted(WORKLOADS), default="list")
+    ap.add_argument("--variants", default=",".join(DEFAULT_VARIANTS),
+                    help="comma-separated, from: " + ", ".join(VARIANTS))
     a = ap.parse_args()
+    chosen = [v for v in a.variants.split(",") if v]
+    unknown = [v for v in chosen if v not in VARIANTS]
+    if unknown or not chosen:
+        ap.error(f"unknown variant {unknown[0]!r}" if unknown else "--variants is empty")
+    if a.reps < 2:
+        ap.error("--reps must be at least 2")
     if not BUILD or not os.access(os.path.join(BUILD, "lockprof"), os.X_OK):
         sys.exit("ft_floor.py: LOCKPROF_BUILD must name a build of the patched tree (scripts/ft-floor.sh does that)")
     if not os.access(PY_FT, os.X_OK):
         sys.exit(f"ft_floor.py: no free-threaded interpreter at {PY_FT} (scripts/setup-pythons.sh builds it)")
-    work = [PY_FT, os.path.join(HERE, "ft_list.py"), "2", "4000000"]
-    times = {v: [] for v in ["without lockprof"] + VARIANTS}
+    work = [PY_FT] + WORKLOADS[a.workload]
+    configs = ["without lockprof"] + chosen
+    times = {v: [] for v in configs}
     with tempfile.TemporaryDirectory(prefix="lockprof-floor-") as tmp:
-        for _ in range(a.reps):
-            for v in times:
+        for r in range(a.reps):
+            k = r % len(configs)  # rotated: no variant always runs first, or right after another
+            for v in configs[k:] + configs[:k]:
                 cmd, env = work, dict(os.environ)
                 if v != "without lockprof":
                     cmd = [os.path.join(BUILD, "lockprof"), "run", "-q", "--no-summary", "-o",
@@ -57,11 +80,14 @@ def main():
                 t0 = time.monotonic()
                 subprocess.run(cmd, env=env, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
                 times[v].append(time.monotonic() - t0)
-    base = statistics.median(times["without lockprof"])
-    print(f"{'variant':<18} {'median':>9} {'ratio':>6}  (bench/ft_list.py 2 4000000, {a.reps} alternating runs each)")
+    base_runs = times["without lockprof"]
+    base = statistics.median(base_runs)
+    print(f"{'variant':<18} {'median':>9} {'ratio':>6}  {'95% CI':>13}  ({' '.join(os.path.basename(w) for w in work[1:])},"
+          f" {a.reps} rounds, rotated)")
     for v, ts in times.items():
         m = statistics.median(ts)
-        print(f"{v:<18} {m:>8.3f}s {m / base:>6.3f}")
+        ci = "" if v == "without lockprof" else "%.3f..%.3f" % ci95(base_runs, ts)
+        print(f"{v:<18} {m:>8.3f}s {m / base:>6.3f}  {ci:>13}")
 
 
 if __name__ == "__main__":
