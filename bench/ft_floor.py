@@ -82,8 +82,8 @@ def main():
                 times[v].append(time.monotonic() - t0)
     base_runs = times["without lockprof"]
     base = statistics.median(base_runs)
-    print(f"{'variant':<18} {'median':>9} {'ratio':>6}  {'95% CI':>13}  ({' '.join(os.path.basename(w) for w in work[1:])},"
-          f" {a.reps} rounds, rotated)")
+    what = " ".join(os.path.basename(w) for w in work[1:])
+    print(f"{'variant':<18} {'median':>9} {'ratio':>6}  {'95% CI':>13}  ({what}, {a.reps} rounds, rotated)")
     for v, ts in times.items():
         m = statistics.median(ts)
         ci = "" if v == "without lockprof" else "%.3f..%.3f" % ci95(base_runs, ts)
