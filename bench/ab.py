@@ -19,7 +19,7 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
-from run import EX, PY_FT, ci95  # noqa: E402  (one definition of the interval and of the interpreter's path)
+from run import EX, PY_FT, rotation, summary  # noqa: E402  (one definition of the order, the interval, the path)
 
 
 def main():
@@ -62,8 +62,7 @@ def main():
         configs = [(None, None)] + builds
         times = {label: [] for label, _ in configs}
         for r in range(a.rounds):
-            # each round in another order: no build always runs right after the run without lockprof
-            for label, lib in configs[r % len(configs):] + configs[:r % len(configs)]:
+            for label, lib in rotation(configs, r):
                 times[label].append(once(lib))
         base = times[None]
 
@@ -71,11 +70,9 @@ def main():
     print(f"{'build':<16} {'median':>9} {'ratio':>7} {'95% CI':>13} {'spread':>13}")
     print(f"{'(without)':<16} {statistics.median(base):>8.3f}s")
     for label, _ in builds:
-        xs = times[label]
-        lo, hi = ci95(base, xs)
-        ratios = [x / b for x, b in zip(xs, base)]
-        print(f"{label:<16} {statistics.median(xs):>8.3f}s {statistics.median(xs) / statistics.median(base):>7.3f} "
-              f"{lo:>6.3f}..{hi:<6.3f} {min(ratios):>6.3f}..{max(ratios):<6.3f}")
+        s = summary(base, times[label])
+        (lo, hi), (low, high) = s["ci95"], s["spread"]
+        print(f"{label:<16} {s['prof']:>8.3f}s {s['ratio']:>7.3f} {lo:>6.3f}..{hi:<6.3f} {low:>6.3f}..{high:<6.3f}")
 
 
 if __name__ == "__main__":

@@ -33,7 +33,7 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
-from run import EX, PY_FT, ci95  # noqa: E402  (one definition of the interval and of the interpreter's path)
+from run import EX, PY_FT, rotation, summary  # noqa: E402  (one definition of the order, the interval, the path)
 
 BUILD = os.environ.get("LOCKPROF_BUILD")
 VARIANTS = ["default", "original-only", "clock-after", "record-after", "both-after", "no-record", "no-record+600ns",
@@ -68,8 +68,7 @@ def main():
     times = {v: [] for v in configs}
     with tempfile.TemporaryDirectory(prefix="lockprof-floor-") as tmp:
         for r in range(a.reps):
-            k = r % len(configs)  # rotated: no variant always runs first, or right after another
-            for v in configs[k:] + configs[:k]:
+            for v in rotation(configs, r):
                 cmd, env = work, dict(os.environ)
                 if v != "without lockprof":
                     cmd = [os.path.join(BUILD, "lockprof"), "run", "-q", "--no-summary", "-o",
@@ -84,10 +83,10 @@ def main():
     base = statistics.median(base_runs)
     what = " ".join(os.path.basename(w) for w in work[1:])
     print(f"{'variant':<18} {'median':>9} {'ratio':>6}  {'95% CI':>13}  ({what}, {a.reps} rounds, rotated)")
-    for v, ts in times.items():
-        m = statistics.median(ts)
-        ci = "" if v == "without lockprof" else "%.3f..%.3f" % ci95(base_runs, ts)
-        print(f"{v:<18} {m:>8.3f}s {m / base:>6.3f}  {ci:>13}")
+    print(f"{'without lockprof':<18} {base:>8.3f}s {1:>6.3f}")
+    for v in chosen:
+        s = summary(base_runs, times[v])
+        print(f"{v:<18} {s['prof']:>8.3f}s {s['ratio']:>6.3f}  {'%.3f..%.3f' % s['ci95']:>13}")
 
 
 if __name__ == "__main__":

@@ -79,25 +79,31 @@ class Bench:
         self.once(False, tmp)  # warm the page cache
         reps *= self.reps_factor
         var = {label: [] for label, _ in self.variants}
-        # Each repetition runs its configurations in another order (rotated): none always runs first, or right
-        # after the run without lockprof (the same library twice in a fixed order read 1.033x and 1.024x).
         configs = [(base, False, None), (prof, True, None)] + [(var[l], True, env) for l, env in self.variants]
         for r in range(reps):
-            k = r % len(configs)
-            for out, profiled, env in configs[k:] + configs[:k]:
+            for out, profiled, env in rotation(configs, r):
                 out.append(self.once(profiled, tmp, env))
-
-        def summary(xs):
-            ratios = [p / b for p, b in zip(xs, base)]
-            return {"prof": statistics.median(xs), "ratio": statistics.median(xs) / statistics.median(base),
-                    "ci95": ci95(base, xs), "spread": (min(ratios), max(ratios))}
-
         return {
             "name": self.name, "unit": self.unit, "target": self.target, "note": self.note,
-            "base": statistics.median(base), **summary(prof), "reps": reps,
+            "base": statistics.median(base), **summary(base, prof), "reps": reps,
             "self_contentions": self_contentions(self.profiles),
-            "variants": [{"name": label, "env": env, **summary(var[label])} for label, env in self.variants],
+            "variants": [{"name": label, "env": env, **summary(base, var[label])} for label, env in self.variants],
         }
+
+
+def rotation(configs, r):
+    """The order in which repetition r runs its configurations: rotated by r, so that none always runs first, or
+    right after the run without lockprof (the same library twice in a fixed order read 1.033x and 1.024x)."""
+    k = r % len(configs)
+    return configs[k:] + configs[:k]
+
+
+def summary(base, xs):
+    """Runs xs against the runs without lockprof paired with them: median, ratio of medians, 95% interval of
+    that ratio, spread (lowest and highest ratio of one pair)."""
+    ratios = [x / b for x, b in zip(xs, base)]
+    return {"prof": statistics.median(xs), "ratio": statistics.median(xs) / statistics.median(base),
+            "ci95": ci95(base, xs), "spread": (min(ratios), max(ratios))}
 
 
 def ci95(base, prof, resamples=2000):
