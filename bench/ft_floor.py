@@ -1,11 +1,12 @@
 #!/usr/bin/env python3
 """Where the free-threaded overhead comes from (README "Performance", benchmark 2): a free-threaded workload
-(bench/ft_list.py, or with --workload dict the ft-dict row's examples/python/dict_cache.py) run alternately
+(bench/ft_list.py; with --workload dict the ft-dict row's examples/python/dict_cache.py; with --workload
+self-held bench/self_held.py, that row's dominant wait in one thread) run alternately
 without lockprof and with a build carrying bench/experiments/post-acquire.patch, once per LOCKPROF_EXPERIMENT
 variant, each repetition in a rotated order; prints the median wall time of each, its ratio to the run without
 lockprof and a 95% interval of that ratio (bench/run.py's bootstrap).
 
-Usage: scripts/ft-floor.sh [--reps N] [--workload list|dict] [--variants NAME,...]
+Usage: scripts/ft-floor.sh [--reps N] [--workload list|dict|self-held] [--variants NAME,...]
        (builds the patched copy; or run this with LOCKPROF_BUILD set to it)
 
   default        what lockprof does (the patch changes nothing unless the variable is set): nothing between
@@ -22,6 +23,8 @@ Usage: scripts/ft-floor.sh [--reps N] [--workload list|dict] [--variants NAME,..
                  at its park instead of its first yield, and one that only spins is not recorded)
   yield-no-stamp     ... only does not stamp the yields' returns (a wait ends at its park, or its entry)
   yield-no-capture   ... only does not capture the wait at its first yield (the park does, or nothing)
+  no-patch       LOCKPROF_PATCH=0: CPython not patched, only the libc-level hooks (what they see is recorded)
+  disabled       LOCKPROF_DISABLE=1: the library loaded and every hook a pass-through (the cost of being there)
 """
 import argparse
 import os
@@ -37,13 +40,15 @@ from run import EX, PY_FT, rotation, summary  # noqa: E402  (one definition of t
 
 BUILD = os.environ.get("LOCKPROF_BUILD")
 VARIANTS = ["default", "original-only", "clock-after", "record-after", "both-after", "no-record", "no-record+600ns",
-            "yield-passthrough", "yield-no-stamp", "yield-no-capture"]
+            "yield-passthrough", "yield-no-stamp", "yield-no-capture", "no-patch", "disabled"]
 DEFAULT_VARIANTS = VARIANTS[:7]
 WORKLOADS = {"list": [os.path.join(HERE, "ft_list.py"), "2", "4000000"],
-             "dict": [os.path.join(EX, "dict_cache.py"), "2", "400000"]}
+             "dict": [os.path.join(EX, "dict_cache.py"), "2", "400000"],
+             "self-held": [os.path.join(HERE, "self_held.py"), "400000"]}
 # variant → (LOCKPROF_EXPERIMENT, other settings)
 SETTINGS = {"default": ("", {}), "no-record": ("", {"LOCKPROF_SAMPLE": "1000000000"}),
-            "no-record+600ns": ("delay-before", {"LOCKPROF_SAMPLE": "1000000000"})}
+            "no-record+600ns": ("delay-before", {"LOCKPROF_SAMPLE": "1000000000"}),
+            "no-patch": ("", {"LOCKPROF_PATCH": "0"}), "disabled": ("", {"LOCKPROF_DISABLE": "1"})}
 
 
 def main():

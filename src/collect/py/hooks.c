@@ -57,11 +57,16 @@
 #include "py.h"
 #include "pyrt.h"
 
+/* A hook replaces the function whole, so its signature must be the real one: each target names the CPython
+ * minor versions whose signature was read (the comment at the top of this file), and is not patched in any
+ * other (a newer CPython may add a parameter: a wrong signature corrupts the program, a missing hook only
+ * narrows the view to the parking lot). */
 struct target {
     const char *name;
     void *hook;
     void **orig;
     int ft_only;
+    unsigned min_minor, max_minor; /* CPython 3.min_minor .. 3.max_minor */
     uintptr_t entry;
 };
 
@@ -285,11 +290,14 @@ static int hook_lock_timed(void *m, int64_t timeout_ns, int flags)
     return r;
 }
 
+/* Signatures as read in Python/lock.c and Python/critical_section.c of 3.13.5 and 3.14.7 (../shared/
+ * CPYTHON-LOCKS.md §3); 3.14.7's _PyCriticalSection_BeginSlow returns at once when the thread's top critical
+ * section holds m already (gh-114203), which 3.13's re-locks: README "Performance", row 2. */
 static struct target targets[] = {
-    {"PyMutex_Lock", (void *)hook_mutex_lock, (void **)&orig_mutex_lock, 0, 0},
-    {"_PyMutex_LockTimed", (void *)hook_lock_timed, (void **)&orig_lock_timed, 0, 0},
-    {"_PyCriticalSection_BeginSlow", (void *)hook_cs_begin, (void **)&orig_cs_begin, 1, 0},
-    {"_PyCriticalSection2_BeginSlow", (void *)hook_cs2_begin, (void **)&orig_cs2_begin, 1, 0},
+    {"PyMutex_Lock", (void *)hook_mutex_lock, (void **)&orig_mutex_lock, 0, 13, 14, 0},
+    {"_PyMutex_LockTimed", (void *)hook_lock_timed, (void **)&orig_lock_timed, 0, 13, 14, 0},
+    {"_PyCriticalSection_BeginSlow", (void *)hook_cs_begin, (void **)&orig_cs_begin, 1, 13, 14, 0},
+    {"_PyCriticalSection2_BeginSlow", (void *)hook_cs2_begin, (void **)&orig_cs2_begin, 1, 13, 14, 0},
 };
 
 void lp_py_patch_all(struct lp_modmap *mm, struct lp_module *m)
@@ -310,8 +318,10 @@ void lp_py_patch_all(struct lp_modmap *mm, struct lp_module *m)
         if (!s)
             continue; /* not present (or stripped local symbol): the libc-level view covers it */
         uintptr_t entry = m->bias + (uintptr_t)s->addr;
-        const char *why = NULL;
-        void *tramp = ready ? lp_patch(entry, (size_t)s->size, tg->hook, &why) : NULL;
+        const char *why = "its signature was not checked for this CPython version (py/hooks.c targets)";
+        unsigned minor = (lp_pyrt.L.version_hex >> 16) & 0xff;
+        int known = minor >= tg->min_minor && minor <= tg->max_minor;
+        void *tramp = ready && known ? lp_patch(entry, (size_t)s->size, tg->hook, &why) : NULL;
         if (tramp) {
             *tg->orig = tramp;
             tg->entry = entry;
