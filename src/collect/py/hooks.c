@@ -306,7 +306,7 @@ void lp_py_patch_all(struct lp_modmap *mm, struct lp_module *m)
         return; /* no PyMutex before 3.13 */
     char *ok = lp_pyrt.patched, *bad = lp_pyrt.refused;
     size_t okn = 0, badn = 0;
-    int ready = lp_patch_ready();
+    int ready = lp_patch_ready(), warned = 0;
     if (!ready)
         lp_warn("not patching CPython's lock slow paths: " LP_CAPSTONE_SONAME " cannot be loaded (only waits that "
                 "reach the parking lot are seen)");
@@ -318,9 +318,14 @@ void lp_py_patch_all(struct lp_modmap *mm, struct lp_module *m)
         if (!s)
             continue; /* not present (or stripped local symbol): the libc-level view covers it */
         uintptr_t entry = m->bias + (uintptr_t)s->addr;
-        const char *why = "its signature was not checked for this CPython version (py/hooks.c targets)";
+        const char *why = NULL;
         unsigned minor = (lp_pyrt.L.version_hex >> 16) & 0xff;
         int known = minor >= tg->min_minor && minor <= tg->max_minor;
+        if (!known && ready && !warned) {
+            lp_warn2("not patching CPython's lock slow paths whose signatures were not checked for Python (py/hooks.c"
+                     " targets; only waits that reach the parking lot are seen): ", lp_pyrt.version);
+            warned = 1;
+        }
         void *tramp = ready && known ? lp_patch(entry, (size_t)s->size, tg->hook, &why) : NULL;
         if (tramp) {
             *tg->orig = tramp;
@@ -329,7 +334,7 @@ void lp_py_patch_all(struct lp_modmap *mm, struct lp_module *m)
                 okn += lp_strlcpy(ok + okn, ",", sizeof lp_pyrt.patched - okn);
             okn += lp_strlcpy(ok + okn, tg->name, sizeof lp_pyrt.patched - okn);
         } else {
-            if (ready) {
+            if (ready && known) {
                 lp_warn2("not patching CPython's ", tg->name);
                 lp_warn2("  reason: ", why);
             }
