@@ -307,6 +307,7 @@ void lp_py_patch_all(struct lp_modmap *mm, struct lp_module *m)
     char *ok = lp_pyrt.patched, *bad = lp_pyrt.refused;
     size_t okn = 0, badn = 0;
     int ready = lp_patch_ready(), warned = 0;
+    unsigned minor = (lp_pyrt.L.version_hex >> 16) & 0xff;
     if (!ready)
         lp_warn("not patching CPython's lock slow paths: " LP_CAPSTONE_SONAME " cannot be loaded (only waits that "
                 "reach the parking lot are seen)");
@@ -319,7 +320,6 @@ void lp_py_patch_all(struct lp_modmap *mm, struct lp_module *m)
             continue; /* not present (or stripped local symbol): the libc-level view covers it */
         uintptr_t entry = m->bias + (uintptr_t)s->addr;
         const char *why = NULL;
-        unsigned minor = (lp_pyrt.L.version_hex >> 16) & 0xff;
         int known = minor >= tg->min_minor && minor <= tg->max_minor;
         if (!known && ready && !warned) {
             lp_warn2("not patching CPython's lock slow paths whose signatures were not checked for Python (py/hooks.c"
