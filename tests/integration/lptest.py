@@ -39,10 +39,39 @@ def lockprof(*args, **kw):
     return run([LOCKPROF, *args], **kw)
 
 
+def _find_pythons():
+    out = subprocess.run([os.path.join(SRC, "scripts", "find-pythons.sh"), "--missing"], stdout=subprocess.PIPE,
+                         text=True).stdout
+    found, missing = [], []
+    for line in out.splitlines():
+        if line.startswith("missing "):
+            label, _, why = line[len("missing "):].partition(" ")
+            missing.append((label, why))
+        elif line.strip():
+            found.append(tuple(line.split(" ", 1)))
+    return found, missing
+
+
 def pythons():
     """(label, path) of every interpreter scripts/find-pythons.sh reports."""
-    out = subprocess.run([os.path.join(SRC, "scripts", "find-pythons.sh")], stdout=subprocess.PIPE, text=True).stdout
-    return [tuple(line.split(" ", 1)) for line in out.splitlines() if line.strip()]
+    return _find_pythons()[0]
+
+
+def missing_pythons(ft=None):
+    """(label, what was looked for) of the test interpreters scripts/find-pythons.sh did not find; ft=True/False
+    keeps only the free-threaded / GIL ones (labels ending in "t" are free-threaded)."""
+    out = _find_pythons()[1]
+    if ft is not None:
+        out = [(label, why) for label, why in out if label.endswith("t") == ft]
+    return out
+
+
+def skip_missing(test, ft=None):
+    """Reports each missing test interpreter as a skipped subtest of `test`, with what was looked for: a run on a
+    machine without 3.14 says so in the test output instead of passing quietly."""
+    for label, why in missing_pythons(ft):
+        with test.subTest(python=label):
+            test.skipTest(f"{label} not found: looked for {why}")
 
 
 def python_info(py):

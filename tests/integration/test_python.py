@@ -79,6 +79,7 @@ class PythonTest(TempDirTest):
 def for_each_python(test):
     """Runs test(self, label, path, (major, minor, micro, ft)) as one subTest per interpreter."""
     def wrapper(self):
+        lptest.skip_missing(self)
         if not PYTHONS:
             self.skipTest("no interpreter found")
         for label, py in PYTHONS:
@@ -165,6 +166,7 @@ OBJECT_EXAMPLES = [
 
 class FreeThreaded(PythonTest):
     def ft_pythons(self):
+        lptest.skip_missing(self, ft=True)
         fts = [(l, p) for l, p in PYTHONS if python_info(p)[3]]
         if not fts:
             self.skipTest("no free-threaded interpreter (scripts/setup-pythons.sh builds one)")
@@ -389,6 +391,105 @@ class UnknownVersion(PythonTest):
         self.assertIsNone(rep["processes"][0]["python"])
         self.assertTrue(rep["locks"], "native profiling still records the interpreter's pthread/semaphore waits")
         self.assertTrue(all(l["object_type"] is None for l in rep["locks"]))
+
+
+def elf_file_offset(path, vaddr):
+    """File offset of virtual address vaddr in ELF file path (from its PT_LOAD program headers)."""
+    import struct
+    with open(path, "rb") as f:
+        data = f.read(64)
+        phoff, = struct.unpack_from("<Q", data, 0x20)
+        phentsize, phnum = struct.unpack_from("<HH", data, 0x36)
+        f.seek(phoff)
+        ph = f.read(phentsize * phnum)
+    for i in range(phnum):
+        p_type, _, p_offset, p_vaddr, _, p_filesz = struct.unpack_from("<IIQQQQ", ph, i * phentsize)
+        if p_type == 1 and p_vaddr <= vaddr < p_vaddr + p_filesz:
+            return vaddr - p_vaddr + p_offset
+    raise AssertionError(f"{vaddr:#x} not in a PT_LOAD segment of {path}")
+
+
+class Refused(PythonTest):
+    """A CPython lockprof has no verified entry for, or whose _Py_DebugOffsets disagree with its entry, is refused
+    with one warning and profiled natively (src/collect/py/versions.c). Made from a real interpreter: a copy of a
+    static 3.13+ executable with Py_Version and _Py_DebugOffsets edited (the interpreter itself reads neither: it
+    runs as before, its standard library found through PYTHONHOME)."""
+
+    def patched_copy(self, py, edit):
+        import struct
+        real = os.path.realpath(py)
+        syms = run(["nm", "-D", "--defined-only", real], check=True).stdout
+        addr = [int(l.split()[0], 16) for l in syms.splitlines() if l.split()[-1] == "Py_Version"]
+        if not addr:
+            self.skipTest(f"{py}: Py_Version is not in the executable (libpython build)")
+        with open(real, "rb") as f:
+            data = bytearray(f.read())
+        vpos = elf_file_offset(real, addr[0])
+        version, = struct.unpack_from("<Q", data, vpos)
+        dbg, i = [], data.find(b"xdebugpy")
+        while i >= 0:
+            if struct.unpack_from("<Q", data, i + 8)[0] == version:
+                dbg.append(i)
+            i = data.find(b"xdebugpy", i + 1)
+        self.assertEqual(len(dbg), 1, "one _Py_DebugOffsets table in the executable")
+        words = {}
+        for line in run([py, "-c", "pass"], env={"LD_PRELOAD": lptest.LIB, "LOCKPROF_PRINT_LAYOUT": "1",
+                                                 "LOCKPROF_OUTPUT": os.path.join(self.tmp, "w.%p.prof")}).stderr.splitlines():
+            if line.startswith("lockprof-layout dbg_"):
+                _, k, v = line.split()
+                words[k[4:]] = int(v)
+        edit(data, vpos, dbg[0], words)
+        copy = os.path.join(self.tmp, os.path.basename(real))
+        with open(copy, "wb") as f:
+            f.write(data)
+        os.chmod(copy, 0o755)
+        home = run([py, "-c", "import sys; print(sys.prefix)"], check=True).stdout.strip()
+        return copy, {"PYTHONHOME": home}
+
+    def run_refused(self, py, edit, warning):
+        copy, env = self.patched_copy(py, edit)
+        p, files = self.profile([copy, example("lock_hotspot"), "2", "2000"], env=env, name="refused")
+        self.assertIn("count=", p.stdout)
+        warnings = [l for l in p.stderr.splitlines() if l.startswith("lockprof: warning")]
+        self.assertEqual(len(warnings), 1, p.stderr)
+        self.assertIn(warning, warnings[0])
+        rep = self.report_json(files)
+        self.assertIsNone(rep["processes"][0]["python"])
+        self.assertTrue(all(l["object_type"] is None for l in rep["locks"]))
+        self.assertTrue(all(l["kind"] not in ("pymutex", "gil", "threading.Lock", "parking_lot") for l in rep["locks"]),
+                        [l["kind"] for l in rep["locks"]])
+
+    def modern(self):
+        out = [(l, p) for l, p in PYTHONS if python_info(p)[:2] >= (3, 13)]
+        if not out:
+            self.skipTest("no CPython 3.13 or later found")
+        return out
+
+    def test_a_newer_version_is_refused(self):
+        import struct
+
+        def to_315(data, vpos, dbg, words):
+            struct.pack_into("<Q", data, vpos, 0x030F00A1)
+            struct.pack_into("<Q", data, dbg + 8, 0x030F00A1)
+
+        for label, py in self.modern():
+            with self.subTest(python=label):
+                self.run_refused(py, to_315, "CPython layout unknown to this lockprof, profiling without Python "
+                                             "awareness: 3.15.0a1")
+
+    def test_debug_offsets_that_disagree_are_refused(self):
+        import struct
+
+        def bad_header(data, vpos, dbg, words):
+            pos = dbg + 8 * words["ob_size"]
+            size, = struct.unpack_from("<Q", data, pos)
+            self.assertIn(size, (16, 32))
+            struct.pack_into("<Q", data, pos, size + 16)
+
+        for label, py in self.modern():
+            with self.subTest(python=label):
+                self.run_refused(py, bad_header, "disagree with the layout lockprof verified for this version "
+                                                 "(PyObject header)")
 
 
 class Robustness(PythonTest):

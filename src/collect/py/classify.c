@@ -347,7 +347,7 @@ static void classify_parked(struct lp_thread *t, uintptr_t addr, uintptr_t park_
 int lp_py_is_hook_park(sem_t *sem)
 {
     uintptr_t s = (uintptr_t)sem;
-    if (!lp_tls.in_pyhook || !lp_pyrt.active || lp_pyrt.L.version_hex < 0x030D0000 || !on_my_stack(s))
+    if (!lp_tls.in_pyhook || !lp_pyrt.active || !lp_pyrt.L.parking_lot || !on_my_stack(s))
         return 0;
     uintptr_t key = *(const uintptr_t *)(s - 8); /* struct wait_entry.addr, below: on our own stack */
     return key && (key == lp_tls.pyhook_mutex || key == lp_tls.pyhook_mutex2);
@@ -361,7 +361,7 @@ void lp_py_classify_sem(sem_t *sem, struct lp_event *ev)
     struct lp_thread *t = lp_thread_self();
     if (!t)
         return;
-    if (lp_pyrt.L.version_hex >= 0x030D0000 && on_my_stack(s)) {
+    if (lp_pyrt.L.parking_lot && on_my_stack(s)) {
         /* A semaphore on our own stack: the parking lot (3.13+). */
         uintptr_t key = *(const uintptr_t *)(s - 8);
         if (!is_wait_entry(s)) {

@@ -62,8 +62,18 @@ void lp_py_init(void)
     struct lp_pylayout L;
     char vs[24];
     version_string(hex, vs);
-    if (lp_py_layout_for(hex, rt, &L)) {
-        lp_warn2("CPython layout unknown to this lockprof, profiling without Python awareness: ", vs);
+    const char *why;
+    if (lp_py_layout_for(hex, rt, &L, &why)) {
+        if (!strcmp(why, "unknown")) {
+            lp_warn2("CPython layout unknown to this lockprof, profiling without Python awareness: ", vs);
+        } else {
+            char msg[160], *p = msg;
+            p += lp_strlcpy(p, vs, 24);
+            p += lp_strlcpy(p, ": its _Py_DebugOffsets disagree with the layout lockprof verified for this version (", 90);
+            p += lp_strlcpy(p, why, 40);
+            lp_strlcpy(p, "), profiling without Python awareness", sizeof msg - (size_t)(p - msg));
+            lp_warn2("CPython ", msg);
+        }
         return;
     }
     lp_pyrt.L = L;
@@ -72,8 +82,7 @@ void lp_py_init(void)
     lp_pyrt.code_type = (uintptr_t)dlsym(RTLD_DEFAULT, "PyCode_Type");
     lp_pyrt.type_type = (uintptr_t)dlsym(RTLD_DEFAULT, "PyType_Type");
     lp_pyrt.this_tstate = (void *(*)(void))dlsym(RTLD_DEFAULT, "PyGILState_GetThisThreadState");
-    lp_pyrt.is_finalizing =
-        (int (*)(void))dlsym(RTLD_DEFAULT, hex >= 0x030D0000 ? "Py_IsFinalizing" : "_Py_IsFinalizing");
+    lp_pyrt.is_finalizing = (int (*)(void))dlsym(RTLD_DEFAULT, L.is_finalizing);
     if (!lp_pyrt.code_type || !lp_pyrt.type_type || !lp_pyrt.this_tstate) {
         lp_warn("CPython found but PyCode_Type/PyType_Type/PyGILState_GetThisThreadState are missing: "
                 "profiling without Python awareness");
@@ -117,6 +126,25 @@ void lp_py_init(void)
         lp_modmap_close(&mm);
 }
 
+static void print_field(const char *prefix, const char *name, long v)
+{
+    char line[96] = "lockprof-layout ", *p = line + strlen(line);
+    p += lp_strlcpy(p, prefix, 8);
+    p += lp_strlcpy(p, name, 40);
+    *p++ = ' ';
+    if (v < 0) {
+        *p++ = '-';
+        p = lp_fmt_u64(p, (uint64_t)-v);
+    } else {
+        p = lp_fmt_u64(p, (uint64_t)v);
+    }
+    *p++ = '\n';
+    ssize_t r = write(2, line, (size_t)(p - line));
+    (void)r;
+}
+
+static void print_dbg_word(const char *name, long word) { print_field("dbg_", name, word); }
+
 /* LOCKPROF_PRINT_LAYOUT=1: the layout in use, as "name value" lines on stderr, in the vocabulary of
  * scripts/probe-offsets.c (tests/integration/test_offsets.py compares the two). */
 static void print_layout(void)
@@ -139,22 +167,15 @@ static void print_layout(void)
         {"str_length", L->str_length}, {"str_state", L->str_state}, {"str_ascii_size", L->str_ascii_size},
         {"gil_locked", L->gil_locked}, {"gil_holder", L->gil_holder}, {"gil_cond", L->gil_cond},
         {"gil_mutex", L->gil_mutex}, {"gil_switch_cond", L->gil_switch_cond},
-        {"thread_lock_field", L->thread_lock_field},
+        {"thread_lock_field", L->thread_lock_field}, {"ts_critical_section", L->ts_critical_section},
+        {"ob_mutex", L->ob_mutex}, {"fr_tlbc_index", L->fr_tlbc_index}, {"co_tlbc", L->co_tlbc},
+        {"str_kind_shift", L->str_kind_shift}, {"str_compact_bit", L->str_compact_bit},
+        {"str_ascii_bit", L->str_ascii_bit},
     };
-    for (size_t i = 0; i < sizeof f / sizeof f[0]; i++) {
-        char line[96] = "lockprof-layout ", *p = line + strlen(line);
-        p += lp_strlcpy(p, f[i].name, 40);
-        *p++ = ' ';
-        if (f[i].v < 0) {
-            *p++ = '-';
-            p = lp_fmt_u64(p, (uint64_t)-f[i].v);
-        } else {
-            p = lp_fmt_u64(p, (uint64_t)f[i].v);
-        }
-        *p++ = '\n';
-        ssize_t r = write(2, line, (size_t)(p - line));
-        (void)r;
-    }
+    for (size_t i = 0; i < sizeof f / sizeof f[0]; i++)
+        print_field("", f[i].name, f[i].v);
+    if (!strcmp(L->source, "_Py_DebugOffsets"))
+        lp_py_dbg_words((L->version_hex >> 16) & 0xff, print_dbg_word);
 }
 
 void lp_py_write_meta(struct lpw *w)

@@ -5,7 +5,7 @@
  * interpreter except PyGILState_GetThisThreadState (a pthread_getspecific). Names are copied out of code
  * objects once per code object and thread (cache checked against the code object's fields on every hit, so a
  * freed-and-reused address is noticed); line numbers come from decoding co_linetable (Objects/locations.md,
- * identical in 3.11-3.14), cached per (code, instruction offset). */
+ * identical in 3.11-3.14), cached per (code, instruction address). */
 #include "frames.h"
 
 #include <string.h>
@@ -30,8 +30,8 @@ struct code_slot {
     uint64_t hash;
 };
 struct line_slot {
-    uintptr_t code, linetable;
-    int64_t offset;
+    uintptr_t code, linetable, instr;
+    int firstlineno; /* the table holds deltas from it: functions compiled alike share one table's bytes */
     int line;
 };
 /* What the frame at each depth decoded to last time, checked against the same fields as the two caches above:
@@ -201,19 +201,43 @@ static int decode_line(const uint8_t *p, size_t len, int firstlineno, int64_t ad
     return -1;
 }
 
-static int line_of(struct py_cache *pc, uintptr_t code, uintptr_t instr, int firstlineno)
+/* The first code unit of the copy of the bytecode the frame runs. Free-threaded 3.14 gives each thread its own
+ * copy to specialise (thread-local bytecode: Include/cpython/code.h _PyCodeArray, Objects/codeobject.c
+ * _PyCode_GetTLBC, 3.14.7): the frame's tlbc_index selects code->co_tlbc->entries[i], and entries[0] is the copy
+ * at the end of the code object itself (co_code_adaptive), which every other version runs. Another thread may
+ * replace co_tlbc by a larger array and free the old one once all threads passed a quiescent state (a detached,
+ * waiting thread counts as one), so the array is read with safe reads; our own entry lives as long as our frame. */
+static uintptr_t bytecode_of(uintptr_t frame, uintptr_t code)
 {
     const struct lp_pylayout *L = &lp_pyrt.L;
-    int64_t off = (int64_t)instr - (int64_t)(code + (uintptr_t)L->co_code_adaptive);
-    if (off < 0 || off > (1 << 26))
-        return firstlineno;
+    uintptr_t main = code + (uintptr_t)L->co_code_adaptive;
+    if (L->fr_tlbc_index < 0 || L->co_tlbc < 0)
+        return main;
+    int32_t idx = LP_RD(int32_t, frame, L->fr_tlbc_index);
+    if (idx <= 0)
+        return main;
+    uintptr_t arr = LP_RD(uintptr_t, code, L->co_tlbc), base;
+    int64_t size;
+    if (!arr || (arr & 7) || lp_safe_read(&size, arr, sizeof size) || idx >= size ||
+        lp_safe_ptr(arr + 8 + 8 * (uintptr_t)idx, &base) || !base)
+        return 0;
+    return base;
+}
+
+static int line_of(struct py_cache *pc, uintptr_t frame, uintptr_t code, uintptr_t instr, int firstlineno)
+{
+    const struct lp_pylayout *L = &lp_pyrt.L;
     uintptr_t lt = LP_RD(uintptr_t, code, L->co_linetable);
-    unsigned set = set_of(lp_mix(code, (uint64_t)off), LINE_CACHE);
+    unsigned set = set_of(lp_mix(code, instr), LINE_CACHE);
     for (unsigned i = 0; i < WAYS; i++) {
         const struct line_slot *h = &pc->lines[set + i];
-        if (h->code == code && h->offset == off && h->linetable == lt)
+        if (h->code == code && h->instr == instr && h->linetable == lt && h->firstlineno == firstlineno)
             return h->line;
     }
+    uintptr_t base = bytecode_of(frame, code);
+    int64_t off = (int64_t)instr - (int64_t)base;
+    if (!base || off < 0 || off > (1 << 26))
+        return firstlineno;
     struct line_slot *s = &pc->lines[set + pc->line_victim[set / WAYS]++ % WAYS];
     int line = 0;
     if (lt && !(lt & 7)) {
@@ -224,8 +248,9 @@ static int line_of(struct py_cache *pc, uintptr_t code, uintptr_t instr, int fir
     if (line < 0)
         line = 0;
     s->code = code;
-    s->offset = off;
+    s->instr = instr;
     s->linetable = lt;
+    s->firstlineno = firstlineno;
     s->line = line;
     return line;
 }
@@ -315,7 +340,7 @@ unsigned lp_py_stack(struct lp_thread *t, uint64_t *words, unsigned max, unsigne
             } else {
                 const struct code_slot *cs = code_of(t, pc, code);
                 if (cs) {
-                    int line = line_of(pc, code, instr, cs->firstlineno);
+                    int line = line_of(pc, f, code, instr, cs->firstlineno);
                     words[2 * n] = LP_W_PY | (uint32_t)line;
                     words[2 * n + 1] = cs->hash;
                     if (mo)

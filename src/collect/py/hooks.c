@@ -57,16 +57,16 @@
 #include "py.h"
 #include "pyrt.h"
 
-/* A hook replaces the function whole, so its signature must be the real one: each target names the CPython
- * minor versions whose signature was read (the comment at the top of this file), and is not patched in any
- * other (a newer CPython may add a parameter: a wrong signature corrupts the program, a missing hook only
- * narrows the view to the parking lot). */
+/* A hook replaces the function whole, so its signature must be the real one: a target is patched only when the
+ * interpreter's version entry (versions.c, `hooks`) says its signature was read for that version (a newer
+ * CPython may add a parameter: a wrong signature corrupts the program, a missing hook only narrows the view to
+ * the parking lot). */
 struct target {
     const char *name;
     void *hook;
     void **orig;
     int ft_only;
-    unsigned min_minor, max_minor; /* CPython 3.min_minor .. 3.max_minor */
+    unsigned bit; /* LP_PYHOOK_* */
     uintptr_t entry;
 };
 
@@ -200,12 +200,16 @@ static void count_unblocked(struct lp_thread *t)
                           memory_order_relaxed);
 }
 
-static void phk_end(struct phk *h, int failed)
+/* How a hooked call ended. */
+enum { ACQUIRED, FAILED, NOT_LOCKED /* returned without taking the lock: no slow path at all */ };
+
+static void phk_end(struct phk *h, int outcome)
 {
+    int failed = outcome == FAILED;
     uint64_t t1 = h->active ? wait_end(h->w.t0) : 0;
     lp_tls.in_pyhook--;
     if (h->pending) {
-        if (!lp_tls.pyhook_recorded)
+        if (!lp_tls.pyhook_recorded && outcome != NOT_LOCKED)
             count_unblocked(h->t);
     } else if (h->active && !lp_tls.pyhook_recorded) {
         struct lp_event ev = h->ev;
@@ -254,15 +258,21 @@ static void hook_mutex_lock(void *m)
     struct phk h;
     phk_begin(&h, (uintptr_t)m, 0, entry_mutex_lock, SITE());
     orig_mutex_lock(m);
-    phk_end(&h, 0);
+    phk_end(&h, ACQUIRED);
 }
+
+/* struct PyCriticalSection {uintptr_t _cs_prev; PyMutex *_cs_mutex;} (Include/cpython/critical_section.h, 3.13 and
+ * 3.14; a PyCriticalSection2 starts with one). From 3.14 the slow path returns without locking when the thread's
+ * top critical section holds the mutex already, or the world is stopped (Python/critical_section.c, 3.14.7), and
+ * then leaves _cs_mutex NULL; 3.13 always locks and sets it. Such a call is no slow-path acquisition. */
+static int cs_locked(void *c) { return ((void *const *)c)[1] != NULL; }
 
 static void hook_cs_begin(void *c, void *m)
 {
     struct phk h;
     phk_begin(&h, (uintptr_t)m, 0, entry_cs_begin, SITE());
     orig_cs_begin(c, m);
-    phk_end(&h, 0);
+    phk_end(&h, cs_locked(c) ? ACQUIRED : NOT_LOCKED);
 }
 
 static void hook_cs2_begin(void *c, void *m1, void *m2, int m1_locked)
@@ -271,7 +281,7 @@ static void hook_cs2_begin(void *c, void *m1, void *m2, int m1_locked)
     /* the lower-addressed mutex is taken first; when it is already held the wait is for m2 */
     phk_begin(&h, (uintptr_t)(m1_locked ? m2 : m1), (uintptr_t)m2, entry_cs2_begin, SITE());
     orig_cs2_begin(c, m1, m2, m1_locked);
-    phk_end(&h, 0);
+    phk_end(&h, cs_locked(c) ? ACQUIRED : NOT_LOCKED);
 }
 
 static int hook_lock_timed(void *m, int64_t timeout_ns, int flags)
@@ -286,28 +296,26 @@ static int hook_lock_timed(void *m, int64_t timeout_ns, int flags)
     struct phk h;
     phk_begin(&h, (uintptr_t)m, 0, entry_lock_timed, SITE());
     int r = orig_lock_timed(m, timeout_ns, flags);
-    phk_end(&h, r != 1);
+    phk_end(&h, r == 1 ? ACQUIRED : FAILED);
     return r;
 }
 
-/* Signatures as read in Python/lock.c and Python/critical_section.c of 3.13.5 and 3.14.7 (../shared/
- * CPYTHON-LOCKS.md §3); 3.14.7's _PyCriticalSection_BeginSlow returns at once when the thread's top critical
- * section holds m already (gh-114203), which 3.13's re-locks: README "Performance", row 2. */
+/* The signatures each hook assumes are spelled out at LP_PYHOOK_* (layout.h); versions.c says for which
+ * versions they were read. */
 static struct target targets[] = {
-    {"PyMutex_Lock", (void *)hook_mutex_lock, (void **)&orig_mutex_lock, 0, 13, 14, 0},
-    {"_PyMutex_LockTimed", (void *)hook_lock_timed, (void **)&orig_lock_timed, 0, 13, 14, 0},
-    {"_PyCriticalSection_BeginSlow", (void *)hook_cs_begin, (void **)&orig_cs_begin, 1, 13, 14, 0},
-    {"_PyCriticalSection2_BeginSlow", (void *)hook_cs2_begin, (void **)&orig_cs2_begin, 1, 13, 14, 0},
+    {"PyMutex_Lock", (void *)hook_mutex_lock, (void **)&orig_mutex_lock, 0, LP_PYHOOK_MUTEX_LOCK, 0},
+    {"_PyMutex_LockTimed", (void *)hook_lock_timed, (void **)&orig_lock_timed, 0, LP_PYHOOK_LOCK_TIMED, 0},
+    {"_PyCriticalSection_BeginSlow", (void *)hook_cs_begin, (void **)&orig_cs_begin, 1, LP_PYHOOK_CS_BEGIN, 0},
+    {"_PyCriticalSection2_BeginSlow", (void *)hook_cs2_begin, (void **)&orig_cs2_begin, 1, LP_PYHOOK_CS2_BEGIN, 0},
 };
 
 void lp_py_patch_all(struct lp_modmap *mm, struct lp_module *m)
 {
-    if (lp_pyrt.L.version_hex < 0x030D0000)
+    if (!lp_pyrt.L.parking_lot)
         return; /* no PyMutex before 3.13 */
     char *ok = lp_pyrt.patched, *bad = lp_pyrt.refused;
     size_t okn = 0, badn = 0;
     int ready = lp_patch_ready(), warned = 0;
-    unsigned minor = (lp_pyrt.L.version_hex >> 16) & 0xff;
     if (!ready)
         lp_warn("not patching CPython's lock slow paths: " LP_CAPSTONE_SONAME " cannot be loaded (only waits that "
                 "reach the parking lot are seen)");
@@ -320,7 +328,7 @@ void lp_py_patch_all(struct lp_modmap *mm, struct lp_module *m)
             continue; /* not present (or stripped local symbol): the libc-level view covers it */
         uintptr_t entry = m->bias + (uintptr_t)s->addr;
         const char *why = NULL;
-        int known = minor >= tg->min_minor && minor <= tg->max_minor;
+        int known = (lp_pyrt.L.hooks & tg->bit) != 0;
         if (!known && ready && !warned) {
             lp_warn2("not patching CPython's lock slow paths whose signatures were not checked for Python (py/hooks.c"
                      " targets; only waits that reach the parking lot are seen): ", lp_pyrt.version);
