@@ -5,8 +5,8 @@ handed the lock by the holder, the second by the first, while it runs the exampl
 The waiters run, in this order, the functions test_python.py's OBJECT_EXAMPLES lists for the example: the second
 one's wait must end in the first one's code.
 
-Usage: python held_example.py examples/python/<name>.py
-Prints the address of the shared object."""
+Usage: python held_example.py examples/python/<name>.py [rlock]
+(rlock: lock_hotspot's stats_lock becomes a threading.RLock.) Prints the address of the shared object."""
 import os
 import sys
 import threading
@@ -75,6 +75,8 @@ elif name == "order_counter":  # an attribute store drops the old value with the
         armed_call(setattr, obj, "total", 0)
     waiters = [lambda: ex.add_item(1), lambda: ex.add_item(2)]
 elif name == "lock_hotspot":  # a threading.Lock: held across sleeps, inside the example's own update()
+    if sys.argv[2:] == ["rlock"]:
+        ex.stats_lock = threading.RLock()
     obj = ex.stats_lock
     slow_sum = ex.slow_sum
 

@@ -61,10 +61,10 @@ class PythonTest(TempDirTest):
         self.fail(f"{name}: no matching contention in {attempts} runs; locks: "
                   f"{[(l['kind'], l['name'], l['object_type'], l['contentions']) for l in last['locks']][:12]}")
 
-    def held(self, py, name):
+    def held(self, py, name, *extra):
         """Profiles tests/data/held_example.py on examples/python/<name>.py: two threads run the example's code on
         its shared object while a third holds it, and both wait, certainly. Returns (report, the object's address)."""
-        p, files = self.profile([py, os.path.join(DATA, "held_example.py"), example(name)], name=name)
+        p, files = self.profile([py, os.path.join(DATA, "held_example.py"), example(name), *extra], name=name)
         self.assertEqual(len(files), 1)
         rep = self.report_json(files)
         self.assertEqual(rep["processes"][0]["python"] is not None, True, "CPython not detected")
@@ -112,6 +112,24 @@ class ThreadingLock(PythonTest):
         self.assert_no_object_type_on_runtime_locks(rep)
 
     @for_each_python
+    def test_rlock_hotspot(self, label, py, info):
+        # The same with stats_lock an RLock: a PyThread lock (a semaphore) up to 3.13, a _PyRecursiveMutex from 3.14
+        # (its PyMutex reached through the patched _PyMutex_LockTimed).
+        path = example("lock_hotspot")
+        rep, addr = self.held(py, "lock_hotspot", "rlock")
+        locks = [l for l in locks_of(rep, "threading.RLock", contention=True) if l["contentions"] > 0]
+        self.assertTrue(locks, [(l["kind"], l["name"], l["contentions"]) for l in rep["locks"]][:12])
+        stacks = [s for l in locks for s in l["stacks"]]
+        self.assertTrue(any(has_frame(s["frames"], "update", line_of(path, "with stats_lock:"), "lock_hotspot.py")
+                            for s in stacks), [lptest.frames_text(s["frames"]) for s in stacks[:3]])
+        holders = [s["holder_frames"] for s in stacks if s["holder_frames"]]
+        self.assertTrue(any(has_frame(h, "update", None, "lock_hotspot.py") for h in holders),
+                        [lptest.frames_text(h) for h in holders[:3]])
+        if info[:2] >= (3, 14):
+            self.assertIn("threading.RLock@" + addr, [l["name"] for l in locks])  # named by id(lock)
+        self.assert_no_object_type_on_runtime_locks(rep)
+
+    @for_each_python
     def test_notifications_are_not_contention(self, label, py, info):
         code = ("import queue, threading\n"
                 "q = queue.Queue()\n"
@@ -153,6 +171,50 @@ class Gil(PythonTest):
             text = lockprof("report", *files, check=True).stdout
             self.assertIn("THE GIL IS ENABLED", text)
 
+    def test_gil_enabled_at_run_time_is_flagged(self):
+        # The GIL comes back in the middle of a free-threaded run when an extension without Py_mod_gil is imported:
+        # the profile says so and the text report says it loudly; the run's GIL waits after it are recorded.
+        lptest.skip_missing(self, ft=True)
+        fts = [(l, p) for l, p in PYTHONS if python_info(p)[3]]
+        if not fts:
+            self.skipTest("no free-threaded interpreter")
+        src = os.path.join(self.tmp, "needs_gil.c")
+        with open(src, "w") as f:
+            f.write(GIL_USED_EXT)
+        code = ("import sys, threading\n"
+                "before = sys._is_gil_enabled()\n"
+                "import needs_gil\n"
+                "after = sys._is_gil_enabled()\n"
+                "def crunch():\n"
+                "    s = 0\n"
+                "    for i in range(1500000):\n"
+                "        s += i\n"
+                "ts = [threading.Thread(target=crunch) for _ in range(3)]\n"
+                "[t.start() for t in ts]; [t.join() for t in ts]\n"
+                "print(before, after)\n")
+        for label, py in fts:
+            with self.subTest(python=label):
+                inc, suffix = run([py, "-c", "import sysconfig; print(sysconfig.get_paths()['include']);"
+                                             "print(sysconfig.get_config_var('EXT_SUFFIX'))"],
+                                  check=True).stdout.split()
+                ext_dir = os.path.join(self.tmp, label)
+                os.makedirs(ext_dir, exist_ok=True)
+                cc = run(["cc", "-shared", "-fPIC", f"-I{inc}", src, "-o", os.path.join(ext_dir, "needs_gil" + suffix)])
+                self.assertEqual(cc.returncode, 0, cc.stderr[-2000:])
+                p, files = self.profile([py, "-c", code], env={"PYTHONPATH": ext_dir}, name="gil-runtime")
+                self.assertEqual(p.stdout.split(), ["False", "True"], p.stderr)
+                rep = self.report_json(files)
+                self.assertEqual(rep["processes"][0]["gil_enabled"], True)
+                self.assertIn("THE GIL IS ENABLED", lockprof("report", *files, check=True).stdout)
+
+
+# A C extension module without a Py_mod_gil slot: importing it into a free-threaded interpreter enables the GIL
+# for the rest of the run (Python/import.c _PyImport_CheckGILForModule), with a RuntimeWarning.
+GIL_USED_EXT = r"""
+#include <Python.h>
+static struct PyModuleDef def = {PyModuleDef_HEAD_INIT, "needs_gil", NULL, 0, NULL};
+PyMODINIT_FUNC PyInit_needs_gil(void) { return PyModule_Create(&def); }
+"""
 
 OBJECT_EXAMPLES = [
     # example, object type, {function in the example: marker of its line that touches the shared object}
@@ -272,20 +334,38 @@ class FreeThreaded(PythonTest):
                 patched = meta.get("python_patched", "").split(",")
                 for fn in ("PyMutex_Lock", "_PyCriticalSection_BeginSlow", "_PyCriticalSection2_BeginSlow"):
                     self.assertIn(fn, patched)
-                if python_info(py)[:2] != (3, 13):
-                    continue
-                # 3.13's dict.get holds a critical section on the dict and _Py_dict_lookup_threadsafe takes it again:
-                # the nested section finds the mutex locked by its own thread (3.14 skips this case). Reported as
-                # held by the waiter itself, not as contention between threads.
-                def want(rep):
+                # A critical section on an object whose lock a critical section of the same thread holds below the
+                # top one: every version re-locks it and waits for itself (tests/data/nested_self_held.py). Reported
+                # as held by the waiter itself, not as contention between threads.
+                script = os.path.join(DATA, "nested_self_held.py")
+                p, files = self.profile([py, script, "20"], name="nested")
+                rep = self.report_json(files, "--top", "0")
+                locks = [l for l in locks_of(rep, "pymutex") if l["name"] == "dict@" + p.stdout.strip()]
+                self.assertEqual([(l["contention"], l["flags"]) for l in locks], [(False, ["self"])],
+                                 [(l["name"], l["flags"]) for l in rep["locks"]])
+                pid = rep["processes"][0]["pid"]  # one thread, the main one: its tid is the pid
+                self.assertEqual({s["holder_thread"]["tid"] for s in locks[0]["stacks"]}, {pid})
+                self.assertTrue(all(has_frame(s["frames"], "K.__eq__.<locals>.<lambda>",
+                                              line_of(script, "the self-held line")) for s in locks[0]["stacks"]))
+                # 3.13's dict.get holds a critical section on the dict and _Py_dict_lookup_threadsafe takes it again
+                # as the top one: the nested section finds the mutex locked by its own thread. 3.14 skips the re-lock
+                # (Python/critical_section.c, gh-114203): the same program shows no such wait there.
+                def self_held_dict(rep):
                     return [l for l in locks_of(rep, "pymutex", contention=False)
                             if l["object_type"] == "dict" and "self" in l["flags"]]
 
-                rep, locks = self.workload(py, "dict_cache", ["2", "50000"], want)
-                stacks = [s for l in locks for s in l["stacks"]]
-                self.assertTrue(all("self" in s["flags"] for s in stacks))
-                self.assertTrue(any(has_frame(s["frames"], "lookup", line_of(example("dict_cache"), "cache.get"))
-                                    for s in stacks))
+                if python_info(py)[:2] == (3, 13):
+                    rep, locks = self.workload(py, "dict_cache", ["2", "50000"], self_held_dict)
+                    stacks = [s for l in locks for s in l["stacks"]]
+                    self.assertTrue(all("self" in s["flags"] for s in stacks))
+                    self.assertTrue(any(has_frame(s["frames"], "lookup", line_of(example("dict_cache"), "cache.get"))
+                                        for s in stacks))
+                else:
+                    _, files = self.profile([py, example("dict_cache"), "2", "50000"], name="dictget")
+                    rep = self.report_json(files, "--top", "0")
+                    self.assertEqual(self_held_dict(rep), [])
+                    self.assertTrue([l for l in locks_of(rep, "pymutex", contention=True) if l["object_type"] == "dict"],
+                                    "the two threads still contend on the dict")
 
 
     def test_slow_paths_that_never_block_are_counted_not_waits(self):
