@@ -32,6 +32,15 @@ LOCKPROF = os.path.join(BUILD, "lockprof")
 CACHE = os.environ.get("LOCKPROF_CACHE", os.path.expanduser("~/.cache/lockprof"))
 PY_FT = os.path.join(CACHE, "py313-ft", "bin", "python3.13")
 PY_311 = "/usr/bin/python3.11"
+
+
+def found_python(label):
+    """The interpreter scripts/find-pythons.sh lists under `label` (e.g. 3.14t), or None."""
+    out = subprocess.run([os.path.join(SRC, "scripts", "find-pythons.sh")], stdout=subprocess.PIPE, text=True).stdout
+    return next((line.split(" ", 1)[1] for line in out.splitlines() if line.split(" ", 1)[0] == label), None)
+
+
+PY_314T = found_python("3.14t")  # not built by lockprof: used when the machine has one
 EX = os.path.join(SRC, "examples", "python")
 
 
@@ -277,11 +286,18 @@ def main():
             Bench("ft-list", [PY_FT, os.path.join(HERE, "ft_list.py"), "2", "4000000"], "s", 1.05,
                   note="3.13t, 2 threads, shared list (bench/ft_list.py)"),
         ]
+    if PY_314T:
+        benches += [
+            Bench("ft-dict 3.14t", [PY_314T, os.path.join(EX, "dict_cache.py"), "2", "3000000"], "s", 1.05,
+                  note="3.14t, 2 threads, shared dict"),
+            Bench("ft-list 3.14t", [PY_314T, os.path.join(HERE, "ft_list.py"), "2", "4000000"], "s", 1.05,
+                  note="3.14t, 2 threads, shared list (bench/ft_list.py)"),
+        ]
     # The fixed cost of a profiled process (no contention): loading the collector, locating and patching CPython,
     # and the profile written at exit, as `lockprof run` adds them to a process that starts and exits.
-    startup = [("start-up 3.13t", PY_FT), ("start-up 3.11", PY_311)]
+    startup = [("start-up 3.13t", PY_FT), ("start-up 3.14t", PY_314T), ("start-up 3.11", PY_311)]
     benches += [Bench(name, [py, "-c", "pass"], "ms", None, metric="wall_ms", reps_factor=4,
-                      note=f"`{os.path.basename(py)} -c pass`") for name, py in startup if os.access(py, os.X_OK)]
+                      note=f"`{os.path.basename(py)} -c pass`") for name, py in startup if py and os.access(py, os.X_OK)]
     benches.append(Bench("start-up /bin/true", ["/bin/true"], "ms", None, metric="wall_ms", reps_factor=4,
                          note="a process without Python"))
     if os.access(PY_311, os.X_OK):

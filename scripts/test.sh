@@ -21,7 +21,10 @@ if [ "${CI:-}" = "true" ]; then
 fi
 scripts/setup.sh --test --pythons
 scripts/setup-node.sh >/dev/null
-meson test -C build --print-errorlogs --num-processes 1
+meson test -C build --print-errorlogs --num-processes 1 || status=$?
+# no silent skips: every test (or interpreter subtest) the run skipped, with its reason
+grep -h "\.\.\. skipped " build/meson-logs/testlog.txt | sed 's/^ */skipped: /' >&2 || true
+[ "${status:-0}" = 0 ] || exit "$status"
 
 if [ "$sanitize" = 1 ]; then
   # lockprof (CLI, reader, renderers) and the unit tests with ASan+UBSan+LSan, liblockprof.so with UBSan in trap
