@@ -1,4 +1,5 @@
-/* config.c — parses the environment into lp_cfg. Runs once, in the constructor (getenv is safe there). */
+/* config.c — parses the environment into lp_cfg: the collector's only reader of the environment. Runs once, in the
+ * constructor (getenv is safe there). */
 #include "config.h"
 
 #include <signal.h>
@@ -87,10 +88,17 @@ static void get_path(const char *var, char *out, size_t cap, const char *dflt)
     lp_strlcpy(out + n, v, cap - n);
 }
 
+int lp_config_disabled(void)
+{
+    const char *off = getenv("LOCKPROF_DISABLE");
+    return off && *off && strcmp(off, "0") != 0;
+}
+
 void lp_config_load(void)
 {
     const char *q = getenv("LOCKPROF_QUIET");
     lp_cfg.quiet = q && *q && strcmp(q, "0") != 0;
+    lp_quiet = lp_cfg.quiet;
     get_path("LOCKPROF_OUTPUT", lp_cfg.output, sizeof lp_cfg.output, "lockprof.%p.prof");
     get_path("LOCKPROF_MANIFEST", lp_cfg.manifest, sizeof lp_cfg.manifest, NULL);
 
@@ -125,4 +133,8 @@ void lp_config_load(void)
     get_uint("LOCKPROF_SIGNAL", &sig, 0, 64, 10);
     lp_cfg.signal = (int)sig;
     get_uint("LOCKPROF_FILE_MODE", &lp_cfg.file_mode, 0, 0777, 8);
+    const char *pl = getenv("LOCKPROF_PRINT_LAYOUT");
+    lp_cfg.print_layout = pl && *pl == '1';
+    const char *root = getenv("LOCKPROF_ROOT_PID"); /* set by `lockprof run`, not by users */
+    lp_cfg.root_pid = root && *root ? strtol(root, NULL, 10) : 0;
 }

@@ -1,5 +1,6 @@
-/* config.h — every LOCKPROF_* variable the collector reads, parsed once in the constructor. A bad value gets
- * one warning naming the variable and the default is kept (README has the table). */
+/* config.h — every LOCKPROF_* variable the collector reads, parsed once in the constructor (no other file of the
+ * collector calls getenv). A bad value gets one warning naming the variable and the default is kept
+ * (docs/CONFIGURATION.md has the table). */
 #ifndef LP_CONFIG_H
 #define LP_CONFIG_H
 
@@ -25,10 +26,14 @@ struct lp_config {
     int signal;             /* LOCKPROF_SIGNAL: dump on this signal, 0 = none */
     int quiet;              /* LOCKPROF_QUIET */
     unsigned file_mode;     /* LOCKPROF_FILE_MODE (octal) */
+    int print_layout;       /* LOCKPROF_PRINT_LAYOUT: print the CPython layout in use (tests) */
+    long root_pid;          /* LOCKPROF_ROOT_PID: the process `lockprof run` started (0 = not under it) */
 };
 
 extern struct lp_config lp_cfg;
 
+/* LOCKPROF_DISABLE set (and not 0): pure passthrough, nothing else is read. */
+int lp_config_disabled(void);
 void lp_config_load(void);
 
 #endif

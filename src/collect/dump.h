@@ -1,15 +1,13 @@
 /* dump.h — writes the profile (docs/FORMAT.md): at exit, from _exit, before exec, on the dump signal and every
- * LOCKPROF_INTERVAL. Async-signal-safe throughout (runs inside the signal handler): memory from a private
- * arena, files with open/write/rename, names from symtab.c. Other threads keep recording while a dump reads their
- * tables; they are never stopped. At most one dump runs at a time; a request that finds one running is
- * skipped (and counted). */
+ * LOCKPROF_INTERVAL (dump.c: when; dump_encode.c: what; dump_file.c: where). Async-signal-safe throughout (runs
+ * inside the signal handler): memory from a private arena, files with open/write/rename, names from symtab.c.
+ * Other threads keep recording while a dump reads their tables; they are never stopped. At most one dump runs at a
+ * time; a request that finds one running is skipped (and counted). */
 #ifndef LP_DUMP_H
 #define LP_DUMP_H
 
 void lp_dump_init(void);
 void lp_dump(const char *reason);
-/* Dumps if LOCKPROF_INTERVAL elapsed since the last dump; cheap when it did not. */
-void lp_dump_maybe_interval(void);
 /* The last dump of this process image: later requests are ignored. */
 void lp_dump_final(const char *reason);
 void lp_dump_after_fork_child(void);

@@ -1,5 +1,6 @@
 /* hooks_pthread.c — the behaviour behind the interposed pthread and semaphore functions (preload.c only
- * forwards here). Every function has the same shape:
+ * forwards here). Owns nothing: it asks the CPython layer (py/py.h) what a wait is and whether a patched CPython
+ * slow path blocks in it, and records through record.h. Every function has the same shape:
  *   1. try the lock without blocking: a default mutex in place (glibc_mutex.h), anything else with the real
  *      trylock (an uncontended acquisition costs one extra call);
  *   2. when it is busy: lp_wait_begin → classify → real blocking call → lp_wait_end;
@@ -19,6 +20,14 @@ static inline void on_release(uintptr_t addr)
 {
     if (LP_UNLIKELY(lp_waiters_any()))
         lp_release_slow(addr);
+}
+
+/* lp_wait_begin for a wait about to block in libc: a patched CPython slow path the thread is in blocks in this
+ * call, so its wait is captured first (py/pytls.h). */
+static inline int wait_begin(struct lp_wait *w, uintptr_t addr, uintptr_t site)
+{
+    lp_py_before_block();
+    return lp_wait_begin(w, addr, NULL, site);
 }
 
 /* The caller's return address: the program's call site when the exported hook tail-called us (it does at -O2),
@@ -47,7 +56,7 @@ int lp_mutex_lock_mt(pthread_mutex_t *m)
 int lp_mutex_lock_slow(pthread_mutex_t *m, int rc)
 {
     struct lp_wait w;
-    if (rc != EBUSY || !lp_wait_begin(&w, (uintptr_t)m, NULL, SITE()))
+    if (rc != EBUSY || !wait_begin(&w, (uintptr_t)m, SITE()))
         return lp_real_pthread_mutex_lock(m);
     rc = lp_real_pthread_mutex_lock(m);
     if (acquired(rc)) {
@@ -66,7 +75,7 @@ int lp_mutex_timedlock(pthread_mutex_t *m, int clocked, clockid_t clk, const str
     if (LP_LIKELY(acquired(rc)))
         return rc;
     struct lp_wait w;
-    int profiled = rc == EBUSY && lp_wait_begin(&w, (uintptr_t)m, NULL, SITE());
+    int profiled = rc == EBUSY && wait_begin(&w, (uintptr_t)m, SITE());
     rc = clocked ? lp_real_pthread_mutex_clocklock(m, clk, abstime) : lp_real_pthread_mutex_timedlock(m, abstime);
     if (profiled) {
         if (acquired(rc) || rc == ETIMEDOUT) {
@@ -99,7 +108,7 @@ int lp_rwlock_lock(pthread_rwlock_t *l, int write, int timed, int clocked, clock
     if (LP_LIKELY(rc == 0))
         return 0;
     struct lp_wait w;
-    int profiled = rc == EBUSY && lp_wait_begin(&w, (uintptr_t)l, NULL, SITE());
+    int profiled = rc == EBUSY && wait_begin(&w, (uintptr_t)l, SITE());
     if (!timed)
         rc = write ? lp_real_pthread_rwlock_wrlock(l) : lp_real_pthread_rwlock_rdlock(l);
     else if (clocked)
@@ -130,6 +139,7 @@ int lp_cond_wait(pthread_cond_t *c, pthread_mutex_t *m, int timed, clockid_t clk
                  int clocked)
 {
     int rc;
+    lp_py_before_block();
     if (atomic_load_explicit(&lp_state, memory_order_relaxed) == LP_STATE_ON &&
         lp_py_cond_wait(c, m, timed, clocked, clk, abstime, &rc))
         return rc;
@@ -201,44 +211,22 @@ static int real_sem_wait(sem_t *sem, int timed, clockid_t clk, const struct time
     return clocked ? lp_real_sem_clockwait(sem, clk, abstime) : lp_real_sem_timedwait(sem, abstime);
 }
 
-/* The park of a patched CPython hook's wait (py/hooks.c measures and records it): capture that wait if this is
- * its first blocking call, and register in the waiter table so that the sem_post that wakes us says who held the
- * lock. Nothing is recorded here. */
-static int hook_park(sem_t *sem, int timed, clockid_t clk, const struct timespec *abstime, int clocked)
-{
-    lp_py_hook_blocking();
-    int slot = lp_waiters_claim((uintptr_t)sem, 0);
-    int rc = real_sem_wait(sem, timed, clk, abstime, clocked);
-    lp_py_after_block(); /* the end of a CPython park */
-    struct lp_waitslot *s = lp_waiters_slot(slot);
-    if (s && atomic_load_explicit(&s->release_ns, memory_order_acquire)) {
-        lp_tls.pyhook_holder_stack = atomic_load_explicit(&s->holder_hash, memory_order_relaxed);
-        lp_tls.pyhook_holder_tid = atomic_load_explicit(&s->holder_tid, memory_order_relaxed);
-    }
-    lp_waiters_release(slot);
-    lp_tls.pyhook_parked = 1;
-    return rc;
-}
-
 int lp_sem_wait(sem_t *sem, int timed, clockid_t clk, const struct timespec *abstime, int clocked)
 {
-    /* A CPython wait for a lock the thread's own critical section holds is captured here, at its park: its
-     * critical sections are suspended by now, so the lock is free for the other threads while lockprof works
-     * (at its first yield it would still be held; py/hooks.c). Leaves errno alone. */
-    if (LP_UNLIKELY(lp_tls.pyhook_pending != NULL) && lp_tls.pyhook_self_held)
-        lp_py_hook_blocking();
+    lp_py_before_park(); /* a CPython wait for a lock its own thread holds is captured at its park */
     int saved = errno;
     if (LP_LIKELY(lp_real_sem_trywait(sem) == 0)) {
-        if (LP_UNLIKELY(lp_tls.in_pyhook))
+        if (LP_UNLIKELY(lp_py_in_hook()))
             lp_py_after_block(); /* a CPython park whose wake-up was already posted */
         return 0;
     }
     int busy = errno == EAGAIN;
     errno = saved; /* the failed try must not leak EAGAIN into a successful wait */
-    if (LP_UNLIKELY(lp_tls.in_pyhook) && busy && !lp_tls.depth && lp_py_is_hook_park(sem))
-        return hook_park(sem, timed, clk, abstime, clocked);
+    int rc;
+    if (LP_UNLIKELY(lp_py_in_hook()) && busy && lp_py_park(sem, timed, clk, abstime, clocked, &rc))
+        return rc; /* the park of a patched CPython hook's own wait: the hook records it */
     struct lp_wait w;
-    int profiled = busy && lp_wait_begin(&w, (uintptr_t)sem, NULL, SITE());
+    int profiled = busy && wait_begin(&w, (uintptr_t)sem, SITE());
     struct lp_event ev = {.kind = LP_KIND_SEMAPHORE, .addr = (uintptr_t)sem};
     if (profiled && lp_guard_enter()) {
         int e = errno;
@@ -246,8 +234,8 @@ int lp_sem_wait(sem_t *sem, int timed, clockid_t clk, const struct timespec *abs
         errno = e;
         lp_guard_leave();
     }
-    int rc = real_sem_wait(sem, timed, clk, abstime, clocked);
-    if (LP_UNLIKELY(lp_tls.in_pyhook))
+    rc = real_sem_wait(sem, timed, clk, abstime, clocked);
+    if (LP_UNLIKELY(lp_py_in_hook()))
         lp_py_after_block(); /* the end of a CPython park */
     if (!profiled)
         return rc;

@@ -1,12 +1,12 @@
-/* lp.c — collector-wide state and the small helpers declared in lp.h. */
+/* lp.c — collector-wide state (the on/off switch, the warnings issued) and the small helpers declared in lp.h. The
+ * bottom of the collector: depends on nothing of it. */
 #include "lp.h"
 
 #include <string.h>
 #include <unistd.h>
 
-#include "config.h"
-
 _Atomic int lp_state;
+int lp_quiet;
 
 #define MAX_WARNINGS 16
 static char warnings[MAX_WARNINGS][240];
@@ -61,7 +61,7 @@ void lp_warn2(const char *msg, const char *detail)
     int i = atomic_fetch_add(&n_warnings, 1);
     if (i < MAX_WARNINGS)
         lp_strlcpy(warnings[i], line + start, sizeof warnings[i]);
-    if (lp_cfg.quiet)
+    if (lp_quiet)
         return;
     if (n < sizeof line - 1)
         line[n++] = '\n';

@@ -31,7 +31,8 @@ static inline uint64_t lp_now(void)
     return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
-/* Writes "lockprof: warning: <msg>\n" to stderr with one write(2) unless LOCKPROF_QUIET is set. */
+/* Writes "lockprof: warning: <msg>\n" to stderr with one write(2) unless lp_quiet (LOCKPROF_QUIET) is set. */
+LP_HIDDEN extern int lp_quiet;
 LP_HIDDEN void lp_warn(const char *msg);
 /* Same, with a second string appended (e.g. a variable name or a path). */
 LP_HIDDEN void lp_warn2(const char *msg, const char *detail);

@@ -1,6 +1,7 @@
-/* preload.c — the interposed symbols. Each one only makes sure the real functions are resolved and forwards to
- * hooks_pthread.c; the exported set is exactly hooks.def's LP_HOOK lines (the build checks it). Also the
- * constructor/destructor, fork handling and the dump signal. */
+/* preload.c — the top of the collector: the interposed symbols, the constructor/destructor, fork handling and the
+ * dump signal. Each exported function only forwards (to hooks_pthread.c, or to the layer that owns the matter); the
+ * exported set is exactly hooks.def's LP_HOOK lines (tests/unit/check_exports.py checks it). Owns the dump signal's
+ * virtualised disposition and this image's pid. */
 #define _GNU_SOURCE 1
 #include <dlfcn.h>
 #include <errno.h>
@@ -114,19 +115,18 @@ EXPORT int sem_destroy(sem_t *s)
 /* ---- scheduling --------------------------------------------------------------------------------------- */
 __attribute__((noinline)) static int sched_yield_in_pyhook(void)
 {
-    if (lp_tls.pyhook_pending)
-        lp_py_hook_blocking(); /* the first yield of a CPython hook's wait: capture it now */
+    lp_py_before_block(); /* the first yield of a CPython hook's wait: capture it now */
     int rc = lp_real_sched_yield();
     lp_py_after_block(); /* touches neither errno nor rc */
     return rc;
 }
 EXPORT int sched_yield(void)
 {
-    /* Only the spin of a CPython hook's wait matters (py/hooks.c): its first yield captures the wait, and each
+    /* Only the spin of a CPython hook's wait matters (py/pytls.h): its first yield captures the wait, and each
      * yield ends it for now — unless the thread spins on a mutex its own critical section holds: only the park
      * ends that wait, and the park captures it (3.13 makes 40 such yields on every dict.get of a dict the thread
      * is inside). Anything else is a tail call. */
-    if (LP_UNLIKELY(lp_tls.in_pyhook && !lp_tls.pyhook_self_held))
+    if (LP_UNLIKELY(lp_py_yield_matters()))
         return sched_yield_in_pyhook();
     return lp_real_sched_yield();
 }
@@ -135,9 +135,9 @@ EXPORT int sched_yield(void)
 EXPORT int pipe2(int fds[2], int flags)
 {
     int rc = lp_real_pipe2(fds, flags);
-    if (rc == 0 && LP_UNLIKELY(lp_tls.unwinder_init)) {
+    if (rc == 0) {
         int e = errno;
-        lp_stack_place_pipe(fds, flags);
+        lp_stack_after_pipe2(fds, flags);
         errno = e;
     }
     return rc;
@@ -170,10 +170,7 @@ static void before_exec(void)
 {
     if (atomic_load(&lp_state) != LP_STATE_ON || !is_own_process())
         return;
-    uint64_t events = 0;
-    for (struct lp_thread *t = lp_thread_all(); t; t = t->next_all)
-        events += atomic_load(&t->n_events) + (atomic_load(&t->deferred.state) != LP_DEFER_EMPTY);
-    if (events)
+    if (lp_record_any())
         lp_dump("exec");
 }
 
@@ -323,8 +320,7 @@ __attribute__((constructor)) static void lp_init(void)
 {
     lp_real_resolve();
     my_pid = (pid_t)syscall(SYS_getpid);
-    const char *off = getenv("LOCKPROF_DISABLE");
-    if (off && *off && strcmp(off, "0") != 0) {
+    if (lp_config_disabled()) {
         atomic_store(&lp_state, LP_STATE_OFF);
         return;
     }
@@ -334,6 +330,7 @@ __attribute__((constructor)) static void lp_init(void)
     lp_start_ns = lp_now();
     lp_tls.depth = 1; /* nothing below may record events */
     lp_thread_init();
+    lp_record_init();
     lp_stack_init();
     lp_dump_init();
     hide_self();

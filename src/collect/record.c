@@ -1,13 +1,12 @@
 /* record.c — see record.h. Single writer per table: counters are updated with relaxed load+store, which the
- * dump (a concurrent reader) sees as whole 64-bit values. */
+ * dump (a concurrent reader) sees as whole 64-bit values. Calls only downwards: the waiter registry (holder
+ * hand-off), stack capture, thread state. */
 #include "record.h"
 
 #include <errno.h>
 #include <string.h>
 
 #include "config.h"
-#include "dump.h"
-#include "py/py.h"
 #include "stack.h"
 #include "waiters.h"
 
@@ -18,17 +17,37 @@ static inline void add64(_Atomic uint64_t *x, uint64_t v)
     atomic_store_explicit(x, atomic_load_explicit(x, memory_order_relaxed) + v, memory_order_relaxed);
 }
 
-const char *lp_intern(struct lp_thread *t, const char *s, size_t n)
+struct lp_rec_thread *lp_rec_create(struct lp_thread *t)
 {
-    uint64_t h = lp_hash_bytes(s, n) | 1;
-    const char *c = lp_map_get(&t->strs, h);
-    if (c)
-        return c;
-    char *d = lp_arena_strdup(&t->arena, s, n);
-    if (!d || lp_map_put(&t->strs, &t->arena, h, d))
+    struct lp_rec_thread *r = lp_arena_alloc(&t->arena, sizeof *r);
+    if (!r)
         return NULL;
-    return d;
+    if (lp_cfg.timeline && !(r->tl = lp_arena_alloc(&t->arena, (size_t)lp_cfg.timeline * sizeof *r->tl)))
+        return NULL;
+    atomic_store_explicit(&t->rec, r, memory_order_release);
+    return r;
 }
+
+void lp_record_unblocked(struct lp_thread *t)
+{
+    struct lp_rec_thread *r = lp_rec_of(t);
+    if (r)
+        add64(&r->n_unblocked, 1);
+}
+
+static void flush_at_exit(struct lp_thread *t) { lp_deferred_flush(t); }
+
+int lp_record_any(void)
+{
+    for (struct lp_thread *t = lp_thread_all(); t; t = t->next_all) {
+        struct lp_rec_thread *r = atomic_load_explicit(&t->rec, memory_order_acquire);
+        if (r && (atomic_load(&r->n_events) || atomic_load(&r->deferred.state) != LP_DEFER_EMPTY))
+            return 1;
+    }
+    return 0;
+}
+
+void lp_record_init(void) { lp_thread_on_exit(flush_at_exit); }
 
 static uint64_t str_hash(const char *s) { return s ? lp_hash_bytes(s, strlen(s)) : 0; }
 
@@ -37,14 +56,14 @@ uint64_t lp_lock_key_of(unsigned kind, uintptr_t addr, const char *type, const c
     return lp_mix(lp_mix(lp_mix(kind + 1, addr), str_hash(type)), str_hash(name)) | 1;
 }
 
-static uint64_t lock_key(struct lp_thread *t, const struct lp_event *e)
+static uint64_t lock_key(struct lp_thread *t, struct lp_rec_thread *r, const struct lp_event *e)
 {
     /* The last lock this thread waited for, without re-hashing its strings (the common case under contention). */
-    if (t->last_lock_key && t->last_lock.kind == e->kind && t->last_lock.addr == e->addr &&
-        t->last_lock.type == e->type && t->last_lock.name == e->name)
-        return t->last_lock_key;
+    if (r->last_lock_key && r->last_lock.kind == e->kind && r->last_lock.addr == e->addr &&
+        r->last_lock.type == e->type && r->last_lock.name == e->name)
+        return r->last_lock_key;
     uint64_t k = lp_lock_key_of(e->kind, e->addr, e->type, e->name);
-    if (LP_UNLIKELY(!lp_map_get(&t->locks, k))) {
+    if (LP_UNLIKELY(!lp_map_get(&r->locks, k))) {
         struct lp_lock_ent *l = lp_arena_alloc(&t->arena, sizeof *l);
         if (!l)
             return 0;
@@ -53,14 +72,14 @@ static uint64_t lock_key(struct lp_thread *t, const struct lp_event *e)
         l->type = e->type;
         l->name = e->name;
         l->site = e->site;
-        if (lp_map_put(&t->locks, &t->arena, k, l))
+        if (lp_map_put(&r->locks, &t->arena, k, l))
             return 0;
     }
-    t->last_lock.kind = e->kind;
-    t->last_lock.addr = e->addr;
-    t->last_lock.type = e->type;
-    t->last_lock.name = e->name;
-    t->last_lock_key = k;
+    r->last_lock.kind = e->kind;
+    r->last_lock.addr = e->addr;
+    r->last_lock.type = e->type;
+    r->last_lock.name = e->name;
+    r->last_lock_key = k;
     return k;
 }
 
@@ -68,17 +87,20 @@ static uint64_t lock_key(struct lp_thread *t, const struct lp_event *e)
 static void record_as(struct lp_thread *t, uint64_t tid, const struct lp_event *e, uint64_t t0, uint64_t wait_ns,
                       uint64_t stack, uint64_t holder_stack, uint64_t holder_tid)
 {
-    uint64_t lk = lock_key(t, e);
+    struct lp_rec_thread *r = lp_rec_of(t);
+    if (!r)
+        return;
+    uint64_t lk = lock_key(t, r, e);
     if (!lk) {
-        atomic_fetch_add_explicit(&t->n_dropped, 1, memory_order_relaxed);
+        atomic_fetch_add_explicit(&r->n_dropped, 1, memory_order_relaxed);
         return;
     }
     uint64_t key = lp_mix(lp_mix(lp_mix(lp_mix(lp_mix(lk, stack), holder_stack), tid), holder_tid), e->flags) | 1;
-    struct lp_agg_ent *a = lp_map_get(&t->aggs, key);
+    struct lp_agg_ent *a = lp_map_get(&r->aggs, key);
     if (LP_UNLIKELY(!a)) {
         a = lp_arena_alloc(&t->arena, sizeof *a);
         if (!a) {
-            atomic_fetch_add_explicit(&t->n_dropped, 1, memory_order_relaxed);
+            atomic_fetch_add_explicit(&r->n_dropped, 1, memory_order_relaxed);
             return;
         }
         a->lock_key = lk;
@@ -87,8 +109,8 @@ static void record_as(struct lp_thread *t, uint64_t tid, const struct lp_event *
         a->tid = tid;
         a->holder_tid = holder_tid;
         a->flags = e->flags;
-        if (lp_map_put(&t->aggs, &t->arena, key, a)) {
-            atomic_fetch_add_explicit(&t->n_dropped, 1, memory_order_relaxed);
+        if (lp_map_put(&r->aggs, &t->arena, key, a)) {
+            atomic_fetch_add_explicit(&r->n_dropped, 1, memory_order_relaxed);
             return;
         }
     }
@@ -98,17 +120,17 @@ static void record_as(struct lp_thread *t, uint64_t tid, const struct lp_event *
         atomic_store_explicit(&a->max_ns, wait_ns, memory_order_relaxed);
     _Atomic uint32_t *hb = &a->hist[lp_hist_bucket(wait_ns)];
     atomic_store_explicit(hb, atomic_load_explicit(hb, memory_order_relaxed) + 1, memory_order_relaxed);
-    add64(&t->n_events, 1);
+    add64(&r->n_events, 1);
 
-    if (t->tl) {
-        uint64_t i = atomic_load_explicit(&t->tl_head, memory_order_relaxed);
-        struct lp_timeline_ev *ev = &t->tl[i % lp_cfg.timeline];
+    if (r->tl) {
+        uint64_t i = atomic_load_explicit(&r->tl_head, memory_order_relaxed);
+        struct lp_timeline_ev *ev = &r->tl[i % lp_cfg.timeline];
         ev->start_ns = t0 - lp_start_ns;
         ev->dur_ns = wait_ns;
         ev->lock_key = lk;
         ev->stack_hash = stack;
         ev->tid = tid;
-        atomic_store_explicit(&t->tl_head, i + 1, memory_order_release);
+        atomic_store_explicit(&r->tl_head, i + 1, memory_order_release);
     }
 }
 
@@ -128,7 +150,10 @@ static void deferred_event(const struct lp_deferred_ev *d, struct lp_event *e)
 
 void lp_deferred_flush(struct lp_thread *t)
 {
-    struct lp_deferred *d = &t->deferred;
+    struct lp_rec_thread *r = atomic_load_explicit(&t->rec, memory_order_relaxed);
+    if (!r)
+        return;
+    struct lp_deferred *d = &r->deferred;
     if (atomic_load_explicit(&d->state, memory_order_acquire) != LP_DEFER_FULL)
         return;
     struct lp_deferred_ev c = d->ev; /* only this thread writes it, and only into an empty slot */
@@ -144,7 +169,10 @@ void lp_deferred_flush(struct lp_thread *t)
 static void defer(struct lp_thread *t, const struct lp_event *e, uint64_t t0, uint64_t wait_ns, uint64_t stack,
                   uint64_t holder_stack, uint64_t holder_tid)
 {
-    struct lp_deferred *d = &t->deferred;
+    struct lp_rec_thread *r = lp_rec_of(t);
+    if (!r)
+        return;
+    struct lp_deferred *d = &r->deferred;
     /* emptied by this wait's lp_wait_begin, unless a dump holds it (or the wait nests in another hook's) */
     if (LP_UNLIKELY(atomic_load_explicit(&d->state, memory_order_acquire) != LP_DEFER_EMPTY)) {
         lp_record(t, e, t0, wait_ns, stack, holder_stack, holder_tid);
@@ -159,16 +187,19 @@ static void defer(struct lp_thread *t, const struct lp_event *e, uint64_t t0, ui
 
 int lp_deferred_hold(struct lp_thread *t)
 {
+    struct lp_rec_thread *r = atomic_load_explicit(&t->rec, memory_order_acquire);
     int full = LP_DEFER_FULL;
-    return atomic_compare_exchange_strong_explicit(&t->deferred.state, &full, LP_DEFER_DUMPING, memory_order_acquire,
-                                                   memory_order_relaxed);
+    return r && atomic_compare_exchange_strong_explicit(&r->deferred.state, &full, LP_DEFER_DUMPING,
+                                                        memory_order_acquire, memory_order_relaxed);
 }
 
 void lp_deferred_put_back(struct lp_thread *t)
 {
+    struct lp_rec_thread *r = atomic_load_explicit(&t->rec, memory_order_acquire);
     int dumping = LP_DEFER_DUMPING;
-    atomic_compare_exchange_strong_explicit(&t->deferred.state, &dumping, LP_DEFER_FULL, memory_order_release,
-                                            memory_order_relaxed);
+    if (r)
+        atomic_compare_exchange_strong_explicit(&r->deferred.state, &dumping, LP_DEFER_FULL, memory_order_release,
+                                                memory_order_relaxed);
 }
 
 int lp_wait_begin(struct lp_wait *w, uintptr_t addr, const void *leaf, uintptr_t site)
@@ -179,19 +210,17 @@ int lp_wait_begin(struct lp_wait *w, uintptr_t addr, const void *leaf, uintptr_t
 int lp_wait_begin_at(struct lp_wait *w, uintptr_t addr, const void *leaf, uintptr_t site, uint64_t t0)
 {
     w->active = 0;
-    if (LP_UNLIKELY(lp_tls.pyhook_pending))
-        lp_py_hook_blocking(); /* a CPython hook's wait blocks in this call: capture it first */
     if (atomic_load_explicit(&lp_state, memory_order_relaxed) != LP_STATE_ON || !lp_guard_enter())
         return 0;
     int saved = errno;
     struct lp_thread *t = lp_thread_self();
-    if (!t) {
+    struct lp_rec_thread *r = t ? lp_rec_of(t) : NULL;
+    if (!r) {
         lp_guard_leave();
         errno = saved;
         return 0;
     }
     lp_deferred_flush(t); /* the previous wait's event, if it was deferred: now, before this wait */
-    lp_dump_maybe_interval();
     w->t = t;
     w->active = 1;
     w->leaf = leaf;
@@ -199,7 +228,7 @@ int lp_wait_begin_at(struct lp_wait *w, uintptr_t addr, const void *leaf, uintpt
     w->slot = lp_waiters_claim(addr, 0);
     w->sampled = 1;
     if (lp_cfg.sample_every > 1)
-        w->sampled = (++t->sample_ctr % lp_cfg.sample_every) == 0;
+        w->sampled = (++r->sample_ctr % lp_cfg.sample_every) == 0;
     /* Capture now, while somebody else holds the lock: the cost overlaps a wait we would have anyway. With a
      * minimum wait set, capture after the wait instead, and only for waits that qualify. */
     w->stack = (w->sampled && !lp_cfg.min_wait_ns) ? lp_stack_capture(t, leaf, site) : 0;
@@ -235,11 +264,14 @@ uint64_t lp_wait_end_at(struct lp_wait *w, const struct lp_event *e, uint64_t t1
         if (!st && lp_cfg.min_wait_ns)
             st = lp_stack_capture(w->t, w->leaf, w->site);
         (deferred ? defer : lp_record)(w->t, e, w->t0, wait, st, hstack, htid);
-    } else if (!w->sampled) {
-        add64(&w->t->n_unsampled, 1);
     } else {
-        add64(&w->t->n_short, 1);
-        add64(&w->t->ns_short, wait);
+        struct lp_rec_thread *r = lp_rec_of(w->t); /* created by lp_wait_begin */
+        if (!w->sampled) {
+            add64(&r->n_unsampled, 1);
+        } else {
+            add64(&r->n_short, 1);
+            add64(&r->ns_short, wait);
+        }
     }
     lp_tls.depth--;
     errno = saved;

@@ -1,7 +1,14 @@
-/* record.h — the event path every hook shares. A hook that finds its lock busy brackets the real blocking call
- * with lp_wait_begin()/lp_wait_end(); in between it may classify the lock (kind, object type, name). The
- * result is added to the calling thread's aggregate table, keyed by (lock, waiter stack, holder stack, thread,
- * holder thread, flags), with count, total and maximum wait and a log2 histogram.
+/* record.h — the event path every hook shares, and the per-thread tables it fills.
+ *
+ * Owns: each thread's lock and aggregate tables, its counters of what was recorded and what was left out, its
+ * timeline ring, and its deferred event (struct lp_rec_thread). Knows nothing about Python: a hook that must name
+ * a lock in CPython terms does so before it ends the wait (lp_event), and the CPython layer's own bookkeeping
+ * before a blocking call is the hooks' business (hooks_pthread.c asks py/ first).
+ *
+ * A hook that finds its lock busy brackets the real blocking call with lp_wait_begin()/lp_wait_end(); in between it
+ * may classify the lock (kind, object type, name). The result is added to the calling thread's aggregate table,
+ * keyed by (lock, waiter stack, holder stack, thread, holder thread, flags), with count, total and maximum wait and
+ * a log2 histogram.
  *
  *   struct lp_wait w;
  *   if (!lp_wait_begin(&w, lock_address, NULL, site)) return real(...);   // not profiling this call
@@ -14,6 +21,7 @@
 #include <stdint.h>
 
 #include "lp_format.h"
+#include "map.h"
 #include "thread.h"
 
 struct lp_event {
@@ -38,35 +46,30 @@ struct lp_wait {
     uintptr_t site;
 };
 
-/* Prepares to record a wait on `addr`. Returns 0 when this call must not be profiled (inside lockprof,
- * disabled, thread exiting); the caller then just calls the real function. `leaf` as in lp_stack_capture. When
- * the thread is inside a patched CPython slow path that has not blocked yet, that wait is captured first
- * (lp_py_hook_blocking, py/hooks.c): this blocking call is part of it. */
-int lp_wait_begin(struct lp_wait *w, uintptr_t addr, const void *leaf, uintptr_t site);
-/* The same for a wait that began at t0 (lp_now() time, not 0). */
-int lp_wait_begin_at(struct lp_wait *w, uintptr_t addr, const void *leaf, uintptr_t site, uint64_t t0);
-/* Ends the wait started by lp_wait_begin and records it (no-op when !w->active). Reads the holder the
- * registry collected. Returns the wait in ns. */
-uint64_t lp_wait_end(struct lp_wait *w, const struct lp_event *e);
-/* The same with the end of the wait given (t1, lp_now() time). With `deferred`, the event is only stored in the
- * thread's deferred slot (thread.h), for a caller that now holds the lock (the CPython hooks). */
-uint64_t lp_wait_end_at(struct lp_wait *w, const struct lp_event *e, uint64_t t1, int deferred);
-/* Ends a wait without recording it (the call failed without waiting, e.g. EDEADLK). */
-void lp_wait_cancel(struct lp_wait *w);
-/* Records an already measured wait (used where one episode spans several calls, e.g. the GIL). */
-void lp_record(struct lp_thread *t, const struct lp_event *e, uint64_t t0, uint64_t wait_ns, uint64_t stack,
-               uint64_t holder_stack, uint64_t holder_tid);
+/* A wait measured but not yet added to the tables: the CPython hook that measured it returned with the lock held,
+ * and adding it then would lengthen the critical section; the thread's next wait, its exit or a dump picks it up.
+ * state: LP_DEFER_EMPTY → (owner fills) → LP_DEFER_FULL → (owner records it) → LP_DEFER_EMPTY, or
+ * LP_DEFER_FULL → (a dump writes it) LP_DEFER_DUMPING → LP_DEFER_FULL. Only the owner writes the fields. */
+enum { LP_DEFER_EMPTY, LP_DEFER_FULL, LP_DEFER_DUMPING };
+struct lp_deferred_ev {
+    unsigned kind, flags;
+    uintptr_t addr, site;
+    const char *type, *name;
+    uint64_t t0, wait_ns, stack, holder_stack, holder_tid, tid;
+};
+struct lp_deferred {
+    _Atomic int state;
+    struct lp_deferred_ev ev;
+};
 
-/* Adds t's deferred event to its tables, if there is one and no dump holds it. Owner thread (or its exit) only. */
-void lp_deferred_flush(struct lp_thread *t);
-/* For a dump: holds t's deferred event, if any (1), until lp_deferred_put_back; meanwhile the owner does not
- * touch the slot's fields (it records new events directly), so the dump can read them. */
-int lp_deferred_hold(struct lp_thread *t);
-void lp_deferred_put_back(struct lp_thread *t);
-/* The key of a lock in the per-thread `locks` tables. */
-uint64_t lp_lock_key_of(unsigned kind, uintptr_t addr, const char *type, const char *name);
+struct lp_timeline_ev {
+    uint64_t start_ns, dur_ns;
+    uint64_t lock_key;
+    uint64_t stack_hash;
+    uint64_t tid; /* the recording thread: a recycled state's ring still holds its earlier owners' events */
+};
 
-/* Entries of the per-thread tables (read by dump.c). */
+/* Entries of the per-thread tables (read by the dump). */
 struct lp_lock_ent {
     unsigned kind;
     uintptr_t addr;
@@ -81,8 +84,67 @@ struct lp_agg_ent {
     _Atomic uint32_t hist[LP_HIST_BUCKETS];
 };
 
-/* Interns a string in the thread's table and returns a stable copy (NULL when out of memory). */
-const char *lp_intern(struct lp_thread *t, const char *s, size_t n);
+/* A thread's tables. One writer (the thread); the dump reads them concurrently. */
+struct lp_rec_thread {
+    struct lp_map locks; /* lock key → struct lp_lock_ent */
+    struct lp_map aggs;  /* agg key  → struct lp_agg_ent */
+    struct {
+        unsigned kind;
+        uintptr_t addr;
+        const char *type, *name;
+    } last_lock; /* the previous event's lock and its key */
+    uint64_t last_lock_key;
+    unsigned sample_ctr;
+    _Atomic uint64_t n_events, n_dropped;
+    _Atomic uint64_t n_unsampled;       /* events skipped by LOCKPROF_SAMPLE */
+    _Atomic uint64_t n_short, ns_short; /* waits below LOCKPROF_MIN_WAIT_NS: counted, not recorded */
+    _Atomic uint64_t n_unblocked;       /* slow paths that took the lock without blocking: counted, not waits */
+    struct lp_timeline_ev *tl;          /* LOCKPROF_TIMELINE ring */
+    _Atomic uint64_t tl_head;           /* events ever written; the ring keeps the last lp_cfg.timeline */
+    struct lp_deferred deferred;
+};
+
+/* Registers the thread-exit work of this layer (its deferred event). Constructor. */
+void lp_record_init(void);
+
+/* t's tables, created on first use; NULL when out of memory. */
+struct lp_rec_thread *lp_rec_create(struct lp_thread *t);
+static inline struct lp_rec_thread *lp_rec_of(struct lp_thread *t)
+{
+    struct lp_rec_thread *r = atomic_load_explicit(&t->rec, memory_order_relaxed);
+    return LP_LIKELY(r != NULL) ? r : lp_rec_create(t);
+}
+
+/* Prepares to record a wait on `addr`. Returns 0 when this call must not be profiled (inside lockprof, disabled,
+ * thread exiting); the caller then just calls the real function. `leaf` as in lp_stack_capture. */
+int lp_wait_begin(struct lp_wait *w, uintptr_t addr, const void *leaf, uintptr_t site);
+/* The same for a wait that began at t0 (lp_now() time, not 0). */
+int lp_wait_begin_at(struct lp_wait *w, uintptr_t addr, const void *leaf, uintptr_t site, uint64_t t0);
+/* Ends the wait started by lp_wait_begin and records it (no-op when !w->active). Reads the holder the
+ * registry collected. Returns the wait in ns. */
+uint64_t lp_wait_end(struct lp_wait *w, const struct lp_event *e);
+/* The same with the end of the wait given (t1, lp_now() time). With `deferred`, the event is only stored in the
+ * thread's deferred slot, for a caller that now holds the lock (the CPython hooks). */
+uint64_t lp_wait_end_at(struct lp_wait *w, const struct lp_event *e, uint64_t t1, int deferred);
+/* Ends a wait without recording it (the call failed without waiting, e.g. EDEADLK). */
+void lp_wait_cancel(struct lp_wait *w);
+/* Records an already measured wait (used where one episode spans several calls, e.g. the GIL). */
+void lp_record(struct lp_thread *t, const struct lp_event *e, uint64_t t0, uint64_t wait_ns, uint64_t stack,
+               uint64_t holder_stack, uint64_t holder_tid);
+/* Counts a slow-path acquisition that never blocked (the CPython hooks): the profile's events_unblocked. */
+void lp_record_unblocked(struct lp_thread *t);
+
+/* Whether any thread recorded anything (an event in its tables or its deferred slot). */
+int lp_record_any(void);
+
+/* Adds t's deferred event to its tables, if there is one and no dump holds it. Owner thread (or its exit) only. */
+void lp_deferred_flush(struct lp_thread *t);
+/* For a dump: holds t's deferred event, if any (1), until lp_deferred_put_back; meanwhile the owner does not
+ * touch the slot's fields (it records new events directly), so the dump can read them. */
+int lp_deferred_hold(struct lp_thread *t);
+void lp_deferred_put_back(struct lp_thread *t);
+/* The key of a lock in the per-thread `locks` tables. */
+uint64_t lp_lock_key_of(unsigned kind, uintptr_t addr, const char *type, const char *name);
 
 /* Time of the collector's start, for the profile's duration and timeline offsets. */
 extern uint64_t lp_start_ns;

@@ -14,7 +14,22 @@
 
 #include "config.h"
 #include "real.h"
-#include "py/py.h"
+
+static const struct lp_pyframes_source *python; /* set once at start-up, before the collector switches on */
+
+void lp_stack_set_python(const struct lp_pyframes_source *src) { python = src; }
+
+static LP_TLS int unwinder_init; /* this thread is initialising libunwind: its pipe2 goes high */
+
+static struct lp_stack_thread *stk_of(struct lp_thread *t)
+{
+    struct lp_stack_thread *s = atomic_load_explicit(&t->stk, memory_order_relaxed);
+    if (LP_LIKELY(s != NULL))
+        return s;
+    if ((s = lp_arena_alloc(&t->arena, sizeof *s)))
+        atomic_store_explicit(&t->stk, s, memory_order_release);
+    return s;
+}
 
 #define MAX_HIDE 8
 static struct { uintptr_t lo, hi; } hide[MAX_HIDE];
@@ -93,8 +108,10 @@ void lp_stack_before_fork(void)
     uint64_t until = lp_now() + 100000000u; /* an unwind takes microseconds; a descheduled one, longer */
     for (;;) {
         int busy = 0;
-        for (struct lp_thread *t = lp_thread_all(); t && !busy; t = t->next_all)
-            busy = t != self && atomic_load(&t->unwinding);
+        for (struct lp_thread *t = lp_thread_all(); t && !busy; t = t->next_all) {
+            struct lp_stack_thread *s = atomic_load(&t->stk);
+            busy = t != self && s && atomic_load(&s->unwinding);
+        }
         if (!busy || lp_now() > until)
             return;
         lp_real_sched_yield();
@@ -107,15 +124,19 @@ void lp_stack_after_fork_child(void)
 {
     atomic_store(&fork_pending, 0); /* only the forking thread exists here */
     int busy = atomic_load(&unwinder_state) == 1;
-    for (struct lp_thread *t = lp_thread_all(); t; t = t->next_all)
-        busy |= atomic_load(&t->unwinding);
+    for (struct lp_thread *t = lp_thread_all(); t; t = t->next_all) {
+        struct lp_stack_thread *s = atomic_load(&t->stk);
+        busy |= s && atomic_load(&s->unwinding);
+    }
     if (busy && !atomic_exchange(&native_off, 1))
         lp_warn("another thread was capturing a native stack when this process forked: native stacks are off in "
                 "this process (libunwind's locks were copied held)");
 }
 
-void lp_stack_place_pipe(int fds[2], int flags)
+void lp_stack_after_pipe2(int fds[2], int flags)
 {
+    if (LP_LIKELY(!unwinder_init))
+        return;
     int mark = high_mark();
     if (mark <= 16)
         return;
@@ -132,9 +153,9 @@ void lp_stack_place_pipe(int fds[2], int flags)
 
 static void init_unwinder(void)
 {
-    lp_tls.unwinder_init = 1;
+    unwinder_init = 1;
     unw_set_caching_policy(unw_local_addr_space, UNW_CACHE_PER_THREAD); /* libunwind's one-time init */
-    lp_tls.unwinder_init = 0;
+    unwinder_init = 0;
 }
 
 static int unwinder_ready(void)
@@ -188,19 +209,19 @@ static uint64_t words_hash(const uint64_t *w, unsigned n, uint64_t seed)
     return lp_mix(h, n);
 }
 
-static uint64_t intern(struct lp_thread *t, const uint64_t *words, unsigned n)
+static uint64_t intern(struct lp_thread *t, struct lp_stack_thread *st, const uint64_t *words, unsigned n)
 {
     uint64_t h = words_hash(words, n, 0x5bd1e995u) | 1; /* never 0: 0 means "no stack" */
-    if (lp_map_get(&t->stacks, h))
+    if (lp_map_get(&st->stacks, h))
         return h;
     struct lp_stack_ent *e = lp_arena_alloc(&t->arena, sizeof *e + n * sizeof(uint64_t));
     if (!e) {
-        atomic_fetch_add_explicit(&t->n_dropped, 1, memory_order_relaxed);
+        atomic_fetch_add_explicit(&st->n_dropped, 1, memory_order_relaxed);
         return 0;
     }
     e->n = n;
     memcpy(e->w, words, n * sizeof(uint64_t));
-    if (lp_map_put(&t->stacks, &t->arena, h, e))
+    if (lp_map_put(&st->stacks, &t->arena, h, e))
         return 0;
     return h;
 }
@@ -209,21 +230,24 @@ uint64_t lp_stack_capture(struct lp_thread *t, const void *leaf, uintptr_t site)
 {
     uint64_t words[MAX_WORDS];
     unsigned n = 0;
+    struct lp_stack_thread *st = stk_of(t);
+    if (!st)
+        return 0;
 
     /* Python frames first (cheap, and tell us how many eval segments to splice in). */
     uint64_t py[2 * LP_MAX_PY_DEPTH];
     unsigned seg_end[LP_MAX_PY_DEPTH];
     unsigned n_py = 0, n_seg = 0, seg = 0, py_pos = 0;
-    if (lp_cfg.py_depth && lp_py_active())
-        n_py = lp_py_stack(t, py, lp_cfg.py_depth, seg_end, &n_seg);
+    if (lp_cfg.py_depth && python)
+        n_py = python->stack(t, py, lp_cfg.py_depth, seg_end, &n_seg);
 
     struct stack_cache *sc = NULL;
     unsigned set = 0;
     uint64_t key = 0;
     if (n_py && lp_cfg.native_depth && lp_cfg.stack_cache) {
-        if (!t->stack_cache)
-            t->stack_cache = lp_arena_alloc(&t->arena, sizeof(struct stack_cache));
-        if ((sc = t->stack_cache)) {
+        if (!st->cache)
+            st->cache = lp_arena_alloc(&t->arena, sizeof(struct stack_cache));
+        if ((sc = st->cache)) {
             uintptr_t sp = (uintptr_t)__builtin_frame_address(0);
             key = words_hash(py, 2 * n_py, lp_mix(lp_mix(sp, site), (uintptr_t)leaf)) | 1;
             set = (unsigned)(key % CACHE_SETS);
@@ -242,10 +266,10 @@ uint64_t lp_stack_capture(struct lp_thread *t, const void *leaf, uintptr_t site)
          * in progress is checked after it (both sequentially consistent, as in lp_stack_before_fork): either the
          * forking thread waits for this unwind, or this unwind does not start (the event then has its Python
          * frames only). */
-        atomic_store(&t->unwinding, 1);
+        atomic_store(&st->unwinding, 1);
         int skipped = atomic_load(&fork_pending);
         int got = skipped || !unwinder_ready() ? 0 : unw_backtrace(pcs, (int)lp_cfg.native_depth + 8);
-        atomic_store_explicit(&t->unwinding, 0, memory_order_release);
+        atomic_store_explicit(&st->unwinding, 0, memory_order_release);
         if (skipped)
             sc = NULL; /* not a stack to reuse */
         /* The stack starts below lockprof's deepest frame (or trampoline): a hook's own frames are at the top,
@@ -261,7 +285,7 @@ uint64_t lp_stack_capture(struct lp_thread *t, const void *leaf, uintptr_t site)
             if (!pc)
                 continue;
             kept++;
-            if (seg < n_seg && lp_py_is_eval_pc(pc)) {
+            if (seg < n_seg && python->is_eval_pc(pc)) {
                 /* This eval-loop activation ran the next segment of Python frames: splice them in. */
                 for (; py_pos < seg_end[seg] && n + 2 <= MAX_WORDS; py_pos++) {
                     words[n++] = py[2 * py_pos];
@@ -281,7 +305,7 @@ uint64_t lp_stack_capture(struct lp_thread *t, const void *leaf, uintptr_t site)
     }
     if (!n)
         return 0;
-    uint64_t h = intern(t, words, n);
+    uint64_t h = intern(t, st, words, n);
     if (sc && h) {
         unsigned way = sc->victim[set]++ % CACHE_WAYS;
         sc->slot[set][way].key = key;

@@ -1,5 +1,9 @@
 /* stack.h — captures the calling thread's stack on the event path and interns it in the thread's own table.
  *
+ * Owns: each thread's interned stacks and stack cache (struct lp_stack_thread), libunwind's initialisation and its
+ * pipe, the fork protocol around unwinds, and the code ranges hidden from stacks. Python frames come from the
+ * source the CPython layer registers at start-up (lp_stack_set_python): this file does not know the interpreter.
+ *
  * A stack is a sequence of 64-bit words, leaf first: a native frame is its return address; a Python frame is
  * two words, LP_W_PY|line followed by the 64-bit identity of its code object (see py/frames.c). With native
  * stacks on, the Python frames replace the interpreter's eval-loop frames they ran in (like py-spy --native);
@@ -19,6 +23,24 @@ struct lp_stack_ent {
     uint64_t w[];
 };
 
+/* A thread's stacks. One writer (the thread); the dump reads `stacks` concurrently. */
+struct lp_stack_thread {
+    struct lp_map stacks;   /* stack hash → struct lp_stack_ent */
+    void *cache;            /* recent (Python position, stack pointer) → stack hash */
+    _Atomic int unwinding;  /* inside libunwind: a fork now would copy libunwind's locks held */
+    _Atomic uint64_t n_dropped; /* stacks not kept for lack of memory */
+};
+
+/* Where Python frames come from (py/frames.c), handed over by the CPython layer at start-up. */
+struct lp_pyframes_source {
+    /* the calling thread's Python frames, innermost first, two words each; seg_end[i] = frames in segments 0..i,
+     * one segment per eval-loop activation on the native stack */
+    unsigned (*stack)(struct lp_thread *t, uint64_t *words, unsigned max_frames, unsigned *seg_end,
+                      unsigned *n_seg);
+    int (*is_eval_pc)(uintptr_t pc); /* a native return address inside the interpreter's eval loop */
+};
+void lp_stack_set_python(const struct lp_pyframes_source *src);
+
 /* Captures, interns and returns the hash of the current stack (0 when nothing could be captured).
  * `leaf`, when not NULL, is a code address prepended as the innermost frame (the CPython function a
  * patched hook replaced). `site`, when known, is the return address of the hooked call.
@@ -30,9 +52,9 @@ struct lp_stack_ent {
  * conflated; that is the price of the cache. */
 uint64_t lp_stack_capture(struct lp_thread *t, const void *leaf, uintptr_t site);
 
-/* Called by the pipe2() forwarder after a successful call made while the calling thread initialises libunwind
- * (lp_tls.unwinder_init): moves the pipe to the top of the descriptor table (see stack.c). */
-void lp_stack_place_pipe(int fds[2], int flags);
+/* Called by the pipe2() forwarder after every successful call: when the calling thread is initialising libunwind,
+ * moves the new pipe to the top of the descriptor table (see stack.c); otherwise does nothing. */
+void lp_stack_after_pipe2(int fds[2], int flags);
 
 /* Code ranges never shown in stacks (lockprof itself and its trampolines). */
 void lp_stack_hide_range(uintptr_t lo, uintptr_t hi);

@@ -5,14 +5,11 @@
 #include <pthread.h>
 #include <sched.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#include "config.h"
 #include "real.h"
-#include "record.h"
 
 LP_TLS struct lp_tls lp_tls;
 _Atomic unsigned lp_fork_gen;
@@ -23,6 +20,8 @@ static struct lp_thread *free_head; /* guarded by free_lock */
 static _Atomic int free_lock;
 static pthread_key_t exit_key;
 static int have_key;
+static void (*exit_fns[4])(struct lp_thread *t);
+static int n_exit_fns;
 
 void lp_spin_lock(_Atomic int *l)
 {
@@ -42,15 +41,23 @@ uint64_t lp_gettid(void)
     return lp_tls.tid;
 }
 
+void lp_thread_on_exit(void (*fn)(struct lp_thread *t))
+{
+    if (n_exit_fns < (int)(sizeof exit_fns / sizeof exit_fns[0]))
+        exit_fns[n_exit_fns++] = fn;
+}
+
 static void on_thread_exit(void *arg)
 {
     struct lp_thread *t = arg;
-    if (t && lp_tls.gen == atomic_load(&lp_fork_gen) && lp_guard_enter()) {
-        lp_deferred_flush(t); /* its last CPython wait, if that was deferred */
+    int ours = t && lp_tls.gen == atomic_load(&lp_fork_gen);
+    if (ours && lp_guard_enter()) {
+        for (int i = 0; i < n_exit_fns; i++)
+            exit_fns[i](t);
         lp_guard_leave();
     }
     lp_tls.exiting = 1;
-    if (!t || lp_tls.gen != atomic_load(&lp_fork_gen))
+    if (!ours)
         return;
     atomic_store(&t->alive, 0);
     lp_spin_lock(&free_lock);
@@ -98,11 +105,6 @@ static struct lp_thread *fresh_state(void)
     if (!t)
         return NULL;
     t->arena = a;
-    if (lp_cfg.timeline) {
-        t->tl = lp_arena_alloc(&t->arena, (size_t)lp_cfg.timeline * sizeof *t->tl);
-        if (!t->tl)
-            return NULL;
-    }
     struct lp_thread *head = atomic_load(&all_head);
     do {
         t->next_all = head;
@@ -136,4 +138,16 @@ struct lp_thread *lp_thread_self(void)
         pthread_setspecific(exit_key, t);
     lp_tls.self = t;
     return t;
+}
+
+const char *lp_intern(struct lp_thread *t, const char *s, size_t n)
+{
+    uint64_t h = lp_hash_bytes(s, n) | 1;
+    const char *c = lp_map_get(&t->strs, h);
+    if (c)
+        return c;
+    char *d = lp_arena_strdup(&t->arena, s, n);
+    if (!d || lp_map_put(&t->strs, &t->arena, h, d))
+        return NULL;
+    return d;
 }

@@ -1,42 +1,30 @@
-/* thread.h — per-thread collector state. Each thread that records an event owns one lp_thread: its own arena,
- * lock/stack/aggregate tables and timeline ring, so the event path takes no lock and shares no cache line.
- * States live on a global list (push-only, lock-free) that the dump walks; a thread's state is recycled for a
- * later thread after it exits, so thread storms do not grow memory. After fork() the child starts empty.
+/* thread.h — per-thread collector state, the bottom rung of the collector (above only lp.h, arena and map).
  *
- * The re-entrancy guard lives here too: lp_guard_enter() fails when the thread is already inside lockprof
- * (a hook called from libunwind, from our dump, or from a signal handler that interrupted a hook). */
+ * Owns: the list of per-thread states, their arenas and interned strings, the owner threads each state served,
+ * recycling, the exit callbacks, the re-entrancy guard, and lp_tls (what a thread has before it has a state).
+ * Each thread that records an event owns one lp_thread, so the event path takes no lock and shares no cache line.
+ * The upper layers keep their own per-thread state in it (record.c its tables, stack.c its stacks, py/ its caches):
+ * they define and create it, this file only holds the pointer. States live on a global list (push-only, lock-free)
+ * that the dump walks; a state is recycled for a later thread after its thread exits (with the upper layers' tables:
+ * their entries carry the tid of the thread that recorded them), so thread storms do not grow memory. After fork()
+ * the child starts empty.
+ *
+ * lp_guard_enter() fails when the thread is already inside lockprof (a hook called from libunwind, from our dump,
+ * or from a signal handler that interrupted a hook). Never: malloc, stdio, a lock of the host's kind. */
 #ifndef LP_THREAD_H
 #define LP_THREAD_H
 
 #include <stdatomic.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "arena.h"
 #include "lp.h"
 #include "map.h"
 
-struct lp_timeline_ev {
-    uint64_t start_ns, dur_ns;
-    uint64_t lock_key;
-    uint64_t stack_hash;
-    uint64_t tid; /* the recording thread: a recycled state's ring still holds its earlier owners' events */
-};
-
-/* A CPython wait measured but not yet added to the tables (record.c): the hook that measured it returned with the
- * lock held, and adding it then would lengthen the critical section; the thread's next wait, its exit or a dump
- * picks it up. state: LP_DEFER_EMPTY → (owner fills) → LP_DEFER_FULL → (owner records it) → LP_DEFER_EMPTY, or
- * LP_DEFER_FULL → (a dump writes it) LP_DEFER_DUMPING → LP_DEFER_FULL. Only the owner writes the fields. */
-enum { LP_DEFER_EMPTY, LP_DEFER_FULL, LP_DEFER_DUMPING };
-struct lp_deferred_ev {
-    unsigned kind, flags;
-    uintptr_t addr, site;
-    const char *type, *name;
-    uint64_t t0, wait_ns, stack, holder_stack, holder_tid, tid;
-};
-struct lp_deferred {
-    _Atomic int state;
-    struct lp_deferred_ev ev;
-};
+struct lp_rec_thread;   /* record.h: lock and aggregate tables, counters, timeline, the deferred event */
+struct lp_stack_thread; /* stack.h: interned stacks and the stack cache */
+struct lp_py_thread;    /* py/py.h: code-object and type caches */
 
 /* Every OS thread that used a state (states are recycled), for the profile's thread table. */
 struct lp_owner {
@@ -52,30 +40,11 @@ struct lp_thread {
     _Atomic uint64_t tid;       /* OS thread id of the current owner */
     struct lp_owner *_Atomic owners;
     struct lp_arena arena;
-    struct lp_map locks;  /* lock key  → struct lp_lock_ent */
-    struct lp_map stacks; /* stack hash → struct lp_stack_ent */
-    struct lp_map aggs;   /* agg key   → struct lp_agg_ent */
-    struct lp_map strs;   /* string hash → char* (type names, Python function and file names) */
-    struct lp_map pycode; /* Python code identity → struct lp_pycode_ent (py/frames.c) */
-    struct lp_map pytypes; /* validated PyTypeObject address → interned type name (py/classify.c) */
-    void *py_cache;       /* per-thread Python caches (py/ owns the layout) */
-    void *stack_cache;    /* recent (Python position, stack pointer) → stack hash (stack.c) */
-    _Atomic int unwinding; /* inside libunwind (stack.c): a fork now copies libunwind's locks held */
-    unsigned sample_ctr;
-    struct {
-        unsigned kind;
-        uintptr_t addr;
-        const char *type, *name;
-    } last_lock;               /* record.c: the previous event's lock and its key */
-    uint64_t last_lock_key;
-    _Atomic uint64_t n_events, n_dropped;
-    _Atomic uint64_t n_unsampled;          /* events skipped by LOCKPROF_SAMPLE */
-    _Atomic uint64_t n_short, ns_short;    /* waits below LOCKPROF_MIN_WAIT_NS: counted, not recorded */
-    _Atomic uint64_t n_unblocked;          /* CPython slow paths that took the lock without blocking (py/hooks.c) */
-    /* timeline ring (LOCKPROF_TIMELINE) */
-    struct lp_timeline_ev *tl;
-    _Atomic uint64_t tl_head; /* events ever written; the ring keeps the last lp_cfg.timeline (of every owner) */
-    struct lp_deferred deferred;
+    struct lp_map strs; /* string hash → char* (type names, Python function and file names): lp_intern */
+    /* the upper layers' states, created by their owners on first use and published with a release store */
+    struct lp_rec_thread *_Atomic rec;
+    struct lp_stack_thread *_Atomic stk;
+    struct lp_py_thread *_Atomic py;
 };
 
 /* Thread-local bookkeeping that exists even before a thread has an lp_thread. */
@@ -85,23 +54,6 @@ struct lp_tls {
     unsigned gen;     /* fork generation the cached state belongs to */
     struct lp_thread *self;
     uint64_t tid;
-    /* scratch for the hook in progress */
-    int in_pyhook;            /* inside a CPython slow-path hook (py/hooks.c) */
-    int pyhook_parked;        /* the hook's wait reached the parking lot */
-    uintptr_t pyhook_mutex;   /* mutex the outermost CPython hook is waiting for */
-    uint64_t pyhook_holder_stack, pyhook_holder_tid; /* who woke the parked hook (from sem_post) */
-    int pyhook_recorded;      /* an inner hook recorded the wait for the mutex the outer one waits for */
-    uintptr_t pyhook_mutex2;  /* second mutex of a two-object critical section */
-    uintptr_t pyhook_site;    /* caller of the outermost CPython hook (names anonymous mutexes) */
-    uint64_t pyhook_woke_ns;  /* when the last blocking call inside a CPython hook returned (py/hooks.c) */
-    int pyhook_self_held;     /* the innermost hook waits for a mutex its own thread holds: its yields are no end */
-    int tstate_cached;        /* lp_tls.tstate is this thread's PyThreadState for the hook in progress */
-    void *pyhook_pending;     /* the CPython hook whose wait is not captured yet (py/hooks.c struct phk) */
-    uintptr_t tstate;
-    /* GIL acquisition in progress (one acquisition = several 5 ms timed waits) */
-    uint64_t gil_t0, gil_stack, gil_holder_tid;
-    uintptr_t gil_struct;
-    int unwinder_init;        /* this thread is initialising libunwind (stack.c): its pipe2 goes high */
 };
 
 extern LP_TLS struct lp_tls lp_tls;
@@ -128,6 +80,14 @@ struct lp_thread *lp_thread_all(void);
  * threads). */
 void lp_thread_init(void);
 void lp_thread_after_fork_child(void);
+
+/* Registers fn to run at the exit of every thread that has a state, on that thread, inside the guard, before the
+ * state is released for recycling (start-up only; at most 4). */
+void lp_thread_on_exit(void (*fn)(struct lp_thread *t));
+
+/* Interns a string in the thread's table and returns a stable copy (NULL when out of memory). */
+const char *lp_intern(struct lp_thread *t, const char *s, size_t n);
+
 
 /* The profiler's own internal lock: a spinlock used only off the event path (thread creation/exit, dump).
  * Contended acquisitions are counted in lp_self_contentions and reported in the profile. */

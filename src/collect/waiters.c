@@ -113,8 +113,6 @@ void lp_waiters_on_release(uintptr_t addr)
 #undef CAPTURE_ONCE
 }
 
-int lp_waiters_pending(void) { return n_pend; }
-
 void lp_waiters_on_signal(uintptr_t cond)
 {
     unsigned h = home(cond);

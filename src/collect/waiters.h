@@ -43,9 +43,7 @@ void lp_waiters_on_signal(uintptr_t cond);
 /* Forgets every slot (child after fork: the parent's waiters do not exist here). */
 void lp_waiters_reset(void);
 
-/* Whether a release of any lock must look at the registry: somebody is blocked, or this thread signalled
- * waiters whose mutex it still holds. */
-int lp_waiters_pending(void);
+/* Whether a release of any lock must look at the registry: somebody is blocked. */
 static inline int lp_waiters_any(void)
 {
     return atomic_load_explicit(&lp_n_blocked, memory_order_relaxed) != 0;

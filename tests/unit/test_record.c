@@ -2,9 +2,9 @@
  * fold into one aggregate with count, total, maximum and a log2 histogram; kind, object type, flags and holder
  * split aggregates; LOCKPROF_SAMPLE and LOCKPROF_MIN_WAIT_NS count what they leave out; holders handed over
  * through the waiter registry end up in the aggregate key; a deferred event (the CPython hooks') reaches the
- * tables at the next wait, never twice, and not while a dump holds it. The CPython layer and the dump are
- * stubbed. */
-#include <sched.h>
+ * tables at the next wait, never twice, and not while a dump holds it; a thread's exit records its deferred event.
+ * record.c depends on nothing above it (no stubs: it links with the modules below it only). */
+#include <pthread.h>
 #include <string.h>
 
 #include "check.h"
@@ -15,22 +15,11 @@
 #include "thread.h"
 #include "waiters.h"
 
-/* stubs for what record.c/stack.c reach outside the aggregation */
-void lp_dump_maybe_interval(void) {}
-int lp_py_active(void) { return 0; }
-unsigned lp_py_stack(struct lp_thread *t, uint64_t *w, unsigned max, unsigned *seg, unsigned *n)
-{
-    (void)t, (void)w, (void)max, (void)seg;
-    *n = 0;
-    return 0;
-}
-int lp_py_is_eval_pc(uintptr_t pc) { return (void)pc, 0; }
-void lp_py_hook_blocking(void) {}
-int (*lp_real_sched_yield)(void) = sched_yield;
+#define R(t) lp_rec_of(t)
 
 static struct lp_agg_ent *only_agg(struct lp_thread *t, size_t *n)
 {
-    const struct lp_map_table *tab = lp_map_snapshot(&t->aggs);
+    const struct lp_map_table *tab = lp_map_snapshot(&R(t)->aggs);
     size_t i = 0;
     uint64_t k;
     void *v, *last = NULL;
@@ -45,7 +34,7 @@ static struct lp_agg_ent *only_agg(struct lp_thread *t, size_t *n)
 /* Sum of the count (or, with `wait`, of the total wait) over all of t's aggregates. */
 static uint64_t total(struct lp_thread *t, int wait)
 {
-    const struct lp_map_table *tab = lp_map_snapshot(&t->aggs);
+    const struct lp_map_table *tab = lp_map_snapshot(&R(t)->aggs);
     size_t i = 0;
     uint64_t k, sum = 0;
     void *v;
@@ -56,9 +45,21 @@ static uint64_t total(struct lp_thread *t, int wait)
 #define total_count(t) total(t, 0)
 #define total_wait(t) total(t, 1)
 
+/* A thread whose only event is deferred, and which then exits. */
+static void *defer_and_exit(void *arg)
+{
+    struct lp_wait s;
+    struct lp_event pm = {.kind = LP_KIND_PYMUTEX, .addr = 0x8000, .type = "dict"};
+    if (lp_wait_begin(&s, 0, NULL, 0))
+        lp_wait_end_at(&s, &pm, s.t0 + 10, 1);
+    *(struct lp_thread **)arg = lp_thread_self();
+    return NULL;
+}
+
 int main(void)
 {
     lp_thread_init();
+    lp_record_init();
     atomic_store(&lp_state, LP_STATE_ON);
     struct lp_thread *t = lp_thread_self();
     CHECK(t != NULL);
@@ -74,7 +75,7 @@ int main(void)
     CHECK(a->count == 3 && a->wait_ns == 4005 && a->max_ns == 3000 && a->stack == 77);
     CHECK(a->hist[lp_hist_bucket(1000)] == 1 && a->hist[lp_hist_bucket(3000)] == 1 && a->hist[2] == 1);
     CHECK(a->tid == lp_gettid());
-    CHECK(t->locks.count == 1);
+    CHECK(R(t)->locks.count == 1);
 
     /* a different flag, object type, name or holder: a new aggregate; the lock table dedupes by lock identity */
     struct lp_event typed = {.kind = LP_KIND_PYMUTEX, .addr = 0x2000, .type = "dict"};
@@ -86,27 +87,27 @@ int main(void)
     flagged.flags = LP_AGG_REACQUIRE;
     lp_record(t, &flagged, 0, 10, 77, 0, 0);
     lp_record(t, &ev, 0, 10, 77, 99, 1234); /* with a holder */
-    CHECK(t->aggs.count == 5);
-    CHECK(t->locks.count == 3); /* 0x1000 mutex, dict@0x2000, list@0x2000 */
-    CHECK(t->n_events == 7);
+    CHECK(R(t)->aggs.count == 5);
+    CHECK(R(t)->locks.count == 3); /* 0x1000 mutex, dict@0x2000, list@0x2000 */
+    CHECK(R(t)->n_events == 7);
 
     /* the waiter registry hands a releasing thread's stack to a blocked waiter */
     struct lp_wait w;
     CHECK(lp_wait_begin(&w, 0x3000, NULL, 0));
     CHECK(lp_waiters_any());
     lp_waiters_on_release(0x3000); /* as pthread_mutex_unlock would, from the holder */
-    uint64_t before = t->aggs.count;
+    uint64_t before = R(t)->aggs.count;
     lp_wait_end(&w, &(struct lp_event){.kind = LP_KIND_PTHREAD_MUTEX, .addr = 0x3000});
     CHECK(!lp_waiters_any());
-    CHECK(t->aggs.count == before + 1);
-    const struct lp_map_table *tab = lp_map_snapshot(&t->aggs);
+    CHECK(R(t)->aggs.count == before + 1);
+    const struct lp_map_table *tab = lp_map_snapshot(&R(t)->aggs);
     size_t i = 0;
     uint64_t k;
     void *v;
     int holder_seen = 0;
     while (lp_map_next(tab, &i, &k, &v)) {
         const struct lp_agg_ent *e = v;
-        const struct lp_lock_ent *l = lp_map_get(&t->locks, e->lock_key);
+        const struct lp_lock_ent *l = lp_map_get(&R(t)->locks, e->lock_key);
         if (l && l->addr == 0x3000)
             holder_seen = e->holder_tid == lp_gettid() && e->holder_stack != 0 && e->stack != 0;
     }
@@ -121,7 +122,7 @@ int main(void)
             lp_wait_end(&s, &(struct lp_event){.kind = LP_KIND_PTHREAD_MUTEX, .addr = 0x4000});
     }
     CHECK(total_count(t) - c0 == 10);
-    CHECK(t->n_unsampled == 30);
+    CHECK(R(t)->n_unsampled == 30);
     lp_cfg.sample_every = 1;
 
     /* minimum wait: short waits counted with their total, not recorded */
@@ -131,7 +132,7 @@ int main(void)
     CHECK(lp_wait_begin(&s, 0x5000, NULL, 0));
     lp_wait_end(&s, &(struct lp_event){.kind = LP_KIND_PTHREAD_MUTEX, .addr = 0x5000});
     CHECK(total_count(t) == c0);
-    CHECK(t->n_short == 1 && t->ns_short > 0);
+    CHECK(R(t)->n_short == 1 && R(t)->ns_short > 0);
     lp_cfg.min_wait_ns = 0;
 
     /* deferred: stored, not recorded, until the thread's next wait begins */
@@ -140,10 +141,10 @@ int main(void)
     uint64_t w0 = total_wait(t);
     CHECK(lp_wait_begin(&s, 0, NULL, 0));
     CHECK(lp_wait_end_at(&s, &pm, s.t0 + 4000, 1) == 4000);
-    CHECK(total_count(t) == c0 && atomic_load(&t->deferred.state) == LP_DEFER_FULL);
+    CHECK(total_count(t) == c0 && atomic_load(&R(t)->deferred.state) == LP_DEFER_FULL);
     CHECK(lp_wait_begin(&s, 0, NULL, 0)); /* the next wait records it first */
     CHECK(total_count(t) == c0 + 1 && total_wait(t) == w0 + 4000);
-    CHECK(atomic_load(&t->deferred.state) == LP_DEFER_EMPTY);
+    CHECK(atomic_load(&R(t)->deferred.state) == LP_DEFER_EMPTY);
     CHECK(lp_wait_end_at(&s, &pm, s.t0 - 1, 1) == 0); /* an end before the start is a zero wait */
     lp_deferred_flush(t);
     lp_deferred_flush(t); /* once only */
@@ -159,10 +160,17 @@ int main(void)
     CHECK(lp_wait_begin(&s, 0, NULL, 0));
     lp_wait_end_at(&s, &pm, s.t0 + 200, 1);
     CHECK(total_count(t) == c0 + 3 && total_wait(t) == w0 + 4200);
-    CHECK(t->deferred.ev.wait_ns == 100);
+    CHECK(R(t)->deferred.ev.wait_ns == 100);
     lp_deferred_put_back(t);
     lp_deferred_flush(t);
     CHECK(total_count(t) == c0 + 4 && total_wait(t) == w0 + 4300);
+
+    /* a thread that exits with a deferred event: its exit records it (the callback record.c registers) */
+    pthread_t th;
+    struct lp_thread *other = NULL;
+    CHECK(pthread_create(&th, NULL, defer_and_exit, &other) == 0);
+    CHECK(pthread_join(th, NULL) == 0);
+    CHECK(other != NULL && total_count(other) == 1 && atomic_load(&R(other)->deferred.state) == LP_DEFER_EMPTY);
 
     /* inside lockprof (re-entrancy guard held) nothing is recorded */
     lp_tls.depth = 1;

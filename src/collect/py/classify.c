@@ -1,7 +1,8 @@
 /* classify.c — tells what a blocking libc call is in CPython terms: a GIL wait, a threading.Lock/RLock, a
  * PyMutex on an object (and the object's type), a runtime PyMutex, another parking-lot wait; and runs the GIL
- * acquisition episodes. Every address that is not the calling thread's own stack or a validated object is read
- * through safe.h. Layout facts are cited in versions.c and ../../../shared/CPYTHON-LOCKS.md. */
+ * acquisition episodes. Owns the table of PyThread-lock creation sites and each thread's validated types. Every
+ * address that is not the calling thread's own stack or a validated object is read through safe.h. Layout facts
+ * are cited in versions.c and explained in docs/DESIGN.md ("CPython facts the collector relies on"). */
 #include <errno.h>
 #include <string.h>
 
@@ -102,7 +103,10 @@ static const char *type_name(struct lp_thread *t, uintptr_t tp)
 {
     if (!tp || (tp & 7))
         return NULL;
-    const char *name = lp_map_get(&t->pytypes, tp);
+    struct lp_py_thread *py = lp_py_thread_of(t);
+    if (!py)
+        return NULL;
+    const char *name = lp_map_get(&py->pytypes, tp);
     if (name)
         return name;
     const struct lp_pylayout *L = &lp_pyrt.L;
@@ -130,7 +134,7 @@ static const char *type_name(struct lp_thread *t, uintptr_t tp)
         return NULL;
     name = lp_intern(t, buf, n);
     if (name)
-        lp_map_put(&t->pytypes, &t->arena, tp, (void *)name);
+        lp_map_put(&py->pytypes, &t->arena, tp, (void *)name);
     return name;
 }
 
@@ -286,11 +290,6 @@ static int notify_frame(struct lp_thread *t)
 
 /* ---- sem_wait ------------------------------------------------------------------------------------------ */
 
-static int on_my_stack(uintptr_t a)
-{
-    uintptr_t sp = (uintptr_t)__builtin_frame_address(0);
-    return a > sp && a < sp + 64 * 1024;
-}
 
 /* The parking lot's struct wait_entry {void *park_arg; uintptr_t addr; _PySemaphore sema; struct llist_node node;
  * bool is_unparking;} (Python/parking_lot.c, 3.13.5 and 3.14.7): sema at +16, node at +48. A wait_entry is
@@ -311,7 +310,7 @@ static void classify_parked(struct lp_thread *t, uintptr_t addr, uintptr_t park_
     ev->kind = LP_KIND_PARKING_LOT;
     if (park_arg) {
         int64_t v;
-        if (!on_my_stack(park_arg) || lp_safe_read(&v, park_arg, 8))
+        if (!lp_py_on_my_stack(park_arg) || lp_safe_read(&v, park_arg, 8))
             return;
         if (v == 0) { /* queue.SimpleQueue.get: park_arg = &item, still NULL (Modules/_queuemodule.c) */
             ev->name = "queue.SimpleQueue.get";
@@ -344,15 +343,6 @@ static void classify_parked(struct lp_thread *t, uintptr_t addr, uintptr_t park_
     }
 }
 
-int lp_py_is_hook_park(sem_t *sem)
-{
-    uintptr_t s = (uintptr_t)sem;
-    if (!lp_tls.in_pyhook || !lp_pyrt.active || !lp_pyrt.L.parking_lot || !on_my_stack(s))
-        return 0;
-    uintptr_t key = *(const uintptr_t *)(s - 8); /* struct wait_entry.addr, below: on our own stack */
-    return key && (key == lp_tls.pyhook_mutex || key == lp_tls.pyhook_mutex2);
-}
-
 void lp_py_classify_sem(sem_t *sem, struct lp_event *ev)
 {
     if (!lp_pyrt.active)
@@ -361,7 +351,7 @@ void lp_py_classify_sem(sem_t *sem, struct lp_event *ev)
     struct lp_thread *t = lp_thread_self();
     if (!t)
         return;
-    if (lp_pyrt.L.parking_lot && on_my_stack(s)) {
+    if (lp_pyrt.L.parking_lot && lp_py_on_my_stack(s)) {
         /* A semaphore on our own stack: the parking lot (3.13+). */
         uintptr_t key = *(const uintptr_t *)(s - 8);
         if (!is_wait_entry(s)) {
@@ -451,28 +441,28 @@ int lp_py_cond_wait(pthread_cond_t *cond, pthread_mutex_t *m, int timed, int clo
         return 1;
     }
     /* take_gil: one acquisition is a loop of timed waits; record it once, when the GIL is finally free. */
-    if (lp_tls.gil_struct != gil && lp_guard_enter()) {
+    if (lp_pytls.gil_struct != gil && lp_guard_enter()) {
         int e = errno;
         struct lp_thread *t = lp_thread_self();
         if (t) {
-            lp_tls.gil_struct = gil;
-            lp_tls.gil_stack = lp_stack_capture(t, NULL, 0);
-            lp_tls.gil_holder_tid = holder_tid(gil); /* we hold gil->mutex: locked/last_holder are stable */
-            lp_tls.gil_t0 = lp_now();
+            lp_pytls.gil_struct = gil;
+            lp_pytls.gil_stack = lp_stack_capture(t, NULL, 0);
+            lp_pytls.gil_holder_tid = holder_tid(gil); /* we hold gil->mutex: locked/last_holder are stable */
+            lp_pytls.gil_t0 = lp_now();
         }
         errno = e;
         lp_guard_leave();
     }
     *rc = lp_real_pthread_cond_timedwait(cond, m, abstime);
     int e = errno;
-    if (lp_tls.gil_struct == gil && gil_free(gil) && lp_guard_enter()) {
+    if (lp_pytls.gil_struct == gil && gil_free(gil) && lp_guard_enter()) {
         struct lp_thread *t = lp_thread_self();
         if (t) {
             uint64_t now = lp_now();
             struct lp_event ev = {.kind = LP_KIND_GIL, .addr = gil, .name = "GIL"};
-            lp_record(t, &ev, lp_tls.gil_t0, now - lp_tls.gil_t0, lp_tls.gil_stack, 0, lp_tls.gil_holder_tid);
+            lp_record(t, &ev, lp_pytls.gil_t0, now - lp_pytls.gil_t0, lp_pytls.gil_stack, 0, lp_pytls.gil_holder_tid);
         }
-        lp_tls.gil_struct = 0;
+        lp_pytls.gil_struct = 0;
         lp_guard_leave();
     }
     errno = e;

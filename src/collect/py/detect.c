@@ -1,7 +1,8 @@
 /* detect.c — start-up of the CPython layer: is this process a CPython we understand (version, build, static
- * executable or libpython), where is the interpreter, and patching of its lock slow paths. Runs in the
- * constructor, before the program's main() and before Python starts threads. Anything unexpected leaves the
- * layer off with one warning: the process is then profiled like any native program. */
+ * executable or libpython), where is the interpreter, and patching of its lock slow paths. Owns lp_pyrt (the
+ * layout in use and the interpreter's addresses). Runs in the constructor, before the program's main() and before
+ * Python starts threads. Anything unexpected leaves the layer off with one warning: the process is then profiled
+ * like any native program. */
 #define _GNU_SOURCE 1
 #include <dlfcn.h>
 #include <stdlib.h>
@@ -11,6 +12,7 @@
 #include "../config.h"
 #include "../stack.h"
 #include "../symtab.h"
+#include "frames.h"
 #include "hooks.h"
 #include "patch.h"
 #include "py.h"
@@ -18,11 +20,9 @@
 #include "safe.h"
 #include "versions.h"
 
-struct lp_pyrt lp_pyrt;
 static void print_layout(void);
 static struct lp_arena init_arena; /* keeps the interpreter module's path alive */
 
-int lp_py_active(void) { return lp_pyrt.active; }
 
 static void version_string(uint32_t hex, char *out)
 {
@@ -112,8 +112,9 @@ void lp_py_init(void)
         }
     }
     lp_pyrt.active = 1;
-    const char *pl = getenv("LOCKPROF_PRINT_LAYOUT");
-    if (pl && *pl == '1')
+    static const struct lp_pyframes_source frames = {lp_py_stack, lp_py_is_eval_pc};
+    lp_stack_set_python(&frames);
+    if (lp_cfg.print_layout)
         print_layout();
     if (m && lp_cfg.patch) {
         lp_py_patch_all(&mm, m);

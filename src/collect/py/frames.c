@@ -53,11 +53,22 @@ struct py_cache {
 /* First slot of the set for hash h in a cache of n slots. */
 static unsigned set_of(uint64_t h, unsigned n) { return (unsigned)(h & (n / WAYS - 1)) * WAYS; }
 
+struct lp_py_thread *lp_py_thread_of(struct lp_thread *t)
+{
+    struct lp_py_thread *p = atomic_load_explicit(&t->py, memory_order_relaxed);
+    if (LP_LIKELY(p != NULL))
+        return p;
+    if ((p = lp_arena_alloc(&t->arena, sizeof *p)))
+        atomic_store_explicit(&t->py, p, memory_order_release);
+    return p;
+}
+
 static struct py_cache *cache_of(struct lp_thread *t)
 {
-    if (!t->py_cache)
-        t->py_cache = lp_arena_alloc(&t->arena, sizeof(struct py_cache));
-    return t->py_cache;
+    struct lp_py_thread *p = lp_py_thread_of(t);
+    if (p && !p->cache)
+        p->cache = lp_arena_alloc(&t->arena, sizeof(struct py_cache));
+    return p ? p->cache : NULL;
 }
 
 uintptr_t lp_py_tstate(void)
@@ -68,8 +79,8 @@ uintptr_t lp_py_tstate(void)
      * from then on no thread's state is trusted (the finalizing thread's own Python frames are lost too). */
     if (lp_pyrt.is_finalizing && lp_pyrt.is_finalizing())
         return 0;
-    if (lp_tls.tstate_cached) /* inside a CPython hook: looked up once per event (py/hooks.c) */
-        return lp_tls.tstate;
+    if (lp_pytls.tstate_cached) /* inside a CPython hook: looked up once per event (py/hooks.c) */
+        return lp_pytls.tstate;
     uintptr_t ts = (uintptr_t)lp_pyrt.this_tstate();
     return (ts & 7) ? 0 : ts;
 }
@@ -277,13 +288,14 @@ static const struct code_slot *code_of(struct lp_thread *t, struct py_cache *pc,
     if (fl < 0)
         fl = (int)lp_strlcpy(f, "<unknown>", sizeof f);
     uint64_t h = lp_mix(lp_mix(lp_hash_bytes(q, (size_t)ql), lp_hash_bytes(f, (size_t)fl)), (uint64_t)first) | 1;
-    if (!lp_map_get(&t->pycode, h)) {
+    struct lp_map *codes = &lp_py_thread_of(t)->pycode; /* created with the cache */
+    if (!lp_map_get(codes, h)) {
         struct lp_pycode_ent *e = lp_arena_alloc(&t->arena, sizeof *e);
         if (!e)
             return NULL;
         e->qualname = lp_intern(t, q, (size_t)ql);
         e->filename = lp_intern(t, f, (size_t)fl);
-        if (!e->qualname || !e->filename || lp_map_put(&t->pycode, &t->arena, h, e))
+        if (!e->qualname || !e->filename || lp_map_put(codes, &t->arena, h, e))
             return NULL;
     }
     s->code = code;
@@ -304,8 +316,7 @@ static uintptr_t current_frame(uintptr_t ts)
     return cf && !(cf & 7) ? LP_RD(uintptr_t, cf, L->cframe_current_frame) : 0;
 }
 
-/* Calls fn(frame, code) for each Python frame, innermost first; fn returns 0 to stop. Shim/entry frames call
- * boundary(). */
+/* The calling thread's Python frames (see frames.h). */
 unsigned lp_py_stack(struct lp_thread *t, uint64_t *words, unsigned max, unsigned *seg_end, unsigned *n_seg)
 {
     const struct lp_pylayout *L = &lp_pyrt.L;
@@ -367,7 +378,7 @@ int lp_py_top_frame(struct lp_thread *t, const char **qualname, const char **fil
     unsigned seg, nseg;
     if (!lp_py_stack(t, w, 1, &seg, &nseg))
         return 0;
-    const struct lp_pycode_ent *e = lp_map_get(&t->pycode, w[1]);
+    const struct lp_pycode_ent *e = lp_map_get(&lp_py_thread_of(t)->pycode, w[1]);
     if (!e)
         return 0;
     *qualname = e->qualname;

@@ -14,4 +14,11 @@ int lp_py_str(uintptr_t str, char *buf, size_t cap, int safe);
 /* The innermost Python frame of the calling thread as (qualname, filename); returns 0 when there is none. */
 int lp_py_top_frame(struct lp_thread *t, const char **qualname, const char **filename, uint64_t *line);
 
+/* Python frames of the calling thread, innermost first, two words each (see stack.h). seg_end[i] is the number of
+ * frames in segments 0..i, one segment per eval-loop activation on the native stack. Returns the number of frames.
+ * stack.c calls it through the source lp_py_init registers. */
+unsigned lp_py_stack(struct lp_thread *t, uint64_t *words, unsigned max_frames, unsigned *seg_end, unsigned *n_seg);
+/* Whether a native return address lies in the interpreter's eval loop. */
+int lp_py_is_eval_pc(uintptr_t pc);
+
 #endif

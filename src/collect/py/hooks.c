@@ -50,6 +50,8 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "../real.h"
+#include "../waiters.h"
 #include "../record.h"
 #include "frames.h"
 #include "hooks.h"
@@ -117,43 +119,43 @@ static int self_holds(uintptr_t m)
 }
 
 /* Where the wait that started at t0 ended (see the top of this file). Called right after the real function. */
-static uint64_t wait_end(uint64_t t0) { return lp_tls.pyhook_woke_ns > t0 ? lp_tls.pyhook_woke_ns : t0; }
+static uint64_t wait_end(uint64_t t0) { return lp_pytls.woke_ns > t0 ? lp_pytls.woke_ns : t0; }
 
 static void phk_begin(struct phk *h, uintptr_t m, uintptr_t m2, uintptr_t entry, uintptr_t site)
 {
     h->m = m;
     h->m2 = m2;
     h->site = site;
-    h->prev_recorded = lp_tls.pyhook_recorded;
-    h->prev_parked = lp_tls.pyhook_parked;
-    h->prev_hstack = lp_tls.pyhook_holder_stack;
-    h->prev_htid = lp_tls.pyhook_holder_tid;
-    h->prev_m = lp_tls.in_pyhook ? lp_tls.pyhook_mutex : 0;
-    h->prev_m2 = lp_tls.in_pyhook ? lp_tls.pyhook_mutex2 : 0;
-    h->prev_site = lp_tls.pyhook_site;
+    h->prev_recorded = lp_pytls.recorded;
+    h->prev_parked = lp_pytls.parked;
+    h->prev_hstack = lp_pytls.holder_stack;
+    h->prev_htid = lp_pytls.holder_tid;
+    h->prev_m = lp_pytls.in_hook ? lp_pytls.mutex : 0;
+    h->prev_m2 = lp_pytls.in_hook ? lp_pytls.mutex2 : 0;
+    h->prev_site = lp_pytls.site;
     if (m && (m == h->prev_m || m == h->prev_m2))
-        h->site = lp_tls.pyhook_site; /* called by an outer hook for the same mutex: its caller took the lock */
-    lp_tls.pyhook_site = h->site;
-    lp_tls.pyhook_recorded = 0;
-    lp_tls.pyhook_parked = 0;
-    lp_tls.pyhook_holder_stack = 0;
-    lp_tls.pyhook_holder_tid = 0;
-    lp_tls.pyhook_mutex = m;
-    lp_tls.pyhook_mutex2 = m2;
-    lp_tls.in_pyhook++;
+        h->site = lp_pytls.site; /* called by an outer hook for the same mutex: its caller took the lock */
+    lp_pytls.site = h->site;
+    lp_pytls.recorded = 0;
+    lp_pytls.parked = 0;
+    lp_pytls.holder_stack = 0;
+    lp_pytls.holder_tid = 0;
+    lp_pytls.mutex = m;
+    lp_pytls.mutex2 = m2;
+    lp_pytls.in_hook++;
     h->self_held = 0;
     h->active = 0;
     h->pending = 0;
     h->w.active = 0;
     h->entry = entry;
-    h->prev_self_held = lp_tls.pyhook_self_held;
-    h->prev_tstate_cached = lp_tls.tstate_cached;
-    h->prev_pending = lp_tls.pyhook_pending;
+    h->prev_self_held = lp_pytls.self_held;
+    h->prev_tstate_cached = lp_pytls.tstate_cached;
+    h->prev_pending = lp_pytls.pending;
     if (!lp_tls.depth && atomic_load_explicit(&lp_state, memory_order_relaxed) == LP_STATE_ON) {
         /* The thread's PyThreadState cannot change while it sits in this hook: look it up once. */
-        if (!lp_tls.tstate_cached) {
-            lp_tls.tstate = lp_py_tstate();
-            lp_tls.tstate_cached = 1;
+        if (!lp_pytls.tstate_cached) {
+            lp_pytls.tstate = lp_py_tstate();
+            lp_pytls.tstate_cached = 1;
         }
         h->self_held = self_holds(m) || self_holds(m2);
         h->t = NULL;
@@ -167,17 +169,17 @@ static void phk_begin(struct phk *h, uintptr_t m, uintptr_t m2, uintptr_t entry,
         h->t0 = lp_now();
     }
     /* only this hook's wait is materialised by a blocking call inside it (an enclosing pending hook is not) */
-    lp_tls.pyhook_pending = h->pending ? h : NULL;
+    lp_pytls.pending = h->pending ? h : NULL;
     /* yields are no end of a wait for itself; with two mutexes the other one may be another thread's */
-    lp_tls.pyhook_self_held = h->self_held && !m2;
+    lp_pytls.self_held = h->self_held && !m2;
 }
 
 void lp_py_hook_blocking(void)
 {
-    struct phk *h = lp_tls.pyhook_pending;
+    struct phk *h = lp_pytls.pending;
     if (!h || lp_tls.depth)
         return;
-    lp_tls.pyhook_pending = NULL;
+    lp_pytls.pending = NULL;
     h->pending = 0;
     int saved = errno;
     /* leaf: the hooked function; the stack is cut below this hook's own frame (stack.c) */
@@ -192,12 +194,41 @@ void lp_py_hook_blocking(void)
     errno = saved;
 }
 
-/* A slow-path acquisition that never blocked: counted (the profile's events_unblocked), not recorded. Only the
- * owner thread writes the counter; a dump reads it. */
-static void count_unblocked(struct lp_thread *t)
+/* Whether sem_wait(sem) is the park of the patched CPython hook the thread is in: the parking lot's semaphore on
+ * this thread's stack, for the hook's mutex. */
+static int is_hook_park(sem_t *sem)
 {
-    atomic_store_explicit(&t->n_unblocked, atomic_load_explicit(&t->n_unblocked, memory_order_relaxed) + 1,
-                          memory_order_relaxed);
+    uintptr_t s = (uintptr_t)sem;
+    if (!lp_pytls.in_hook || !lp_pyrt.active || !lp_pyrt.L.parking_lot || !lp_py_on_my_stack(s))
+        return 0;
+    uintptr_t key = *(const uintptr_t *)(s - 8); /* struct wait_entry.addr, below: on our own stack */
+    return key && (key == lp_pytls.mutex || key == lp_pytls.mutex2);
+}
+
+/* The park of a patched CPython hook's wait (py/hooks.c measures and records it): capture that wait if this is
+ * its first blocking call, and register in the waiter table so that the sem_post that wakes us says who held the
+ * lock. Nothing is recorded here. */
+int lp_py_park(sem_t *sem, int timed, clockid_t clk, const struct timespec *abstime, int clocked, int *rc)
+{
+    if (lp_tls.depth || !is_hook_park(sem))
+        return 0;
+    lp_py_hook_blocking();
+    int slot = lp_waiters_claim((uintptr_t)sem, 0);
+    if (!timed)
+        *rc = lp_real_sem_wait(sem);
+    else
+        *rc = clocked ? lp_real_sem_clockwait(sem, clk, abstime) : lp_real_sem_timedwait(sem, abstime);
+    int e = errno;
+    lp_py_after_block(); /* the end of a CPython park */
+    struct lp_waitslot *s = lp_waiters_slot(slot);
+    if (s && atomic_load_explicit(&s->release_ns, memory_order_acquire)) {
+        lp_pytls.holder_stack = atomic_load_explicit(&s->holder_hash, memory_order_relaxed);
+        lp_pytls.holder_tid = atomic_load_explicit(&s->holder_tid, memory_order_relaxed);
+    }
+    lp_waiters_release(slot);
+    lp_pytls.parked = 1;
+    errno = e;
+    return 1;
 }
 
 /* How a hooked call ended. */
@@ -207,37 +238,37 @@ static void phk_end(struct phk *h, int outcome)
 {
     int failed = outcome == FAILED;
     uint64_t t1 = h->active ? wait_end(h->w.t0) : 0;
-    lp_tls.in_pyhook--;
+    lp_pytls.in_hook--;
     if (h->pending) {
-        if (!lp_tls.pyhook_recorded && outcome != NOT_LOCKED)
-            count_unblocked(h->t);
-    } else if (h->active && !lp_tls.pyhook_recorded) {
+        if (!lp_pytls.recorded && outcome != NOT_LOCKED)
+            lp_record_unblocked(h->t); /* a slow path that never blocked: counted, not a wait */
+    } else if (h->active && !lp_pytls.recorded) {
         struct lp_event ev = h->ev;
         if (h->self_held)
             ev.flags |= LP_AGG_SELF;
-        if (lp_tls.pyhook_parked)
+        if (lp_pytls.parked)
             ev.flags |= LP_AGG_PARKED;
         if (failed)
             ev.flags |= LP_AGG_FAILED;
-        ev.holder_stack = lp_tls.pyhook_holder_stack;
-        ev.holder_tid = lp_tls.pyhook_holder_tid;
+        ev.holder_stack = lp_pytls.holder_stack;
+        ev.holder_tid = lp_pytls.holder_tid;
         if (h->self_held && !ev.holder_tid)
             ev.holder_tid = lp_gettid();
         lp_wait_end_at(&h->w, &ev, t1, 1);
     } else {
         lp_wait_cancel(&h->w);
     }
-    int for_outer = lp_tls.in_pyhook && (h->m == h->prev_m || h->m == h->prev_m2 || (h->m2 && h->m2 == h->prev_m));
-    lp_tls.pyhook_recorded = for_outer ? 1 : h->prev_recorded;
-    lp_tls.pyhook_parked = h->prev_parked;
-    lp_tls.pyhook_holder_stack = h->prev_hstack;
-    lp_tls.pyhook_holder_tid = h->prev_htid;
-    lp_tls.pyhook_mutex = h->prev_m;
-    lp_tls.pyhook_mutex2 = h->prev_m2;
-    lp_tls.pyhook_site = h->prev_site;
-    lp_tls.tstate_cached = h->prev_tstate_cached;
-    lp_tls.pyhook_self_held = h->prev_self_held;
-    lp_tls.pyhook_pending = h->prev_pending;
+    int for_outer = lp_pytls.in_hook && (h->m == h->prev_m || h->m == h->prev_m2 || (h->m2 && h->m2 == h->prev_m));
+    lp_pytls.recorded = for_outer ? 1 : h->prev_recorded;
+    lp_pytls.parked = h->prev_parked;
+    lp_pytls.holder_stack = h->prev_hstack;
+    lp_pytls.holder_tid = h->prev_htid;
+    lp_pytls.mutex = h->prev_m;
+    lp_pytls.mutex2 = h->prev_m2;
+    lp_pytls.site = h->prev_site;
+    lp_pytls.tstate_cached = h->prev_tstate_cached;
+    lp_pytls.self_held = h->prev_self_held;
+    lp_pytls.pending = h->prev_pending;
 }
 
 #define SITE() ((uintptr_t)__builtin_extract_return_addr(__builtin_return_address(0)))
@@ -246,7 +277,7 @@ static void phk_end(struct phk *h, int outcome)
  * records it (from its own entry, one stack capture per wait). */
 static int outer_waits_for(void *m)
 {
-    return lp_tls.in_pyhook && lp_tls.pyhook_mutex == (uintptr_t)m && !lp_tls.pyhook_mutex2;
+    return lp_pytls.in_hook && lp_pytls.mutex == (uintptr_t)m && !lp_pytls.mutex2;
 }
 
 static void hook_mutex_lock(void *m)

@@ -1,5 +1,5 @@
-/* pyrt.h — the CPython layer's state, shared by its files: the layout in use and the addresses found at
- * start-up. Written once by lp_py_init() before the collector switches on; read-only afterwards (except
+/* pyrt.h — the CPython layer's state, shared by its files (defined in pyrt.c): the layout in use and the addresses
+ * found at start-up. Written once by lp_py_init() before the collector switches on; read-only afterwards (except
  * the lazily found interpreter/GIL addresses, which are written atomically). */
 #ifndef LP_PY_PYRT_H
 #define LP_PY_PYRT_H
@@ -26,6 +26,14 @@ struct lp_pyrt {
 };
 
 extern struct lp_pyrt lp_pyrt;
+
+/* Whether address a lies on the calling thread's stack, above the caller's frame (the parking lot's semaphores and
+ * wait entries of a thread that waits are there). */
+static inline int lp_py_on_my_stack(uintptr_t a)
+{
+    uintptr_t sp = (uintptr_t)__builtin_frame_address(0);
+    return a > sp && a < sp + 64 * 1024;
+}
 
 /* Reads a field of our own, known-valid memory. */
 #define LP_RD(type, base, off) (*(type *)((uintptr_t)(base) + (uintptr_t)(off)))

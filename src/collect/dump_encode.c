@@ -1,0 +1,429 @@
+/* dump_encode.c — the content of one profile (docs/FORMAT.md), read from every thread's tables while the threads
+ * go on recording: ids for strings, frames, stacks and locks, names of native frames and global locks (symtab.c),
+ * the metadata, the thread table, aggregates, deferred events and the timeline. Owns nothing beyond one dump: its
+ * scratch memory comes from a private arena released at the end. Async-signal-safe (runs in the dump signal's
+ * handler): no malloc, no stdio, no locks. */
+#define _GNU_SOURCE 1
+#include "dump_encode.h"
+
+#include <fcntl.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "glibc_mutex.h"
+#include "lp.h"
+#include "py/py.h"
+#include "record.h"
+#include "stack.h"
+#include "symtab.h"
+#include "thread.h"
+
+/* ---- ids for the records of one dump ------------------------------------------------------------------ */
+
+struct ctx {
+    struct lpw *w;
+    struct lp_arena arena;
+    struct lp_modmap mm;
+    int mm_ok;
+    struct lp_map strs, frames, stacks, locks; /* key → id+1 */
+    struct lp_map stack_src;                   /* stack hash → struct lp_stack_ent * (all threads) */
+    struct lp_map pycode;                      /* code identity → struct lp_pycode_ent * (all threads) */
+    uint64_t n_strs, n_frames, n_stacks, n_locks;
+};
+
+static int64_t get_id(struct lp_map *m, uint64_t key)
+{
+    void *v = lp_map_get(m, key);
+    return v ? (int64_t)(uintptr_t)v - 1 : -1;
+}
+
+static void set_id(struct ctx *c, struct lp_map *m, uint64_t key, uint64_t id)
+{
+    lp_map_put(m, &c->arena, key, (void *)(uintptr_t)(id + 1));
+}
+
+static int64_t str_id(struct ctx *c, const char *s, size_t n)
+{
+    if (!s)
+        return -1;
+    uint64_t h = lp_hash_bytes(s, n) | 1;
+    int64_t id = get_id(&c->strs, h);
+    if (id >= 0)
+        return id;
+    lpw_string(c->w, c->n_strs, s, n);
+    set_id(c, &c->strs, h, c->n_strs);
+    return (int64_t)c->n_strs++;
+}
+
+static int64_t cstr_id(struct ctx *c, const char *s) { return s ? str_id(c, s, strlen(s)) : -1; }
+
+static struct lp_modmap *modmap(struct ctx *c)
+{
+    if (!c->mm_ok)
+        c->mm_ok = lp_modmap_build(&c->mm, &c->arena) == 0 ? 1 : -1;
+    return c->mm_ok == 1 ? &c->mm : NULL;
+}
+
+static int64_t native_frame(struct ctx *c, uint64_t pc)
+{
+    int64_t id = get_id(&c->frames, pc);
+    if (id >= 0)
+        return id;
+    int64_t fn = -1, mod = -1;
+    uint64_t off = pc;
+    struct lp_modmap *mm = modmap(c);
+    struct lp_module *m = mm ? lp_modmap_find(mm, (uintptr_t)pc) : NULL;
+    if (m) {
+        /* pc is a return address: look up pc-1 so a call that ends its function resolves to the caller. */
+        const struct lp_sym *s = lp_module_lookup(mm, m, (uintptr_t)pc - 1, 0);
+        if (s)
+            fn = cstr_id(c, s->name);
+        mod = cstr_id(c, m->path);
+        off = pc - m->bias;
+    }
+    lpw_frame(c->w, c->n_frames, 'n', fn, -1, 0, mod, off);
+    set_id(c, &c->frames, pc, c->n_frames);
+    return (int64_t)c->n_frames++;
+}
+
+static int64_t python_frame(struct ctx *c, uint64_t word, uint64_t code)
+{
+    uint64_t key = lp_mix(code, word) | LP_W_PY;
+    int64_t id = get_id(&c->frames, key);
+    if (id >= 0)
+        return id;
+    const struct lp_pycode_ent *pc = lp_map_get(&c->pycode, code);
+    int64_t fn = cstr_id(c, pc ? pc->qualname : "<unknown code>");
+    int64_t file = pc ? cstr_id(c, pc->filename) : -1;
+    lpw_frame(c->w, c->n_frames, 'p', fn, file, word & 0xffffffffu, -1, 0);
+    set_id(c, &c->frames, key, c->n_frames);
+    return (int64_t)c->n_frames++;
+}
+
+static int64_t stack_id(struct ctx *c, uint64_t hash)
+{
+    if (!hash)
+        return -1;
+    int64_t id = get_id(&c->stacks, hash);
+    if (id >= 0)
+        return id;
+    const struct lp_stack_ent *e = lp_map_get(&c->stack_src, hash);
+    if (!e)
+        return -1;
+    uint64_t *ids = lp_arena_alloc(&c->arena, (e->n + 1) * sizeof *ids);
+    if (!ids)
+        return -1;
+    unsigned n = 0;
+    for (uint32_t i = 0; i < e->n; i++) {
+        uint64_t w = e->w[i];
+        int64_t f;
+        if ((w & LP_W_PY) && i + 1 < e->n) {
+            f = python_frame(c, w, e->w[i + 1]);
+            i++;
+        } else {
+            f = native_frame(c, w);
+        }
+        if (f >= 0)
+            ids[n++] = (uint64_t)f;
+    }
+    lpw_stack(c->w, c->n_stacks, ids, n);
+    set_id(c, &c->stacks, hash, c->n_stacks);
+    return (int64_t)c->n_stacks++;
+}
+
+static size_t append(char *buf, size_t n, size_t cap, const char *s)
+{
+    return n + lp_strlcpy(buf + n, s, n < cap ? cap - n : 0);
+}
+
+static void lock_name(struct ctx *c, const struct lp_lock_ent *l, char *buf, size_t cap)
+{
+    size_t n = 0;
+    struct lp_modmap *mm = modmap(c);
+    if (l->name) {
+        n = append(buf, n, cap, l->name);
+    } else {
+        struct lp_module *m = mm ? lp_modmap_find(mm, l->addr) : NULL;
+        const struct lp_sym *s = m ? lp_module_lookup(mm, m, l->addr, 1) : NULL;
+        char num[24] = "0x";
+        if (s) {
+            /* a global or static variable: "hot_lock", "table+0x40" */
+            n = append(buf, n, cap, s->name);
+            uint64_t off = l->addr - m->bias - s->addr;
+            if (off) {
+                *lp_fmt_hex(num + 2, off) = 0;
+                n = append(buf, n, cap, "+");
+                n = append(buf, n, cap, num);
+            }
+        } else {
+            /* anonymous: "<object type>@<object address>" for object locks, "<kind>@<address>" otherwise */
+            *lp_fmt_hex(num + 2, l->addr) = 0;
+            n = append(buf, n, cap, l->type ? l->type : lp_kind_name(l->kind));
+            n = append(buf, n, cap, "@");
+            n = append(buf, n, cap, num);
+        }
+    }
+    if (l->site && mm) {
+        /* anonymous CPython locks are also named by the C function that took them */
+        struct lp_module *m = lp_modmap_find(mm, l->site);
+        const struct lp_sym *s = m ? lp_module_lookup(mm, m, l->site - 1, 0) : NULL;
+        if (s) {
+            n = append(buf, n, cap, " taken in ");
+            append(buf, n, cap, s->name);
+        }
+    }
+}
+
+/* The profile's id of a lock, writing its record the first time; `l` describes it when t's table has no entry
+ * (a deferred event's lock). */
+static int64_t lock_id(struct ctx *c, struct lp_thread *t, uint64_t key, const struct lp_lock_ent *l)
+{
+    int64_t id = get_id(&c->locks, key);
+    if (id >= 0)
+        return id;
+    struct lp_rec_thread *r = atomic_load_explicit(&t->rec, memory_order_acquire);
+    const struct lp_lock_ent *known = r ? lp_map_get(&r->locks, key) : NULL;
+    if (known)
+        l = known;
+    if (!l)
+        return -1;
+    char name[512];
+    lock_name(c, l, name, sizeof name);
+    int64_t ns = cstr_id(c, name), ts = cstr_id(c, l->type);
+    lpw_lock(c->w, c->n_locks, l->kind, l->addr, ns, ts);
+    set_id(c, &c->locks, key, c->n_locks);
+    return (int64_t)c->n_locks++;
+}
+
+/* ---- the profile -------------------------------------------------------------------------------------- */
+
+static void meta_file(struct ctx *c, const char *key, const char *path, int nul_to_space)
+{
+    char buf[4096];
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return;
+    ssize_t n = read(fd, buf, sizeof buf - 1);
+    close(fd);
+    if (n <= 0)
+        return;
+    while (n > 0 && (buf[n - 1] == 0 || buf[n - 1] == '\n'))
+        n--;
+    for (ssize_t i = 0; nul_to_space && i < n; i++)
+        if (!buf[i])
+            buf[i] = ' ';
+    buf[n] = 0;
+    lpw_meta(c->w, key, buf);
+}
+
+/* A thread's deferred event (record.h), held by this dump since the totals were summed, as an aggregate entry:
+ * added to the thread's entry with the same key when it has one (aggregates are unique per key in a file), else
+ * written on its own (write_deferred). */
+struct held {
+    int held;
+    struct lp_deferred_ev d;
+    uint64_t lock_key;
+};
+
+static void hold_of(struct lp_thread *t, struct held *h)
+{
+    memset(h, 0, sizeof *h);
+    struct lp_rec_thread *r = atomic_load_explicit(&t->rec, memory_order_acquire);
+    h->held = r && atomic_load_explicit(&r->deferred.state, memory_order_acquire) == LP_DEFER_DUMPING;
+    if (!h->held)
+        return;
+    h->d = r->deferred.ev; /* its thread leaves it alone while the dump holds it */
+    h->lock_key = lp_lock_key_of(h->d.kind, h->d.addr, h->d.type, h->d.name);
+}
+
+static void add_held(struct held *h, uint64_t *count, uint64_t *wait, uint64_t *max, uint32_t *hist)
+{
+    *count += 1;
+    *wait += h->d.wait_ns;
+    if (h->d.wait_ns > *max)
+        *max = h->d.wait_ns;
+    hist[lp_hist_bucket(h->d.wait_ns)]++;
+    h->held = 0;
+}
+
+static void write_deferred(struct ctx *c, struct lp_thread *t, struct held *h)
+{
+    if (!h->held)
+        return;
+    const struct lp_deferred_ev *d = &h->d;
+    struct lp_lock_ent l = {.kind = d->kind, .addr = d->addr, .type = d->type, .name = d->name, .site = d->site};
+    int64_t lid = lock_id(c, t, h->lock_key, &l);
+    if (lid < 0)
+        return;
+    uint64_t count = 0, wait = 0, max = 0;
+    uint32_t hist[LP_HIST_BUCKETS] = {0};
+    add_held(h, &count, &wait, &max, hist);
+    lpw_agg(c->w, (uint64_t)lid, stack_id(c, d->stack), stack_id(c, d->holder_stack), d->tid, d->holder_tid,
+            d->flags, count, wait, max, hist);
+}
+
+/* Adds the entries of `from` (another thread's table) that `into` lacks. */
+static void merge_map(struct ctx *c, struct lp_map *into, const struct lp_map *from)
+{
+    size_t i = 0;
+    uint64_t k;
+    void *v;
+    const struct lp_map_table *tab = lp_map_snapshot(from);
+    while (lp_map_next(tab, &i, &k, &v))
+        if (!lp_map_get(into, k))
+            lp_map_put(into, &c->arena, k, v);
+}
+
+static void write_profile(struct ctx *c, const char *reason, const struct lp_encode_info *info)
+{
+    struct lpw *w = c->w;
+    uint64_t now = lp_now();
+    lpw_header(w);
+    lpw_meta(w, "lockprof_version", LOCKPROF_VERSION);
+    lpw_meta_u64(w, "pid", (uint64_t)getpid());
+    lpw_meta_u64(w, "ppid", (uint64_t)getppid());
+    lpw_meta(w, "exe", info->exe);
+    meta_file(c, "cmdline", "/proc/self/cmdline", 1);
+    lpw_meta(w, "reason", reason);
+    lpw_meta_u64(w, "start_unix_ns", info->start_realtime_ns);
+    lpw_meta_u64(w, "duration_ns", now - lp_start_ns);
+    lpw_meta_u64(w, "sample_every", lp_cfg.sample_every);
+    lpw_meta_u64(w, "min_wait_ns", lp_cfg.min_wait_ns);
+    lpw_meta_u64(w, "native_depth", lp_cfg.native_depth);
+    lpw_meta_u64(w, "python_depth", lp_cfg.py_depth);
+    lpw_meta_u64(w, "holders", (uint64_t)lp_cfg.holders);
+    lpw_meta_u64(w, "timeline_capacity", lp_cfg.timeline);
+    lpw_meta(w, "mutex_fast_path", lp_glibc_mutex_state());
+    lp_py_write_meta(w);
+
+    /* Totals and the stack index over all threads. */
+    uint64_t events = 0, unsampled = 0, n_short = 0, ns_short = 0, unblocked = 0, dropped = 0, threads = 0;
+    uint64_t tl_lost = 0;
+    for (struct lp_thread *t = lp_thread_all(); t; t = t->next_all) {
+        struct lp_rec_thread *r = atomic_load_explicit(&t->rec, memory_order_acquire);
+        struct lp_stack_thread *st = atomic_load_explicit(&t->stk, memory_order_acquire);
+        struct lp_py_thread *py = atomic_load_explicit(&t->py, memory_order_acquire);
+        if (r) {
+            events += atomic_load(&r->n_events);
+            unsampled += atomic_load(&r->n_unsampled);
+            n_short += atomic_load(&r->n_short);
+            ns_short += atomic_load(&r->ns_short);
+            unblocked += atomic_load(&r->n_unblocked);
+            dropped += atomic_load(&r->n_dropped);
+            events += (uint64_t)lp_deferred_hold(t); /* held until written below */
+            uint64_t head = atomic_load(&r->tl_head);
+            if (lp_cfg.timeline && head > lp_cfg.timeline)
+                tl_lost += head - lp_cfg.timeline;
+        }
+        if (st)
+            dropped += atomic_load(&st->n_dropped);
+        if (st)
+            merge_map(c, &c->stack_src, &st->stacks);
+        if (py)
+            merge_map(c, &c->pycode, &py->pycode);
+        for (struct lp_owner *o = atomic_load(&t->owners); o; o = o->next)
+            threads++;
+    }
+    lpw_meta_u64(w, "events", events);
+    lpw_meta_u64(w, "events_unsampled", unsampled);
+    lpw_meta_u64(w, "events_below_min_wait", n_short);
+    lpw_meta_u64(w, "wait_below_min_wait_ns", ns_short);
+    lpw_meta_u64(w, "events_unblocked", unblocked);
+    lpw_meta_u64(w, "events_dropped", dropped);
+    lpw_meta_u64(w, "timeline_dropped", tl_lost);
+    lpw_meta_u64(w, "threads", threads);
+    lpw_meta_u64(w, "self_contentions", atomic_load(&lp_self_contentions));
+    lpw_meta_u64(w, "dumps_skipped", info->skipped_dumps);
+    for (int i = 0; i < lp_n_warnings(); i++)
+        lpw_meta(w, "warning", lp_warning(i));
+
+    for (struct lp_thread *t = lp_thread_all(); t; t = t->next_all) {
+        for (struct lp_owner *o = atomic_load(&t->owners); o; o = o->next) {
+            char path[64] = "/proc/self/task/", name[17];
+            memcpy(name, o->name, 16);
+            name[16] = 0;
+            char *p = lp_fmt_u64(path + strlen(path), o->tid);
+            memcpy(p, "/comm", 6);
+            int fd = open(path, O_RDONLY | O_CLOEXEC);
+            if (fd >= 0) {
+                ssize_t n = read(fd, name, 16);
+                close(fd);
+                if (n > 0) {
+                    name[n] = 0;
+                    if (name[n - 1] == '\n')
+                        name[n - 1] = 0;
+                }
+            }
+            lpw_thread(w, o->tid, name[0] ? cstr_id(c, name) : -1);
+        }
+    }
+
+    for (struct lp_thread *t = lp_thread_all(); t; t = t->next_all) {
+        struct lp_rec_thread *r = atomic_load_explicit(&t->rec, memory_order_acquire);
+        if (!r)
+            continue;
+        size_t i = 0;
+        uint64_t k;
+        void *v;
+        struct held h;
+        hold_of(t, &h);
+        const struct lp_map_table *tab = lp_map_snapshot(&r->aggs);
+        while (lp_map_next(tab, &i, &k, &v)) {
+            const struct lp_agg_ent *a = v;
+            uint64_t count = atomic_load_explicit(&a->count, memory_order_relaxed);
+            if (!count)
+                continue;
+            int64_t lid = lock_id(c, t, a->lock_key, NULL);
+            if (lid < 0)
+                continue;
+            int64_t sid = stack_id(c, a->stack), hid = stack_id(c, a->holder_stack);
+            uint32_t hist[LP_HIST_BUCKETS];
+            uint64_t hsum = 0;
+            for (int b = 0; b < LP_HIST_BUCKETS; b++)
+                hsum += hist[b] = atomic_load_explicit(&a->hist[b], memory_order_relaxed);
+            uint64_t wait = atomic_load_explicit(&a->wait_ns, memory_order_relaxed);
+            uint64_t max = atomic_load_explicit(&a->max_ns, memory_order_relaxed);
+            /* A concurrent update may be half-visible; keep the record self-consistent for the reader. */
+            if (hsum > count)
+                count = hsum;
+            if (max > wait)
+                wait = max;
+            if (h.held && a->lock_key == h.lock_key && a->stack == h.d.stack && a->holder_stack == h.d.holder_stack &&
+                a->tid == h.d.tid && a->holder_tid == h.d.holder_tid && a->flags == h.d.flags)
+                add_held(&h, &count, &wait, &max, hist);
+            lpw_agg(w, (uint64_t)lid, sid, hid, a->tid, a->holder_tid, a->flags, count, wait, max, hist);
+        }
+        write_deferred(c, t, &h);
+        lp_deferred_put_back(t);
+    }
+
+    if (lp_cfg.timeline) {
+        for (struct lp_thread *t = lp_thread_all(); t; t = t->next_all) {
+            struct lp_rec_thread *r = atomic_load_explicit(&t->rec, memory_order_acquire);
+            if (!r || !r->tl)
+                continue;
+            uint64_t head = atomic_load_explicit(&r->tl_head, memory_order_acquire);
+            uint64_t first = head > lp_cfg.timeline ? head - lp_cfg.timeline : 0;
+            for (uint64_t i = first; i < head; i++) {
+                const struct lp_timeline_ev *ev = &r->tl[i % lp_cfg.timeline];
+                int64_t lid = lock_id(c, t, ev->lock_key, NULL);
+                if (lid < 0)
+                    continue;
+                lpw_event(w, ev->start_ns, ev->dur_ns, ev->tid, (uint64_t)lid, stack_id(c, ev->stack_hash));
+            }
+        }
+    }
+}
+
+void lp_encode_profile(struct lpw *w, const char *reason, const struct lp_encode_info *info)
+{
+    struct ctx c;
+    memset(&c, 0, sizeof c);
+    c.arena.chunk_size = 1u << 20;
+    c.w = w;
+    write_profile(&c, reason, info);
+    if (c.mm_ok == 1)
+        lp_modmap_close(&c.mm);
+    lp_arena_release(&c.arena);
+}
