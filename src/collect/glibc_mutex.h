@@ -1,8 +1,8 @@
 /* glibc_mutex.h — the uncontended lock and unlock of a default glibc mutex, done in place.
  *
  * Why: an interposer that forwards every pthread_mutex_lock/unlock to libc pays a call through the PLT into the
- * preload library and a second one into libc: 1.2x on an uncontended lock/unlock pair (README, Performance, row
- * 1). For the default mutex kind the fast path is a handful of instructions on public fields of pthread_mutex_t,
+ * preload library and a second one into libc, a cost every uncontended lock/unlock pair would carry
+ * (docs/PERFORMANCE.md, row 1; docs/DESIGN.md, "Default mutexes locked in place"). For the default mutex kind the fast path is a handful of instructions on public fields of pthread_mutex_t,
  * so lockprof performs it itself, exactly as glibc does, and calls libc only when the mutex is busy (that is a
  * wait: hooks_pthread.c times it) or of any other kind.
  *

@@ -61,10 +61,10 @@ static int hidden(uintptr_t pc)
  *    short-lived children: shells, helpers, a program that lists its own descriptors) never gets the pipe;
  *  - the pipe must not take the low numbers programs open, close and reuse (libunwind would otherwise read from
  *    and write to a program's file that later took those numbers): while this thread initialises libunwind, the
- *    pipe2() forwarder (preload.c) calls lp_stack_place_pipe, which moves the new descriptors near the top of the
+ *    pipe2() forwarder (preload.c) calls lp_stack_after_pipe2, which moves the new descriptors near the top of the
  *    descriptor table (under the soft limit);
  *  - growing the kernel's descriptor table in a multi-threaded process waits for an RCU grace period (Linux
- *    fs/file.c: expand_fdtable → synchronize_rcu; 7 ms per growth measured here), and the first capture happens
+ *    fs/file.c: expand_fdtable → synchronize_rcu: milliseconds per growth), and the first capture happens
  *    in a waiting thread while others may wait for it. So the table is grown once, while the process is still
  *    single-threaded (constructor, fork child), where growing it costs a few microseconds: lp_stack_init.
  * A thread that finds another thread initialising waits for it. */
@@ -186,10 +186,9 @@ static int unwinder_ready(void)
 
 #define MAX_WORDS (LP_MAX_NATIVE_DEPTH + 2 * LP_MAX_PY_DEPTH + 8)
 
-/* Recent (Python position, native call path) → stack hash, 4-way set-associative with round-robin replacement.
- * It was direct-mapped with 64 slots: two hot keys sharing a slot (as likely as not with ten of them, and which
- * ones depends on where ASLR put the stacks) evicted each other, and every event unwound the native stack again
- * (bench/ft_list.py, some runs: one capture in 20 missed, 1.6 µs each). */
+/* Recent (Python position, native call path) → stack hash, 4-way set-associative with round-robin replacement:
+ * direct-mapped, two hot keys sharing a slot (as likely as not with ten of them, and which ones depends on where
+ * ASLR put the stacks) would evict each other, and every event would unwind the native stack again. */
 #define CACHE_SETS 64
 #define CACHE_WAYS 4
 

@@ -317,8 +317,8 @@ static unsigned bits_of(uint64_t v) { return v ? 64u - (unsigned)__builtin_clzll
 
 /* Sorts a by address, stably. Each symbol becomes one 64-bit key, address << ib | index, sorted by an LSD radix
  * sort (passes whose digit is the same everywhere are skipped), and the symbols are then gathered in key order:
- * the 24-byte records move once instead of once per merge pass (python3.13's 11.8k symbols plus libc's 11.1k:
- * 1.6 ms of every dump with the merge sort). When address and index do not fit one key together, merge sort.
+ * the 24-byte records move once instead of once per merge pass (tables of ten thousand symbols and more are
+ * common: an interpreter's, libc's). When address and index do not fit one key together, merge sort.
  * Scratch memory (counts included: the dump may run in a signal handler, on a small stack) comes from the arena.
  * Returns 0, or -1 when the arena has no memory for it (a is then unchanged). */
 int lp_sym_sort(struct lp_sym *a, size_t n, struct lp_arena *arena)

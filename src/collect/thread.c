@@ -1,4 +1,4 @@
-/* thread.c — see thread.h. */
+/* thread.c — see thread.h. Calls nothing above it: upper layers register what must happen at a thread's exit. */
 #define _GNU_SOURCE 1
 #include "thread.h"
 

@@ -1,6 +1,6 @@
 /* detect.c — start-up of the CPython layer: is this process a CPython we understand (version, build, static
- * executable or libpython), where is the interpreter, and patching of its lock slow paths. Owns lp_pyrt (the
- * layout in use and the interpreter's addresses). Runs in the constructor, before the program's main() and before
+ * executable or libpython), where is the interpreter, and patching of its lock slow paths. Fills lp_pyrt (pyrt.c:
+ * the layout in use and the interpreter's addresses) and writes the profile's CPython metadata. Runs in the constructor, before the program's main() and before
  * Python starts threads. Anything unexpected leaves the layer off with one warning: the process is then profiled
  * like any native program. */
 #define _GNU_SOURCE 1

@@ -18,8 +18,8 @@
 #include "safe.h"
 
 /* Per-thread caches of decoded code objects and line numbers, 4-way set-associative: direct-mapped, two hot code
- * objects sharing a slot evicted each other on every stack for the whole run (dict_cache.py, some runs: 2% of
- * the profiled program's CPU re-hashing file names). */
+ * objects sharing a slot would evict each other on every stack for the whole run (re-hashing file names each
+ * time). */
 #define CODE_CACHE 256
 #define LINE_CACHE 512
 #define WAYS 4

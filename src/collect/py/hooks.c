@@ -1,5 +1,5 @@
 /* hooks.c — the CPython lock slow paths lockprof patches (free-threaded contention mostly resolves while
- * spinning and never reaches a sem_* call, so the libc view alone misses it):
+ * spinning and never reaches a sem_* call, so the libc view alone misses it), and the park of their waits:
  *
  *   PyMutex_Lock(m)                              every slow-path PyMutex acquisition (3.13+)
  *   _PyCriticalSection_BeginSlow(c, m)           contended critical section on one object (3.13+ FT)
@@ -7,42 +7,39 @@
  *   _PyMutex_LockTimed(m, timeout, flags)        threading.Lock and internal callers (exported in 3.14; a
  *                                                local symbol in 3.13, patched when .symtab has it)
  *
+ * Owns the per-thread slow-path state (py/pytls.h). The design is explained in docs/DESIGN.md ("Slow-path entry
+ * patching", "Where a CPython wait ends", "Self-held waits", "Deferred events"); in short:
+ *
  * Hooks nest (BeginSlow calls PyMutex_Lock, which may inline _PyMutex_LockTimed): the innermost hook that sees
  * the mutex records the wait and tells the outer ones not to; a nested hook for a *different* mutex (critical
  * sections resumed after a park) is a separate event. A wait on a mutex that an active critical section of the
- * same thread already holds is flagged LP_AGG_SELF (holder = waiter). When the wait parks, the libc sem_wait
- * hook below us notes it (LP_AGG_PARKED) and hands over the stack of the thread whose sem_post woke us
- * (hooks_pthread.c hook_park).
+ * same thread already holds is flagged LP_AGG_SELF (holder = waiter). When the wait parks, lp_py_park (below) notes
+ * it (LP_AGG_PARKED) and hands over the stack of the thread whose sem_post woke us.
  *
  * A wait is captured at its first blocking call, not on entry. Entering the slow path only stamps the clock; the
- * first sched_yield of CPython's spin, or its park (sem_wait), or any other interposed blocking call
- * (lp_wait_begin) calls lp_py_hook_blocking, which captures the stack, classifies the mutex and flushes the
- * thread's deferred event — while the thread is about to block anyway. A slow path that takes the lock before
- * blocking at all (the lock was free when CPython looked: about half of them, 28,000 of 57,000 in one
- * bench/ft_list.py run) is no wait: it is counted (events_unblocked) and not recorded. Doing the capture on entry
- * instead made every such slow path carry a stack capture and a table update, and delayed CPython's first look
- * at the lock past the holder's short critical section, so that the thread came back to contend sooner: README
- * "Performance", row 2: ft-list 1.06x then, 1.00x now. A thread re-locking an object its own critical section
- * holds is captured at its park instead of its first yield: the park has suspended its critical sections, so the
- * lock is free for the others while lockprof works; at the first yield the thread still holds it, and every
- * nanosecond spent there is a nanosecond the thread that wants the object waits longer (3.13's dict.get on a
- * shared dict: README "Performance", row 2).
+ * first sched_yield of CPython's spin, or its park (sem_wait), or any other interposed blocking call asks
+ * lp_py_before_block, which captures the stack, classifies the mutex and flushes the thread's deferred event,
+ * while the thread is about to block anyway. A slow path that takes the lock before blocking at all (the lock was
+ * free when CPython looked: about half of them in bench/ft_list.py) is no wait: it is counted (events_unblocked)
+ * and not recorded. Capturing on entry would make every such slow path carry a stack capture and a table update,
+ * and delay CPython's first look at the lock past the holder's short critical section. A thread re-locking an
+ * object its own critical section holds is captured at its park instead of its first yield: the park has
+ * suspended its critical sections, so the lock is free for the others while lockprof works.
  *
  * Nothing is done between taking the lock and returning to CPython but one counter increment for a slow path
  * that never blocked: no clock read, no table update (except with LOCKPROF_MIN_WAIT_NS, whose stacks are
  * captured after the wait by definition). The real function returns with the lock held, and whatever the hook
- * does then lengthens the critical section the caller is about to run; two threads handing a list's lock back and
- * forth 200,000 times a second turn that into more contention (README "Performance", row 2; scripts/ft-floor.sh
- * puts each part back to measure it). Instead:
+ * does then lengthens the critical section the caller is about to run (scripts/ft-floor.sh puts each part back to
+ * measure it: docs/PERFORMANCE.md). Instead:
  *  - the end of the wait is stamped before the lock is taken. CPython's slow path (Python/lock.c
- *    _PyMutex_LockTimed, 3.13) blocks in two ways only, both interposed: spinning with _Py_yield() = sched_yield(),
- *    and parking in _PyParkingLot_Park → _PySemaphore_Wait = sem_wait/sem_timedwait/sem_clockwait (Python/
- *    parking_lot.c). After its last blocking call returns it takes the lock with a load and a compare-and-swap.
- *    So a wait ends where its last blocking call returned (lp_py_after_block). (After its 40th yield, 3.13
- *    either takes the lock or parks, whatever the lock looked like when the yield returned: every yield is
- *    stamped.) A thread re-locking an object its own critical section holds stops waiting only after a park
- *    (the park suspends that critical section): its yields are not stamped (3.13 makes 40 of them on every
- *    dict.get of a dict the thread is inside; a clock read each would cost).
+ *    _PyMutex_LockTimed, 3.13 and 3.14) blocks in two ways only, both interposed: spinning with _Py_yield() =
+ *    sched_yield(), and parking in _PyParkingLot_Park → _PySemaphore_Wait = sem_wait/sem_timedwait/sem_clockwait
+ *    (Python/parking_lot.c). After its last blocking call returns it takes the lock with a load and a
+ *    compare-and-swap. So a wait ends where its last blocking call returned (lp_py_after_block). (After its 40th
+ *    yield, CPython either takes the lock or parks, whatever the lock looked like when the yield returned: every
+ *    yield is stamped.) A thread re-locking an object its own critical section holds stops waiting only after a
+ *    park (the park suspends that critical section): its yields are not stamped (3.13 makes 40 of them on every
+ *    dict.get of a dict the thread is inside).
  *  - the event goes to the thread's deferred slot (record.h) and into the tables at its next wait that blocks.
  * On a GIL build (or with the GIL re-enabled) a park ends with taking the GIL back, in pthread calls that are not
  * stamped: the PyMutex wait ends at the wake-up and the GIL wait after it is recorded as a GIL event. */

@@ -25,9 +25,9 @@ void lp_patch_range(uintptr_t *lo, uintptr_t *hi)
     *hi = range_hi;
 }
 
-/* Capstone is opened on first use, not linked: loading it applies 77k relocations (Debian's libcapstone.so.4,
- * every architecture), ~0.8 ms added to the start of every profiled process, and only a process with CPython
- * functions to patch needs it. LP_CAPSTONE_SONAME (meson.build) is the soname of the version whose header we
+/* Capstone is opened on first use, not linked: loading it applies tens of thousands of relocations (Debian's
+ * libcapstone.so.4 carries every architecture), time added to the start of every profiled process, and only a
+ * process with CPython functions to patch needs it (docs/PERFORMANCE.md, row 7). LP_CAPSTONE_SONAME (meson.build) is the soname of the version whose header we
  * compiled against. */
 static struct {
     void *lib;
