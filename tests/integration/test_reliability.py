@@ -172,7 +172,8 @@ class Storms(TempDirTest):
     def test_dump_signals_under_load(self):
         out = os.path.join(self.tmp, "load.%p.prof")
         prog = os.path.join(EXAMPLES_C, "hot_mutex")
-        proc = subprocess.Popen([LOCKPROF, "run", "-o", out, "--no-summary", "--", prog, "4", "3000"],
+        # long enough for a few dozen signals 10 ms apart on a fast machine (about 0.7 s here without lockprof)
+        proc = subprocess.Popen([LOCKPROF, "run", "-o", out, "--no-summary", "--", prog, "4", "30000"],
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         sent = 0
         deadline = time.monotonic() + 30
