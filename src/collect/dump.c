@@ -1,4 +1,5 @@
-/* dump.c — when a profile is written: at exit (lp_dump_final), from _exit, before exec, on the dump signal and from
+/* dump.c — when a profile is written: at exit (lp_dump_final), from _exit, before exec, on the dump signal, on a
+ * signal that ends the process (lp_dump_fatal, from signals.c), and from
  * the LOCKPROF_INTERVAL thread (the only thread lockprof creates, and the only source of interval dumps). Owns the
  * exclusivity of dumps (one at a time; a request that finds one running is skipped and counted, except the final
  * one, which waits), the interval thread, and what the profile says about this process image's start. The content
@@ -11,6 +12,7 @@
 #include <signal.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -25,6 +27,8 @@ static _Atomic int dumping;
 static _Atomic int final_done;
 static _Atomic uint64_t last_dump_ns;
 static _Atomic uint64_t skipped_dumps;
+static _Atomic int fatal_signal; /* the signal that ends the process, for its last profile */
+static _Atomic int deferred_signal; /* ... when it arrived during this process's own dump: raised at its end */
 static uint64_t start_realtime_ns;
 static char exe_path[1024];
 
@@ -55,7 +59,8 @@ void lp_dump_after_fork_child(void)
 static void fill(struct lpw *w, void *reason)
 {
     struct lp_encode_info info = {.start_realtime_ns = start_realtime_ns, .exe = exe_path,
-                                  .skipped_dumps = atomic_load(&skipped_dumps)};
+                                  .skipped_dumps = atomic_load(&skipped_dumps),
+                                  .fatal_signal = atomic_load(&fatal_signal)};
     lp_encode_profile(w, reason, &info);
 }
 
@@ -63,14 +68,14 @@ static void do_dump(const char *reason) { lp_dump_file_write(fill, (void *)reaso
 
 static _Atomic uint64_t dumper_tid;
 
-/* Runs one dump. When `wait` is set (the final dump) and another thread is dumping, waits for it (up to ~10 s)
- * instead of skipping; a nested request on the dumping thread itself (a signal during our own dump) never
+/* Runs one dump. When `wait_ms` is set (a final dump) and another thread is dumping, waits for it (that long at
+ * most) instead of skipping; a nested request on the dumping thread itself (a signal during our own dump) never
  * waits. */
-static void dump_now(const char *reason, int wait)
+static void dump_now(const char *reason, unsigned wait_ms)
 {
     uint64_t me = lp_gettid();
     for (unsigned spins = 0; atomic_exchange(&dumping, 1); spins++) {
-        if (!wait || atomic_load(&dumper_tid) == me || spins > 10000) {
+        if (!wait_ms || atomic_load(&dumper_tid) == me || spins > wait_ms) {
             atomic_fetch_add(&skipped_dumps, 1);
             return;
         }
@@ -87,6 +92,9 @@ static void dump_now(const char *reason, int wait)
     errno = saved_errno;
     atomic_store(&dumper_tid, 0);
     atomic_store(&dumping, 0);
+    int sig = atomic_exchange(&deferred_signal, 0);
+    if (sig) /* a signal ended the process during this dump (lp_dump_fatal): now it does */
+        syscall(SYS_tgkill, (pid_t)syscall(SYS_getpid), (pid_t)syscall(SYS_gettid), sig);
 }
 
 void lp_dump(const char *reason)
@@ -99,8 +107,22 @@ void lp_dump_final(const char *reason)
 {
     if (atomic_load(&final_done))
         return;
-    dump_now(reason, 1);
+    dump_now(reason, 10000);
     atomic_store(&final_done, 1);
+}
+
+int lp_dump_fatal(int sig)
+{
+    if (atomic_load(&dumping) && atomic_load(&dumper_tid) == lp_gettid()) {
+        /* the signal interrupted this thread's own dump (an exit's, say): let it finish, then die of the signal */
+        atomic_store(&deferred_signal, sig);
+        return 1;
+    }
+    if (atomic_exchange(&final_done, 1))
+        return 0;
+    atomic_store(&fatal_signal, sig);
+    dump_now("fatal_signal", 2000); /* the process dies next: do not keep it alive long for a running dump */
+    return 0;
 }
 
 /* LOCKPROF_INTERVAL: a detached thread that writes the profile every interval, so an idle service still gets its
@@ -139,5 +161,5 @@ void lp_dump_start_interval_thread(void)
     pthread_attr_destroy(&a);
     pthread_sigmask(SIG_SETMASK, &old, NULL);
     if (rc)
-        lp_warn("cannot start the LOCKPROF_INTERVAL thread; periodic profiles are written on contention only");
+        lp_warn("cannot start the LOCKPROF_INTERVAL thread; no periodic profiles");
 }

@@ -10,6 +10,10 @@ void lp_dump_init(void);
 void lp_dump(const char *reason);
 /* The last dump of this process image: later requests are ignored. */
 void lp_dump_final(const char *reason);
+/* The last dump of a process that signal `sig` is about to end (signals.c): waits at most 2 s for a dump running on
+ * another thread. Returns 1 when the signal interrupted a dump of the calling thread: that dump then finishes and
+ * raises `sig` again at its end (the caller must not raise it now). */
+int lp_dump_fatal(int sig);
 void lp_dump_after_fork_child(void);
 /* With LOCKPROF_INTERVAL set: starts the thread that writes the profile periodically. */
 void lp_dump_start_interval_thread(void);

@@ -7,6 +7,7 @@
 #include "dump_encode.h"
 
 #include <fcntl.h>
+#include <signal.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -263,6 +264,23 @@ static void write_deferred(struct ctx *c, struct lp_thread *t, struct held *h)
             d->flags, count, wait, max, hist);
 }
 
+/* "SIGTERM", or the number for a signal without a name here. */
+static const char *signal_name(int sig)
+{
+    static const char *const names[] = {
+        [SIGHUP] = "SIGHUP", [SIGINT] = "SIGINT", [SIGQUIT] = "SIGQUIT", [SIGILL] = "SIGILL", [SIGTRAP] = "SIGTRAP",
+        [SIGABRT] = "SIGABRT", [SIGBUS] = "SIGBUS", [SIGFPE] = "SIGFPE", [SIGUSR1] = "SIGUSR1", [SIGSEGV] = "SIGSEGV",
+        [SIGUSR2] = "SIGUSR2", [SIGPIPE] = "SIGPIPE", [SIGALRM] = "SIGALRM", [SIGTERM] = "SIGTERM",
+        [SIGSTKFLT] = "SIGSTKFLT", [SIGXCPU] = "SIGXCPU", [SIGXFSZ] = "SIGXFSZ", [SIGVTALRM] = "SIGVTALRM",
+        [SIGPROF] = "SIGPROF", [SIGIO] = "SIGIO", [SIGPWR] = "SIGPWR", [SIGSYS] = "SIGSYS",
+    };
+    static char num[16];
+    if (sig > 0 && sig < (int)(sizeof names / sizeof names[0]) && names[sig])
+        return names[sig];
+    *lp_fmt_u64(num, (uint64_t)(sig < 0 ? 0 : sig)) = 0;
+    return num;
+}
+
 /* Adds the entries of `from` (another thread's table) that `into` lacks. */
 static void merge_map(struct ctx *c, struct lp_map *into, const struct lp_map *from)
 {
@@ -286,6 +304,8 @@ static void write_profile(struct ctx *c, const char *reason, const struct lp_enc
     lpw_meta(w, "exe", info->exe);
     meta_file(c, "cmdline", "/proc/self/cmdline", 1);
     lpw_meta(w, "reason", reason);
+    if (info->fatal_signal)
+        lpw_meta(w, "fatal_signal", signal_name(info->fatal_signal));
     lpw_meta_u64(w, "start_unix_ns", info->start_realtime_ns);
     lpw_meta_u64(w, "duration_ns", now - lp_start_ns);
     lpw_meta_u64(w, "sample_every", lp_cfg.sample_every);

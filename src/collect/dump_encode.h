@@ -11,6 +11,7 @@ struct lp_encode_info {
     uint64_t start_realtime_ns; /* when this process image's collector started */
     const char *exe;            /* /proc/self/exe at start */
     uint64_t skipped_dumps;     /* requests that found a dump running */
+    int fatal_signal;           /* the signal ending the process (reason fatal_signal), else 0 */
 };
 
 /* Writes the whole profile of this process to w (lpw_finish is the caller's). */

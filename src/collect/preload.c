@@ -22,6 +22,7 @@
 #include "py/py.h"
 #include "real.h"
 #include "record.h"
+#include "signals.h"
 #include "stack.h"
 #include "thread.h"
 #include "waiters.h"
@@ -196,14 +197,6 @@ EXPORT int execvpe(const char *p, char *const a[], char *const e[])
 }
 
 /* ---- start-up ----------------------------------------------------------------------------------------- */
-static void on_dump_signal(int sig)
-{
-    (void)sig;
-    int e = errno;
-    lp_dump("signal");
-    errno = e;
-}
-
 static void after_fork_child(void)
 {
     my_pid = (pid_t)syscall(SYS_getpid);
@@ -212,92 +205,16 @@ static void after_fork_child(void)
     lp_stack_init(); /* the child's descriptor table may have shrunk back: grow it while single-threaded */
     lp_waiters_reset();
     lp_dump_after_fork_child();
+    lp_sig_after_fork_child();
     lp_dump_start_interval_thread(); /* threads do not survive fork */
-}
-
-/* ---- the dump signal --------------------------------------------------------------------------------------
- * lockprof's handler for LOCKPROF_SIGNAL (SIGUSR2) is installed before the program starts. To the program the
- * signal still looks untouched: sigaction() and signal() report SIG_DFL while our handler is in place (CPython
- * reads every handler at start-up and would otherwise show None, which code that saves and restores a handler
- * cannot put back). When the program installs a handler or SIG_IGN of its own, it gets the signal (and dumps on
- * signal stop); when it sets SIG_DFL again, ours comes back. Under lockprof the signal's default action is to
- * write the profile, not to terminate the process. */
-static int dump_sig;
-static _Atomic int ours_installed;
-
-static int install_ours(void)
-{
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_dump_signal;
-    sa.sa_flags = SA_RESTART;
-    sigemptyset(&sa.sa_mask);
-    return lp_real_sigaction(dump_sig, &sa, NULL);
-}
-
-static int is_default(const struct sigaction *act)
-{
-    return !(act->sa_flags & SA_SIGINFO) && act->sa_handler == SIG_DFL;
 }
 
 EXPORT int sigaction(int sig, const struct sigaction *act, struct sigaction *old)
 {
-    if (!dump_sig || sig != dump_sig)
-        return lp_real_sigaction(sig, act, old);
-    if (atomic_load(&ours_installed)) {
-        struct sigaction cur;
-        /* signal() or a raw syscall may have replaced ours behind our back: then the program owns it */
-        if (lp_real_sigaction(sig, NULL, &cur) == 0 && !(cur.sa_flags & SA_SIGINFO) && cur.sa_handler == on_dump_signal) {
-            if (act && !is_default(act)) {
-                int rc = lp_real_sigaction(sig, act, NULL);
-                if (rc)
-                    return rc;
-                atomic_store(&ours_installed, 0);
-            }
-            if (old) {
-                memset(old, 0, sizeof *old);
-                old->sa_handler = SIG_DFL;
-                sigemptyset(&old->sa_mask);
-            }
-            return 0;
-        }
-        atomic_store(&ours_installed, 0);
-    }
-    int rc = lp_real_sigaction(sig, act, old);
-    if (rc == 0 && act && is_default(act) && install_ours() == 0)
-        atomic_store(&ours_installed, 1);
-    return rc;
+    return lp_sig_sigaction(sig, act, old);
 }
 
-EXPORT sighandler_t signal(int sig, sighandler_t handler)
-{
-    if (!dump_sig || sig != dump_sig)
-        return lp_real_signal(sig, handler);
-    struct sigaction sa, old;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = handler;
-    sa.sa_flags = SA_RESTART; /* glibc's signal(): BSD semantics */
-    sigemptyset(&sa.sa_mask);
-    sigaddset(&sa.sa_mask, sig);
-    if (sigaction(sig, &sa, &old))
-        return SIG_ERR;
-    return old.sa_handler;
-}
-
-static void install_signal(void)
-{
-    if (!lp_cfg.signal)
-        return;
-    struct sigaction old;
-    if (lp_real_sigaction(lp_cfg.signal, NULL, &old) || old.sa_handler != SIG_DFL ||
-        (old.sa_flags & SA_SIGINFO)) {
-        lp_warn("the dump signal already has a handler in this process; dumps on signal are off");
-        return;
-    }
-    dump_sig = lp_cfg.signal;
-    if (install_ours() == 0)
-        atomic_store(&ours_installed, 1);
-}
+EXPORT sighandler_t signal(int sig, sighandler_t handler) { return lp_sig_signal(sig, handler); }
 
 static void hide_self(void)
 {
@@ -336,7 +253,7 @@ __attribute__((constructor)) static void lp_init(void)
     hide_self();
     lp_glibc_mutex_init(lp_cfg.mutex_fast_path);
     pthread_atfork(lp_stack_before_fork, lp_stack_after_fork_parent, after_fork_child);
-    install_signal();
+    lp_sig_init();
     if (lp_cfg.python)
         lp_py_init();
     lp_dump_start_interval_thread();
