@@ -435,7 +435,8 @@ class FreeThreaded(PythonTest):
             with self.subTest(python=label):
                 for attempt in range(5):
                     out = os.path.join(self.tmp, f"nocs-{label}-{attempt}.%p.prof")
-                    p = run([py, example("dict_cache"), "2", "20000"], check=True,
+                    # two threads certainly blocked on the dict in the parking lot (tests/data/held_example.py)
+                    p = run([py, os.path.join(DATA, "held_example.py"), example("dict_cache")], check=True,
                             env={"LD_PRELOAD": copy, "LOCKPROF_OUTPUT": out})
                     warnings = [l for l in p.stderr.splitlines() if l.startswith("lockprof: warning")]
                     self.assertEqual(len(warnings), 1, p.stderr)
