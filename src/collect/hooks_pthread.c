@@ -43,9 +43,25 @@ static void mutex_event(pthread_mutex_t *m, struct lp_event *ev, unsigned flags)
     lp_py_classify_mutex(m, ev);
 }
 
+static inline int on(void) { return atomic_load_explicit(&lp_state, memory_order_relaxed) == LP_STATE_ON; }
+
+/* A robust mutex (glibc's __kind has PTHREAD_MUTEX_ROBUST_NORMAL_NP, 16) is never tried first: on one in the
+ * not-recoverable state, glibc 2.36's trylock returns ENOTRECOVERABLE but leaves the lock word set, and the lock
+ * after it then waits forever instead of returning ENOTRECOVERABLE. Its lock word holds the owner's tid, 0 when
+ * free (nptl/pthread_mutex_lock.c): it is only read, to tell a wait from an uncontended call. */
+static inline int robust(const pthread_mutex_t *m) { return (m->__data.__kind & 16) != 0; }
+static inline int looks_busy(const pthread_mutex_t *m)
+{
+    return __atomic_load_n(&m->__data.__lock, __ATOMIC_RELAXED) != 0;
+}
+
 /* A multi-threaded process: try first, time only a busy mutex. */
 int lp_mutex_lock_mt(pthread_mutex_t *m)
 {
+    if (LP_UNLIKELY(!on()))
+        return lp_real_pthread_mutex_lock(m); /* passthrough: nothing but the real call */
+    if (LP_UNLIKELY(robust(m)))
+        return looks_busy(m) ? lp_mutex_lock_slow(m, EBUSY) : lp_real_pthread_mutex_lock(m);
     int rc = lp_real_pthread_mutex_trylock(m);
     if (LP_LIKELY(acquired(rc)))
         return rc;
@@ -69,14 +85,21 @@ int lp_mutex_lock_slow(pthread_mutex_t *m, int rc)
     return rc;
 }
 
+static int real_timedlock(pthread_mutex_t *m, int clocked, clockid_t clk, const struct timespec *abstime)
+{
+    return clocked ? lp_real_pthread_mutex_clocklock(m, clk, abstime) : lp_real_pthread_mutex_timedlock(m, abstime);
+}
+
 int lp_mutex_timedlock(pthread_mutex_t *m, int clocked, clockid_t clk, const struct timespec *abstime)
 {
-    int rc = lp_real_pthread_mutex_trylock(m);
+    if (LP_UNLIKELY(!on()) || (robust(m) && !looks_busy(m)))
+        return real_timedlock(m, clocked, clk, abstime);
+    int rc = robust(m) ? EBUSY : lp_real_pthread_mutex_trylock(m);
     if (LP_LIKELY(acquired(rc)))
         return rc;
     struct lp_wait w;
     int profiled = rc == EBUSY && wait_begin(&w, (uintptr_t)m, SITE());
-    rc = clocked ? lp_real_pthread_mutex_clocklock(m, clk, abstime) : lp_real_pthread_mutex_timedlock(m, abstime);
+    rc = real_timedlock(m, clocked, clk, abstime);
     if (profiled) {
         if (acquired(rc) || rc == ETIMEDOUT) {
             struct lp_event ev;
@@ -104,7 +127,8 @@ void lp_release_slow(uintptr_t addr)
 int lp_rwlock_lock(pthread_rwlock_t *l, int write, int timed, int clocked, clockid_t clk,
                    const struct timespec *abstime)
 {
-    int rc = write ? lp_real_pthread_rwlock_trywrlock(l) : lp_real_pthread_rwlock_tryrdlock(l);
+    int rc = LP_LIKELY(on()) ? (write ? lp_real_pthread_rwlock_trywrlock(l) : lp_real_pthread_rwlock_tryrdlock(l))
+                             : EBUSY; /* passthrough: straight to the real call below */
     if (LP_LIKELY(rc == 0))
         return 0;
     struct lp_wait w;
@@ -213,6 +237,8 @@ static int real_sem_wait(sem_t *sem, int timed, clockid_t clk, const struct time
 
 int lp_sem_wait(sem_t *sem, int timed, clockid_t clk, const struct timespec *abstime, int clocked)
 {
+    if (LP_UNLIKELY(!on()))
+        return real_sem_wait(sem, timed, clk, abstime, clocked); /* passthrough: nothing but the real call */
     lp_py_before_park(); /* a CPython wait for a lock its own thread holds is captured at its park */
     int saved = errno;
     if (LP_LIKELY(lp_real_sem_trywait(sem) == 0)) {

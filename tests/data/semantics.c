@@ -50,12 +50,18 @@ static void *holder(void *arg)
     return NULL;
 }
 
-static pthread_mutex_t robust;
+static pthread_mutex_t robust, lost;
 static void *die_holding(void *arg)
 {
-    (void)arg;
-    pthread_mutex_lock(&robust);
+    pthread_mutex_lock(arg);
     return NULL; /* exits without unlocking */
+}
+
+static void *timedlock_lost(void *arg)
+{
+    struct timespec t = in_ms(CLOCK_REALTIME, 200);
+    *(int *)arg = pthread_mutex_timedlock(&lost, &t);
+    return NULL;
 }
 
 static volatile sig_atomic_t got_signal;
@@ -203,13 +209,25 @@ int main(void)
     pthread_mutexattr_init(&a);
     pthread_mutexattr_setrobust(&a, PTHREAD_MUTEX_ROBUST);
     pthread_mutex_init(&robust, &a);
-    pthread_create(&t, NULL, die_holding, NULL);
+    pthread_create(&t, NULL, die_holding, &robust);
     pthread_join(t, NULL);
     check("robust: lock after owner died -> EOWNERDEAD", pthread_mutex_lock(&robust), EOWNERDEAD);
     check("robust: consistent", pthread_mutex_consistent(&robust), 0);
     check("robust: unlock", pthread_mutex_unlock(&robust), 0);
     check("robust: lock again", pthread_mutex_lock(&robust), 0);
     pthread_mutex_unlock(&robust);
+    /* ... and one left inconsistent: not recoverable from then on, for every caller */
+    pthread_mutex_init(&lost, &a);
+    pthread_create(&t, NULL, die_holding, &lost);
+    pthread_join(t, NULL);
+    check("robust: lock after owner died -> EOWNERDEAD", pthread_mutex_lock(&lost), EOWNERDEAD);
+    check("robust: unlock without consistent", pthread_mutex_unlock(&lost), 0);
+    check("robust: lock -> ENOTRECOVERABLE", pthread_mutex_lock(&lost), ENOTRECOVERABLE);
+    int trc = -1;
+    pthread_create(&t, NULL, timedlock_lost, &trc);
+    pthread_join(t, NULL);
+    check("robust: timedlock elsewhere -> ENOTRECOVERABLE", trc, ENOTRECOVERABLE);
+    check("robust: lock again -> ENOTRECOVERABLE", pthread_mutex_lock(&lost), ENOTRECOVERABLE);
 
     /* priority inheritance */
     pthread_mutex_t pi;

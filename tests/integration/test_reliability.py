@@ -42,6 +42,10 @@ class Semantics(TempDirTest):
             rep = self.report_json(files)
             failed = [l for l in rep["locks"] if "failed" in l["flags"]]
             self.assertTrue(failed, [(l["kind"], l["name"], l["flags"]) for l in rep["locks"]])
+        # switched off: nothing but the real calls (no trylock first either: a robust mutex in the not-recoverable
+        # state must still answer ENOTRECOVERABLE, tests/data/semantics.c)
+        off = run([prog], env={"LD_PRELOAD": LIB, "LOCKPROF_DISABLE": "1"}, timeout=60)
+        self.assertEqual((off.returncode, off.stdout, off.stderr), (0, without.stdout, ""))
 
 
     def test_another_interposer_after_lockprof_sees_every_call(self):
