@@ -15,6 +15,7 @@
 #include "internal/pycore_runtime.h"
 #if PY_VERSION_HEX >= 0x030E0000
 #include "internal/pycore_debug_offsets.h"
+#include "internal/pycore_lock.h"
 #include "internal/pycore_interpframe.h"
 #endif
 
@@ -42,6 +43,11 @@ int main(void)
 {
     P("version_hex", PY_VERSION_HEX);
     P("rt_interpreters_head", offsetof(_PyRuntimeState, interpreters.head));
+#if PY_VERSION_HEX >= 0x030D0000
+    P("rt_finalizing", offsetof(_PyRuntimeState, _finalizing));
+#else
+    P("rt_finalizing", -1); /* not read before 3.13 (no critical sections to classify) */
+#endif
     P("interp_next", offsetof(PyInterpreterState, next));
     P("interp_threads_head", offsetof(PyInterpreterState, threads.head));
 #if PY_VERSION_HEX >= 0x030C0000
@@ -112,6 +118,11 @@ int main(void)
     P("ts_critical_section", -1);
     P("ob_mutex", -1);
 #endif
+#if PY_VERSION_HEX >= 0x030E0000
+    P("rlock_owner", offsetof(_PyRecursiveMutex, thread));
+#else
+    P("rlock_owner", -1);
+#endif
 #if defined(Py_GIL_DISABLED) && PY_VERSION_HEX >= 0x030E0000
     P("fr_tlbc_index", offsetof(_PyInterpreterFrame, tlbc_index));
     P("co_tlbc", offsetof(PyCodeObject, co_tlbc));
@@ -122,6 +133,7 @@ int main(void)
 #if PY_VERSION_HEX >= 0x030D0000
     W("rt_size", runtime_state.size);
     W("rt_interpreters_head", runtime_state.interpreters_head);
+    W("rt_finalizing", runtime_state.finalizing);
     W("in_size", interpreter_state.size);
     W("in_next", interpreter_state.next);
     W("in_threads_head", interpreter_state.threads_head);

@@ -16,6 +16,7 @@
 #include "lp.h"
 #include "py/py.h"
 #include "record.h"
+#include "safe.h"
 #include "stack.h"
 #include "symtab.h"
 #include "thread.h"
@@ -264,6 +265,66 @@ static void write_deferred(struct ctx *c, struct lp_thread *t, struct held *h)
             d->flags, count, wait, max, hist);
 }
 
+/* ---- waits in progress ----------------------------------------------------------------------------------- */
+
+/* The thread holding the lock at addr as the lock itself records it, else 0. The lock is the program's memory: safe
+ * reads. glibc 2.36 x86-64 (bits/struct_mutex.h, bits/struct_rwlock.h): a mutex's __owner (every kind; robust ones
+ * hold 0x7fffffff / 0x7ffffffe when inconsistent / not recoverable) at 8, a rwlock's __cur_writer at 24. */
+static uint64_t owner_of(unsigned kind, uintptr_t addr)
+{
+    int v = 0;
+    if (kind == LP_KIND_PTHREAD_MUTEX && !lp_safe_read(&v, addr + 8, sizeof v) && v > 0 && v < 0x7ffffffe)
+        return (uint64_t)v;
+    if (kind == LP_KIND_PTHREAD_RWLOCK && !lp_safe_read(&v, addr + 24, sizeof v) && v > 0)
+        return (uint64_t)v;
+    return lp_py_lock_owner(kind, addr);
+}
+
+/* A consistent copy of a thread's wait in progress (its writer may be interrupted by this very dump). */
+static int inflight_copy(const struct lp_inflight *f, struct lp_inflight *out)
+{
+    for (int tries = 0; tries < 3; tries++) {
+        unsigned s0 = atomic_load_explicit(&f->seq, memory_order_acquire);
+        if (s0 & 1)
+            continue;
+        out->kind = f->kind;
+        out->flags = f->flags;
+        out->addr = f->addr;
+        out->type = f->type;
+        out->name = f->name;
+        out->t0 = f->t0;
+        out->stack = f->stack;
+        out->holder_tid = f->holder_tid;
+        atomic_thread_fence(memory_order_acquire);
+        if (atomic_load_explicit(&f->seq, memory_order_relaxed) == s0)
+            return 1;
+    }
+    return 0;
+}
+
+/* Every thread's waits in progress, outermost first (`w` records). */
+static void write_inflight(struct ctx *c)
+{
+    for (struct lp_thread *t = lp_thread_all(); t; t = t->next_all) {
+        struct lp_rec_thread *r = atomic_load_explicit(&t->rec, memory_order_acquire);
+        if (!r || !atomic_load(&t->alive))
+            continue;
+        unsigned n = atomic_load_explicit(&r->n_inflight, memory_order_acquire);
+        for (unsigned i = 0; i < n && i < LP_INFLIGHT_MAX; i++) {
+            struct lp_inflight f;
+            if (!inflight_copy(&r->inflight[i], &f) || f.t0 < lp_start_ns)
+                continue;
+            struct lp_lock_ent l = {.kind = f.kind, .addr = f.addr, .type = f.type, .name = f.name};
+            int64_t lid = lock_id(c, t, lp_lock_key_of(f.kind, f.addr, f.type, f.name), &l);
+            if (lid < 0)
+                continue;
+            uint64_t owner = f.holder_tid ? f.holder_tid : owner_of(f.kind, f.addr);
+            lpw_inflight(c->w, atomic_load(&t->tid), (uint64_t)lid, stack_id(c, f.stack), f.t0 - lp_start_ns, owner,
+                         f.flags);
+        }
+    }
+}
+
 /* "SIGTERM", or the number for a signal without a name here. */
 static const char *signal_name(int sig)
 {
@@ -417,6 +478,8 @@ static void write_profile(struct ctx *c, const char *reason, const struct lp_enc
         write_deferred(c, t, &h);
         lp_deferred_put_back(t);
     }
+
+    write_inflight(c);
 
     if (lp_cfg.timeline) {
         for (struct lp_thread *t = lp_thread_all(); t; t = t->next_all) {

@@ -74,10 +74,11 @@ int lp_mutex_lock_slow(pthread_mutex_t *m, int rc)
     struct lp_wait w;
     if (rc != EBUSY || !wait_begin(&w, (uintptr_t)m, SITE()))
         return lp_real_pthread_mutex_lock(m);
+    struct lp_event ev;
+    mutex_event(m, &ev, 0);
+    lp_wait_inflight(&w, &ev);
     rc = lp_real_pthread_mutex_lock(m);
     if (acquired(rc)) {
-        struct lp_event ev;
-        mutex_event(m, &ev, 0);
         lp_wait_end(&w, &ev);
     } else {
         lp_wait_cancel(&w);
@@ -99,11 +100,16 @@ int lp_mutex_timedlock(pthread_mutex_t *m, int clocked, clockid_t clk, const str
         return rc;
     struct lp_wait w;
     int profiled = rc == EBUSY && wait_begin(&w, (uintptr_t)m, SITE());
+    struct lp_event ev;
+    if (profiled) {
+        mutex_event(m, &ev, 0);
+        lp_wait_inflight(&w, &ev);
+    }
     rc = real_timedlock(m, clocked, clk, abstime);
     if (profiled) {
         if (acquired(rc) || rc == ETIMEDOUT) {
-            struct lp_event ev;
-            mutex_event(m, &ev, rc == ETIMEDOUT ? LP_AGG_FAILED : 0);
+            if (rc == ETIMEDOUT)
+                ev.flags |= LP_AGG_FAILED;
             lp_wait_end(&w, &ev);
         } else {
             lp_wait_cancel(&w);
@@ -133,6 +139,9 @@ int lp_rwlock_lock(pthread_rwlock_t *l, int write, int timed, int clocked, clock
         return 0;
     struct lp_wait w;
     int profiled = rc == EBUSY && wait_begin(&w, (uintptr_t)l, SITE());
+    if (profiled)
+        lp_wait_inflight(&w, &(struct lp_event){.kind = LP_KIND_PTHREAD_RWLOCK, .addr = (uintptr_t)l,
+                                                .flags = write ? LP_AGG_WRITE : 0});
     if (!timed)
         rc = write ? lp_real_pthread_rwlock_wrlock(l) : lp_real_pthread_rwlock_rdlock(l);
     else if (clocked)
@@ -174,6 +183,7 @@ int lp_cond_wait(pthread_cond_t *c, pthread_mutex_t *m, int timed, clockid_t clk
         return clocked ? lp_real_pthread_cond_clockwait(c, m, clk, abstime)
                        : lp_real_pthread_cond_timedwait(c, m, abstime);
     }
+    lp_wait_inflight(&w, &(struct lp_event){.kind = LP_KIND_PTHREAD_COND, .addr = (uintptr_t)c});
     /* The real call releases m internally: that is a release other threads may be blocked on. */
     struct lp_waitslot *s = lp_waiters_slot(w.slot);
     if (s)
@@ -244,6 +254,8 @@ int lp_sem_wait(sem_t *sem, int timed, clockid_t clk, const struct timespec *abs
     if (LP_LIKELY(lp_real_sem_trywait(sem) == 0)) {
         if (LP_UNLIKELY(lp_py_in_hook()))
             lp_py_after_block(); /* a CPython park whose wake-up was already posted */
+        if (LP_UNLIKELY(lp_py_tracks_sems()))
+            lp_py_sem_taken(sem);
         return 0;
     }
     int busy = errno == EAGAIN;
@@ -260,12 +272,16 @@ int lp_sem_wait(sem_t *sem, int timed, clockid_t clk, const struct timespec *abs
         errno = e;
         lp_guard_leave();
     }
+    if (profiled)
+        lp_wait_inflight(&w, &ev);
     rc = real_sem_wait(sem, timed, clk, abstime, clocked);
     if (LP_UNLIKELY(lp_py_in_hook()))
         lp_py_after_block(); /* the end of a CPython park */
     if (!profiled)
         return rc;
     int e = errno;
+    if (rc == 0 && lp_py_tracks_sems())
+        lp_py_sem_taken(sem);
     if (rc == 0 || e == ETIMEDOUT) {
         if (rc)
             ev.flags |= LP_AGG_FAILED;
@@ -280,5 +296,18 @@ int lp_sem_wait(sem_t *sem, int timed, clockid_t clk, const struct timespec *abs
 int lp_sem_post(sem_t *sem)
 {
     on_release((uintptr_t)sem);
+    if (LP_UNLIKELY(lp_py_tracks_sems()))
+        lp_py_sem_posted(sem); /* before the post: after it, another thread may already have taken it */
     return lp_real_sem_post(sem);
+}
+
+int lp_sem_trywait(sem_t *sem)
+{
+    int rc = lp_real_sem_trywait(sem);
+    if (rc == 0 && LP_UNLIKELY(lp_py_tracks_sems())) {
+        int e = errno;
+        lp_py_sem_taken(sem);
+        errno = e;
+    }
+    return rc;
 }

@@ -92,6 +92,7 @@ EXPORT int sem_clockwait(sem_t *s, clockid_t c, const struct timespec *t)
     return lp_sem_wait(s, 1, c, t, 1);
 }
 EXPORT int sem_post(sem_t *s) { return lp_sem_post(s); }
+EXPORT int sem_trywait(sem_t *s) { return lp_sem_trywait(s); }
 EXPORT int sem_init(sem_t *s, int pshared, unsigned value)
 {
     int rc = lp_real_sem_init(s, pshared, value);

@@ -202,6 +202,54 @@ void lp_deferred_put_back(struct lp_thread *t)
                                                 memory_order_relaxed);
 }
 
+/* ---- waits in progress ----------------------------------------------------------------------------------- */
+
+static void inflight_set(struct lp_inflight *f, const struct lp_event *e, uint64_t t0, uint64_t stack, int keep)
+{
+    unsigned seq = atomic_load_explicit(&f->seq, memory_order_relaxed);
+    atomic_store_explicit(&f->seq, seq + 1, memory_order_relaxed);
+    atomic_thread_fence(memory_order_release);
+    f->kind = e->kind;
+    f->flags = e->flags;
+    f->addr = e->addr;
+    f->type = e->type;
+    f->name = e->name;
+    f->holder_tid = e->holder_tid;
+    if (!keep) {
+        f->t0 = t0;
+        f->stack = stack;
+    }
+    atomic_store_explicit(&f->seq, seq + 2, memory_order_release);
+}
+
+int lp_inflight_push(struct lp_thread *t, const struct lp_event *e, uint64_t t0, uint64_t stack)
+{
+    struct lp_rec_thread *r = lp_rec_of(t);
+    if (!r)
+        return -1;
+    unsigned n = atomic_load_explicit(&r->n_inflight, memory_order_relaxed);
+    if (n >= LP_INFLIGHT_MAX)
+        return -1;
+    inflight_set(&r->inflight[n], e, t0, stack, 0);
+    atomic_store_explicit(&r->n_inflight, n + 1, memory_order_release);
+    return (int)n;
+}
+
+void lp_inflight_pop(struct lp_thread *t, int index)
+{
+    struct lp_rec_thread *r = index >= 0 ? atomic_load_explicit(&t->rec, memory_order_relaxed) : NULL;
+    if (r)
+        atomic_store_explicit(&r->n_inflight, (unsigned)index, memory_order_release);
+}
+
+void lp_wait_inflight(struct lp_wait *w, const struct lp_event *e)
+{
+    struct lp_rec_thread *r = w->active && w->inflight >= 0 ? atomic_load_explicit(&w->t->rec, memory_order_relaxed)
+                                                           : NULL;
+    if (r)
+        inflight_set(&r->inflight[w->inflight], e, 0, 0, 1);
+}
+
 int lp_wait_begin(struct lp_wait *w, uintptr_t addr, const void *leaf, uintptr_t site)
 {
     return lp_wait_begin_at(w, addr, leaf, site, 0);
@@ -232,9 +280,10 @@ int lp_wait_begin_at(struct lp_wait *w, uintptr_t addr, const void *leaf, uintpt
     /* Capture now, while somebody else holds the lock: the cost overlaps a wait we would have anyway. With a
      * minimum wait set, capture after the wait instead, and only for waits that qualify. */
     w->stack = (w->sampled && !lp_cfg.min_wait_ns) ? lp_stack_capture(t, leaf, site) : 0;
+    w->t0 = t0 ? t0 : lp_now();
+    w->inflight = lp_inflight_push(t, &(struct lp_event){.addr = addr}, w->t0, w->stack);
     lp_guard_leave();
     errno = saved;
-    w->t0 = t0 ? t0 : lp_now();
     return 1;
 }
 
@@ -251,6 +300,7 @@ uint64_t lp_wait_end_at(struct lp_wait *w, const struct lp_event *e, uint64_t t1
     w->active = 0;
     int saved = errno;
     lp_tls.depth++;
+    lp_inflight_pop(w->t, w->inflight);
     struct lp_waitslot *s = lp_waiters_slot(w->slot);
     uint64_t hstack = e->holder_stack, htid = e->holder_tid;
     if (!hstack && s && atomic_load_explicit(&s->release_ns, memory_order_acquire)) {
@@ -283,5 +333,6 @@ void lp_wait_cancel(struct lp_wait *w)
     if (!w->active)
         return;
     w->active = 0;
+    lp_inflight_pop(w->t, w->inflight);
     lp_waiters_release(w->slot);
 }

@@ -39,6 +39,7 @@ struct lp_wait {
     struct lp_thread *t;
     int active;      /* lp_wait_begin returned 1 */
     int slot;        /* waiter registry slot, -1 when none */
+    int inflight;    /* this wait's entry in the thread's waits in progress, -1 when none */
     int sampled;     /* this event gets a stack and an aggregate entry */
     uint64_t stack;  /* waiter stack hash */
     uint64_t t0;     /* start of the real blocking call */
@@ -84,6 +85,18 @@ struct lp_agg_ent {
     _Atomic uint32_t hist[LP_HIST_BUCKETS];
 };
 
+/* A wait in progress: what a dump says a thread is blocked on right now. Written by its thread before it blocks
+ * (seq odd while it writes), read by a dump on any thread, even one that interrupted the writer. */
+struct lp_inflight {
+    _Atomic unsigned seq;
+    unsigned kind, flags;
+    uintptr_t addr;
+    const char *type, *name; /* the classification known before blocking (stable strings), or NULL */
+    uint64_t t0, stack;
+    uint64_t holder_tid;     /* when the waiter knows it (the GIL holder), else 0 */
+};
+#define LP_INFLIGHT_MAX 4 /* waits nest: a CPython slow path's park, then the GIL taken back after it */
+
 /* A thread's tables. One writer (the thread); the dump reads them concurrently. */
 struct lp_rec_thread {
     struct lp_map locks; /* lock key → struct lp_lock_ent */
@@ -102,6 +115,8 @@ struct lp_rec_thread {
     struct lp_timeline_ev *tl;          /* LOCKPROF_TIMELINE ring */
     _Atomic uint64_t tl_head;           /* events ever written; the ring keeps the last lp_cfg.timeline */
     struct lp_deferred deferred;
+    struct lp_inflight inflight[LP_INFLIGHT_MAX];
+    _Atomic unsigned n_inflight; /* entries in use, innermost last */
 };
 
 /* Registers the thread-exit work of this layer (its deferred event). Constructor. */
@@ -120,6 +135,13 @@ static inline struct lp_rec_thread *lp_rec_of(struct lp_thread *t)
 int lp_wait_begin(struct lp_wait *w, uintptr_t addr, const void *leaf, uintptr_t site);
 /* The same for a wait that began at t0 (lp_now() time, not 0). */
 int lp_wait_begin_at(struct lp_wait *w, uintptr_t addr, const void *leaf, uintptr_t site, uint64_t t0);
+/* Says what the wait in progress is (the event as classified so far), for dumps made while it lasts. A hook calls it
+ * before it blocks; until it does, a dump reports the wait's address alone. */
+void lp_wait_inflight(struct lp_wait *w, const struct lp_event *e);
+/* The same for an episode measured outside lp_wait_begin/end (the GIL): pushes a wait in progress of t and returns
+ * its index (-1 when there is no room), and pops it. */
+int lp_inflight_push(struct lp_thread *t, const struct lp_event *e, uint64_t t0, uint64_t stack);
+void lp_inflight_pop(struct lp_thread *t, int index);
 /* Ends the wait started by lp_wait_begin and records it (no-op when !w->active). Reads the holder the
  * registry collected. Returns the wait in ns. */
 uint64_t lp_wait_end(struct lp_wait *w, const struct lp_event *e);

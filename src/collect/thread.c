@@ -129,6 +129,7 @@ struct lp_thread *lp_thread_self(void)
     struct lp_owner *o = lp_arena_alloc(&t->arena, sizeof *o);
     if (o) {
         o->tid = t->tid;
+        o->pthread = (uint64_t)pthread_self();
         prctl(PR_GET_NAME, o->name, 0, 0, 0);
         o->next = atomic_load(&t->owners);
         atomic_store_explicit(&t->owners, o, memory_order_release);
@@ -138,6 +139,17 @@ struct lp_thread *lp_thread_self(void)
         pthread_setspecific(exit_key, t);
     lp_tls.self = t;
     return t;
+}
+
+uint64_t lp_thread_tid_of(uint64_t pthread)
+{
+    uint64_t tid = 0;
+    /* the newest owner wins: a pthread_t is reused once its thread is joined */
+    for (struct lp_thread *t = lp_thread_all(); t; t = t->next_all)
+        for (struct lp_owner *o = atomic_load_explicit(&t->owners, memory_order_acquire); o; o = o->next)
+            if (o->pthread == pthread && atomic_load(&t->alive) && o == atomic_load(&t->owners))
+                tid = o->tid;
+    return tid;
 }
 
 const char *lp_intern(struct lp_thread *t, const char *s, size_t n)

@@ -30,6 +30,7 @@ struct lp_py_thread;    /* py/py.h: code-object and type caches */
 struct lp_owner {
     struct lp_owner *next;
     uint64_t tid;
+    uint64_t pthread; /* its pthread_self(): how CPython's thread idents and lock owners name it */
     char name[16];
 };
 
@@ -75,6 +76,10 @@ struct lp_thread *lp_thread_self(void);
 
 /* Head of the list of all states (for the dump). */
 struct lp_thread *lp_thread_all(void);
+
+/* The kernel tid of the thread whose pthread_self() is `pthread`, among the threads that used a state; 0 when
+ * unknown. */
+uint64_t lp_thread_tid_of(uint64_t pthread);
 
 /* Called once from the constructor (creates the exit key) and in the child after fork (forgets the parent's
  * threads). */

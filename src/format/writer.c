@@ -262,3 +262,21 @@ int lpw_finish(struct lpw *w)
     flush(w);
     return w->err;
 }
+
+void lpw_inflight(struct lpw *w, uint64_t tid, uint64_t lock, int64_t stack, uint64_t start_ns, uint64_t owner_tid,
+                  unsigned flags)
+{
+    begin(w, "w ");
+    lpw_u64(w, tid);
+    sp(w);
+    lpw_u64(w, lock);
+    sp(w);
+    lpw_ref(w, stack);
+    sp(w);
+    lpw_u64(w, start_ns);
+    sp(w);
+    lpw_u64(w, owner_tid);
+    sp(w);
+    lpw_hex(w, flags);
+    nl(w);
+}

@@ -41,6 +41,9 @@ void lpw_thread(struct lpw *w, uint64_t tid, int64_t name);
 void lpw_agg(struct lpw *w, uint64_t lock, int64_t stack, int64_t holder_stack, uint64_t tid, uint64_t holder_tid,
              unsigned flags, uint64_t count, uint64_t wait_ns, uint64_t max_ns, const uint32_t *hist);
 void lpw_event(struct lpw *w, uint64_t start_ns, uint64_t dur_ns, uint64_t tid, uint64_t lock, int64_t stack);
+/* A wait in progress when the profile was written (FORMAT.md `w`). */
+void lpw_inflight(struct lpw *w, uint64_t tid, uint64_t lock, int64_t stack, uint64_t start_ns, uint64_t owner_tid,
+                  unsigned flags);
 
 /* Writes the trailer and flushes. Returns 0 or the first errno encountered. */
 int lpw_finish(struct lpw *w);

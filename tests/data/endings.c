@@ -7,7 +7,12 @@
  *   handler     installs its own SIGTERM handler, which prints "handled"; sends SIGTERM; exits 0
  *   view        prints the disposition sigaction() reports for SIGINT, SIGTERM, SIGSEGV and SIGUSR2
  *   ignored     sends itself SIGTERM (started with SIGTERM ignored, it goes on) and exits 0
- * Prints "contended" once the threads are done. */
+ *   abba        two threads deadlock (each holds one of mutex_a, mutex_b and waits for the other); once both are
+ *               blocked in the kernel, the main thread calls exit(3)
+ *   stuck       seven threads block: three on mutex_a (held by the main thread), two on rw (write-held by the main
+ *               thread), two on cond; once all are blocked in the kernel, the main thread calls exit(4)
+ *   abba-wait   as abba, but the main thread then waits forever (for a signal)
+ * Prints "contended" once the threads are done, and "blocked" once the blocked threads are. */
 #define _GNU_SOURCE 1
 #include <fcntl.h>
 #include <pthread.h>
@@ -31,6 +36,79 @@ static void *worker(void *arg)
         usleep(20); /* held across a sleep: the other threads certainly wait */
         pthread_mutex_unlock(&hot);
     }
+    return NULL;
+}
+
+static pthread_mutex_t mutex_a = PTHREAD_MUTEX_INITIALIZER, mutex_b = PTHREAD_MUTEX_INITIALIZER;
+static pthread_rwlock_t rw = PTHREAD_RWLOCK_INITIALIZER;
+static pthread_cond_t cond = PTHREAD_COND_INITIALIZER;
+static pthread_mutex_t cond_mutex = PTHREAD_MUTEX_INITIALIZER;
+static pthread_barrier_t both_hold;
+static volatile pid_t tids[16];
+static volatile int n_tids;
+
+static void note_tid(void) { tids[__atomic_fetch_add(&n_tids, 1, __ATOMIC_SEQ_CST)] = gettid(); }
+
+/* Whether every noted thread sits in a futex wait (the kernel's view: /proc/self/task/TID/syscall starts with the
+ * futex system call's number, 202 on x86-64). */
+static int all_blocked(int n)
+{
+    if (n_tids < n)
+        return 0;
+    for (int i = 0; i < n; i++) {
+        char path[64], buf[32] = "";
+        snprintf(path, sizeof path, "/proc/self/task/%d/syscall", (int)tids[i]);
+        int fd = open(path, O_RDONLY);
+        ssize_t r = fd >= 0 ? read(fd, buf, sizeof buf - 1) : -1;
+        if (fd >= 0)
+            close(fd);
+        if (r < 4 || strncmp(buf, "202 ", 4) != 0)
+            return 0;
+    }
+    return 1;
+}
+
+static void wait_blocked(int n)
+{
+    while (!all_blocked(n))
+        usleep(1000);
+    printf("blocked\n");
+    fflush(stdout);
+}
+
+static void *ab(void *arg)
+{
+    pthread_mutex_t *first = arg ? &mutex_a : &mutex_b, *second = arg ? &mutex_b : &mutex_a;
+    pthread_mutex_lock(first);
+    pthread_barrier_wait(&both_hold);
+    note_tid();
+    pthread_mutex_lock(second); /* never returns */
+    return NULL;
+}
+
+static void *lock_a(void *arg)
+{
+    (void)arg;
+    note_tid();
+    pthread_mutex_lock(&mutex_a);
+    return NULL;
+}
+
+static void *write_rw(void *arg)
+{
+    (void)arg;
+    note_tid();
+    pthread_rwlock_wrlock(&rw);
+    return NULL;
+}
+
+static void *wait_cond(void *arg)
+{
+    (void)arg;
+    pthread_mutex_lock(&cond_mutex);
+    note_tid();
+    for (;;)
+        pthread_cond_wait(&cond, &cond_mutex);
     return NULL;
 }
 
@@ -99,6 +177,28 @@ int main(int argc, char **argv)
     } else if (!strcmp(mode, "view")) {
         printf("SIGINT %s SIGTERM %s SIGSEGV %s SIGUSR2 %s\n", disposition(SIGINT), disposition(SIGTERM),
                disposition(SIGSEGV), disposition(SIGUSR2));
+    } else if (!strcmp(mode, "abba") || !strcmp(mode, "abba-wait")) {
+        pthread_barrier_init(&both_hold, NULL, 2);
+        pthread_t a, b;
+        pthread_create(&a, NULL, ab, (void *)1);
+        pthread_create(&b, NULL, ab, NULL);
+        wait_blocked(2);
+        if (!strcmp(mode, "abba-wait"))
+            for (;;)
+                pause();
+        exit(3);
+    } else if (!strcmp(mode, "stuck")) {
+        pthread_t s;
+        pthread_mutex_lock(&mutex_a);
+        pthread_rwlock_wrlock(&rw);
+        for (int i = 0; i < 3; i++)
+            pthread_create(&s, NULL, lock_a, NULL);
+        for (int i = 0; i < 2; i++)
+            pthread_create(&s, NULL, write_rw, NULL);
+        for (int i = 0; i < 2; i++)
+            pthread_create(&s, NULL, wait_cond, NULL);
+        wait_blocked(7);
+        exit(4);
     } else if (!strcmp(mode, "ignored")) {
         kill(getpid(), SIGTERM);
         printf("still here\n");

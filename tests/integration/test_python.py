@@ -129,6 +129,38 @@ class ThreadingLock(PythonTest):
             self.assertIn("threading.RLock@" + addr, [l["name"] for l in locks])  # named by id(lock)
         self.assert_no_object_type_on_runtime_locks(rep)
 
+    RLOCKS = """
+import logging, sys
+sys.path.insert(0, %r)
+import held
+handlers = [logging.StreamHandler(sys.stdout) for _ in range(2)]  # each creates its own RLock, at the same line
+for h in handlers:  # a holder keeps h.lock until the other thread is blocked on it
+    def hold(h=h):
+        with h.lock:
+            held.hold_sleep()
+    held.run(hold, [lambda h=h: (h.acquire(), h.release())], obj=None)
+print(" ".join(hex(id(h.lock)) for h in handlers))
+""" % DATA
+
+    @for_each_python
+    def test_rlocks_named_by_their_creator_and_never_merged(self, label, py, info):
+        # Every logging handler's RLock is created by Handler.createLock (logging/__init__.py), which calls
+        # threading.RLock(): the lock is named by the first frame outside the threading module, and the second
+        # lock created there is not merged with the first.
+        p, files = self.profile([py, "-c", self.RLOCKS], name="rlocks")
+        rep = self.report_json(files, "--top", "0")
+        locks = [l for l in locks_of(rep, "threading.RLock", contention=True) if l["contentions"] > 0]
+        names = sorted(l["name"] for l in locks)
+        self.assertEqual(len(names), 2, [(l["kind"], l["name"]) for l in rep["locks"]])
+        if info[:2] >= (3, 14):  # a PyMutex inside the object: named by id(lock)
+            self.assertEqual(names, sorted("threading.RLock@" + a for a in p.stdout.split()))
+        else:
+            # (logging's own last-resort handler took the first name when the module was imported)
+            site = r"^threading\.RLock created at logging/__init__\.py:\d+ \(Handler\.createLock\)"
+            for n in names:
+                self.assertRegex(n, site + r"( #\d+)?$")
+            self.assertEqual(len({n.split(" #")[0] for n in names}), 1, names)  # one site, two locks
+
     @for_each_python
     def test_notifications_are_not_contention(self, label, py, info):
         code = ("import queue, threading\n"
@@ -310,6 +342,17 @@ class FreeThreaded(PythonTest):
                 self.assertIn("parked", locks[0]["flags"])
                 self.assertLessEqual(ours, int(waited))
                 self.assertGreater(ours, int(waited) // 2, (ours, waited))
+
+    def test_one_thread_has_no_contention_at_shutdown(self):
+        # Py_Finalize closes the standard streams while a critical section of the same object is held (3.13's
+        # nested critical sections re-lock it): a wait on a lock the thread itself holds, not contention, even though
+        # Python thread states are no longer trusted then (only the finalizing thread's own one is).
+        for label, py in self.ft_pythons():
+            with self.subTest(python=label):
+                p, files = self.profile([py, "-c", "print('hi')"], name="hi")
+                self.assertEqual(p.stdout, "hi\n")
+                rep = self.report_json(files, "--top", "0")
+                self.assertEqual([(l["name"], l["contentions"]) for l in locks_of(rep, contention=True)], [])
 
     def test_runtime_pymutex_never_an_object(self):
         for label, py in self.ft_pythons():

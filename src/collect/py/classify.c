@@ -13,7 +13,7 @@
 #include "frames.h"
 #include "py.h"
 #include "pyrt.h"
-#include "safe.h"
+#include "../safe.h"
 
 /* ---- interpreter and GIL addresses ---------------------------------------------------------------------- */
 
@@ -198,7 +198,9 @@ static struct semrec {
     _Atomic uintptr_t sem;
     const char *_Atomic name;
     _Atomic unsigned kind;
+    _Atomic uint64_t owner; /* the thread that took it last, 0 once posted (lp_py_sem_taken, lp_py_sem_posted) */
 } semtab[SEMTAB];
+_Atomic int lp_py_sems_named; /* semtab has entries: only then do acquisitions and posts look it up */
 
 static unsigned sem_home(uintptr_t s) { return (unsigned)(lp_mix(7, s) & (SEMTAB - 1)); }
 
@@ -222,6 +224,37 @@ static const char *base(const char *p)
     return s ? s + 1 : p;
 }
 
+/* How many locks were created at a site so far (lock-free; a site whose slot another site took shares it, which only
+ * makes an ordinal larger than needed, never reused). */
+#define SITES 1024
+static _Atomic uint64_t site_key[SITES];
+static _Atomic unsigned site_count[SITES];
+
+static unsigned site_ordinal(uint64_t key)
+{
+    unsigned h = (unsigned)(key % SITES);
+    for (unsigned i = 0; i < 8; i++) {
+        unsigned s = (h + i) % SITES;
+        uint64_t k = atomic_load(&site_key[s]);
+        if (k == key || (k == 0 && atomic_compare_exchange_strong(&site_key[s], &k, key)) || k == key)
+            return atomic_fetch_add(&site_count[s], 1) + 1;
+    }
+    return atomic_fetch_add(&site_count[h], 1) + 1;
+}
+
+/* A file name as lock names show it: its base name, with its directory for a package's __init__.py. */
+static char *put_file(char *p, const char *fn)
+{
+    const char *b = base(fn);
+    if (!strcmp(b, "__init__.py") && b > fn + 1) {
+        const char *d = b - 1;
+        while (d > fn && d[-1] != '/')
+            d--;
+        b = d;
+    }
+    return p + lp_strlcpy(p, b, 300);
+}
+
 void lp_py_on_sem_init(sem_t *sem, unsigned value)
 {
     if (!lp_pyrt.active || value != 1)
@@ -229,28 +262,38 @@ void lp_py_on_sem_init(sem_t *sem, unsigned value)
     struct lp_thread *t = lp_thread_self();
     if (!t)
         return;
-    const char *qn = NULL, *fn = NULL;
-    uint64_t line = 0;
+    struct lp_pyframe f[8];
+    unsigned n = lp_py_frames(t, f, 8);
     char buf[512];
     unsigned kind = LP_KIND_PYMUTEX;
-    const char *name;
-    if (lp_py_top_frame(t, &qn, &fn, &line)) {
-        int rlock = !strcmp(qn, "RLock") && !strcmp(base(fn), "threading.py");
+    const char *name = "PyThread lock (interpreter-internal)";
+    if (n) {
+        int rlock = !strcmp(f[0].qualname, "RLock") && !strcmp(base(f[0].filename), "threading.py");
         kind = rlock ? LP_KIND_THREADING_RLOCK : LP_KIND_THREADING_LOCK;
-        /* RLock(): the interesting creation site is the caller of threading.RLock, one frame up; the top frame is
-         * enough to tell the lock apart in practice, so it names the lock. */
+        /* Named by the first frame outside the threading module: where the program asked for the lock (RLock(),
+         * Condition(), Event(), Semaphore() all create theirs inside threading.py). */
+        unsigned i = 0;
+        while (i + 1 < n && !strcmp(base(f[i].filename), "threading.py"))
+            i++;
         char *p = buf;
         p += lp_strlcpy(p, rlock ? "threading.RLock" : "threading.Lock", 64);
         p += lp_strlcpy(p, " created at ", 32);
-        p += lp_strlcpy(p, base(fn), 300);
+        p = put_file(p, f[i].filename);
         *p++ = ':';
-        p = lp_fmt_u64(p, line);
+        p = lp_fmt_u64(p, f[i].line);
         p += lp_strlcpy(p, " (", 4);
-        p += lp_strlcpy(p, qn, 100);
+        p += lp_strlcpy(p, f[i].qualname, 100);
         p += lp_strlcpy(p, ")", 2);
+        /* two locks are never one row: the second one created at the same place is "#2", and so on (creation
+         * order, which a rerun of the same program repeats: lockprof diff matches them) */
+        unsigned nth = site_ordinal(lp_hash_bytes(buf, (size_t)(p - buf)) | 1);
+        if (nth > 1) {
+            p += lp_strlcpy(p, " #", 4);
+            p = lp_fmt_u64(p, nth);
+        }
         name = lp_intern(t, buf, (size_t)(p - buf));
-    } else {
-        name = "PyThread lock (interpreter-internal)";
+        if (!name)
+            return;
     }
     uintptr_t s = (uintptr_t)sem;
     unsigned h = sem_home(s);
@@ -260,6 +303,8 @@ void lp_py_on_sem_init(sem_t *sem, unsigned value)
         if (v == s || ((v == 0 || v == TOMB) && atomic_compare_exchange_strong(&r->sem, &v, s))) {
             atomic_store(&r->name, name);
             atomic_store(&r->kind, kind);
+            atomic_store(&r->owner, 0);
+            atomic_store_explicit(&lp_py_sems_named, 1, memory_order_relaxed);
             return;
         }
     }
@@ -432,6 +477,8 @@ int lp_py_cond_wait(pthread_cond_t *cond, pthread_mutex_t *m, int timed, int clo
         /* drop_gil (FORCE_SWITCHING): the releasing thread waits until a waiter took the GIL */
         struct lp_wait w;
         int on = lp_wait_begin(&w, 0, NULL, 0);
+        lp_wait_inflight(&w, &(struct lp_event){.kind = LP_KIND_GIL, .addr = gil, .name = "GIL",
+                                                .flags = LP_AGG_HANDOFF});
         *rc = lp_real_pthread_cond_wait(cond, m);
         int e = errno;
         if (on)
@@ -449,6 +496,10 @@ int lp_py_cond_wait(pthread_cond_t *cond, pthread_mutex_t *m, int timed, int clo
             lp_pytls.gil_stack = lp_stack_capture(t, NULL, 0);
             lp_pytls.gil_holder_tid = holder_tid(gil); /* we hold gil->mutex: locked/last_holder are stable */
             lp_pytls.gil_t0 = lp_now();
+            lp_pytls.gil_inflight = lp_inflight_push(t, &(struct lp_event){.kind = LP_KIND_GIL, .addr = gil,
+                                                                           .name = "GIL",
+                                                                           .holder_tid = lp_pytls.gil_holder_tid},
+                                                     lp_pytls.gil_t0, lp_pytls.gil_stack);
         }
         errno = e;
         lp_guard_leave();
@@ -460,6 +511,7 @@ int lp_py_cond_wait(pthread_cond_t *cond, pthread_mutex_t *m, int timed, int clo
         if (t) {
             uint64_t now = lp_now();
             struct lp_event ev = {.kind = LP_KIND_GIL, .addr = gil, .name = "GIL"};
+            lp_inflight_pop(t, lp_pytls.gil_inflight);
             lp_record(t, &ev, lp_pytls.gil_t0, now - lp_pytls.gil_t0, lp_pytls.gil_stack, 0, lp_pytls.gil_holder_tid);
         }
         lp_pytls.gil_struct = 0;
@@ -467,4 +519,90 @@ int lp_py_cond_wait(pthread_cond_t *cond, pthread_mutex_t *m, int timed, int clo
     }
     errno = e;
     return 1;
+}
+
+/* ---- owners, for waits in progress ----------------------------------------------------------------------
+ * CPython's threading locks record no owner, but every acquisition passes lockprof: the semaphore of a PyThread lock
+ * (3.11-3.13) is taken by sem_trywait/sem_wait and given back by sem_post, and a PyMutex-based threading.Lock
+ * (3.13.1+) is taken through the patched _PyMutex_LockTimed (Modules/_threadmodule.c lock_PyThread_acquire_lock
+ * calls it for every acquire, 3.13.5 and 3.14.7; the release is inline). The last taker of a lock that is held now
+ * holds it. */
+
+void lp_py_sem_taken(sem_t *sem)
+{
+    struct semrec *r = sem_find((uintptr_t)sem);
+    if (r)
+        atomic_store_explicit(&r->owner, lp_gettid(), memory_order_relaxed);
+}
+
+void lp_py_sem_posted(sem_t *sem)
+{
+    struct semrec *r = sem_find((uintptr_t)sem);
+    if (r)
+        atomic_store_explicit(&r->owner, 0, memory_order_relaxed);
+}
+
+#define OWNERS 4096
+static struct {
+    _Atomic uintptr_t m;
+    _Atomic uint64_t tid;
+} owners[OWNERS];
+
+void lp_py_mutex_taken(uintptr_t m)
+{
+    unsigned h = (unsigned)(m >> 3) & (OWNERS - 1);
+    atomic_store_explicit(&owners[h].tid, lp_gettid(), memory_order_relaxed);
+    atomic_store_explicit(&owners[h].m, m, memory_order_release);
+}
+
+static uint64_t mutex_owner(uintptr_t m)
+{
+    unsigned h = (unsigned)(m >> 3) & (OWNERS - 1);
+    if (atomic_load_explicit(&owners[h].m, memory_order_acquire) != m)
+        return 0;
+    uint64_t tid = atomic_load_explicit(&owners[h].tid, memory_order_relaxed);
+    return atomic_load_explicit(&owners[h].m, memory_order_relaxed) == m ? tid : 0;
+}
+
+uint64_t lp_py_lock_owner(unsigned kind, uintptr_t addr)
+{
+    const struct lp_pylayout *L = &lp_pyrt.L;
+    if (!lp_pyrt.active)
+        return 0;
+    if (kind == LP_KIND_GIL) {
+        int locked;
+        if (lp_safe_read(&locked, addr + (uintptr_t)L->gil_locked, sizeof locked) || locked != 1)
+            return 0;
+        uintptr_t ts;
+        uint64_t tid = 0;
+        if (lp_safe_ptr(addr + (uintptr_t)L->gil_holder, &ts) || !ts ||
+            lp_safe_read(&tid, ts + (uintptr_t)L->ts_native_thread_id, sizeof tid))
+            return 0;
+        return tid;
+    }
+    if (kind == LP_KIND_THREADING_LOCK || kind == LP_KIND_THREADING_RLOCK) {
+        struct semrec *r = sem_find(addr); /* a PyThread lock: named by its semaphore */
+        if (r) {
+            uint64_t owner = atomic_load(&r->owner);
+            uint32_t value; /* glibc's struct new_sem: the value is the low half of its first word */
+            return owner && !lp_safe_read(&value, addr, sizeof value) && value == 0 ? owner : 0;
+        }
+    }
+    if (kind == LP_KIND_THREADING_LOCK && L->thread_lock_is_pymutex) {
+        uint8_t bits; /* named by the object; its PyMutex follows the header */
+        uintptr_t m = addr + (uintptr_t)L->thread_lock_field;
+        return !lp_safe_read(&bits, m, 1) && (bits & 1) ? mutex_owner(m) : 0;
+    }
+    if (kind == LP_KIND_THREADING_RLOCK && L->rlock_owner >= 0) {
+        /* _PyRecursiveMutex {PyMutex mutex; unsigned long long thread; size_t level;} after the object header
+         * (Include/internal/pycore_lock.h, Modules/_threadmodule.c rlockobject, 3.14.7): thread is the owner's
+         * PyThread_get_thread_ident_ex(), its pthread_self() */
+        uint8_t bits;
+        uint64_t ident;
+        uintptr_t m = addr + (uintptr_t)L->thread_lock_field;
+        if (lp_safe_read(&bits, m, 1) || !(bits & 1) || lp_safe_read(&ident, m + (uintptr_t)L->rlock_owner, 8))
+            return 0;
+        return lp_thread_tid_of(ident);
+    }
+    return 0;
 }

@@ -17,7 +17,7 @@
 #include "patch.h"
 #include "py.h"
 #include "pyrt.h"
-#include "safe.h"
+#include "../safe.h"
 #include "versions.h"
 
 static void print_layout(void);
@@ -155,7 +155,8 @@ static void print_layout(void)
         const char *name;
         long v;
     } f[] = {
-        {"rt_interpreters_head", L->rt_interpreters_head}, {"interp_next", L->interp_next},
+        {"rt_interpreters_head", L->rt_interpreters_head}, {"rt_finalizing", L->rt_finalizing},
+        {"interp_next", L->interp_next},
         {"interp_threads_head", L->interp_threads_head}, {"interp_ceval_gil", L->interp_ceval_gil},
         {"rt_gil_struct", L->rt_gil_struct}, {"ts_next", L->ts_next}, {"ts_current_frame", L->ts_current_frame},
         {"ts_cframe", L->ts_cframe}, {"cframe_current_frame", L->cframe_current_frame},
@@ -171,7 +172,7 @@ static void print_layout(void)
         {"thread_lock_field", L->thread_lock_field}, {"ts_critical_section", L->ts_critical_section},
         {"ob_mutex", L->ob_mutex}, {"fr_tlbc_index", L->fr_tlbc_index}, {"co_tlbc", L->co_tlbc},
         {"str_kind_shift", L->str_kind_shift}, {"str_compact_bit", L->str_compact_bit},
-        {"str_ascii_bit", L->str_ascii_bit},
+        {"str_ascii_bit", L->str_ascii_bit}, {"rlock_owner", L->rlock_owner},
     };
     for (size_t i = 0; i < sizeof f / sizeof f[0]; i++)
         print_field("", f[i].name, f[i].v);

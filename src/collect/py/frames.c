@@ -15,7 +15,7 @@
 #include "../stack.h"
 #include "py.h"
 #include "pyrt.h"
-#include "safe.h"
+#include "../safe.h"
 
 /* Per-thread caches of decoded code objects and line numbers, 4-way set-associative: direct-mapped, two hot code
  * objects sharing a slot would evict each other on every stack for the whole run (re-hashing file names each
@@ -75,14 +75,20 @@ uintptr_t lp_py_tstate(void)
 {
     if (!lp_pyrt.active || !lp_pyrt.this_tstate)
         return 0;
-    /* Py_Finalize frees the states (and frame stacks) of daemon threads while they still run or wait for the GIL:
-     * from then on no thread's state is trusted (the finalizing thread's own Python frames are lost too). */
-    if (lp_pyrt.is_finalizing && lp_pyrt.is_finalizing())
-        return 0;
     if (lp_pytls.tstate_cached) /* inside a CPython hook: looked up once per event (py/hooks.c) */
         return lp_pytls.tstate;
     uintptr_t ts = (uintptr_t)lp_pyrt.this_tstate();
-    return (ts & 7) ? 0 : ts;
+    if (ts & 7)
+        return 0;
+    /* Py_Finalize frees the states (and frame stacks) of daemon threads while they still run or wait for the GIL:
+     * from then on only the finalizing thread's own state is trusted (_PyRuntime._finalizing; its gilstate binding
+     * is cleared before its state is freed: Python/pystate.c tstate_delete_common). */
+    if (lp_pyrt.is_finalizing && lp_pyrt.is_finalizing()) {
+        const struct lp_pylayout *L = &lp_pyrt.L;
+        uintptr_t fin = L->rt_finalizing >= 0 ? LP_RD(uintptr_t, lp_pyrt.runtime, L->rt_finalizing) : 0;
+        return ts && ts == fin ? ts : 0;
+    }
+    return ts;
 }
 
 /* ---- strings ------------------------------------------------------------------------------------------ */
@@ -372,18 +378,30 @@ unsigned lp_py_stack(struct lp_thread *t, uint64_t *words, unsigned max, unsigne
     return n;
 }
 
+unsigned lp_py_frames(struct lp_thread *t, struct lp_pyframe *out, unsigned max)
+{
+    uint64_t w[2 * 16];
+    unsigned seg[16], nseg, n = 0;
+    if (max > 16)
+        max = 16;
+    unsigned got = lp_py_stack(t, w, max, seg, &nseg);
+    for (unsigned i = 0; i < got; i++) {
+        const struct lp_pycode_ent *e = lp_map_get(&lp_py_thread_of(t)->pycode, w[2 * i + 1]);
+        if (!e)
+            break;
+        out[n++] = (struct lp_pyframe){e->qualname, e->filename, w[2 * i] & 0xffffffffu};
+    }
+    return n;
+}
+
 int lp_py_top_frame(struct lp_thread *t, const char **qualname, const char **filename, uint64_t *line)
 {
-    uint64_t w[2];
-    unsigned seg, nseg;
-    if (!lp_py_stack(t, w, 1, &seg, &nseg))
+    struct lp_pyframe f;
+    if (!lp_py_frames(t, &f, 1))
         return 0;
-    const struct lp_pycode_ent *e = lp_map_get(&lp_py_thread_of(t)->pycode, w[1]);
-    if (!e)
-        return 0;
-    *qualname = e->qualname;
-    *filename = e->filename;
-    *line = w[0] & 0xffffffffu;
+    *qualname = f.qualname;
+    *filename = f.filename;
+    *line = f.line;
     return 1;
 }
 

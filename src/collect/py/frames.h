@@ -11,6 +11,13 @@
  * reads (for objects not known to be alive). */
 int lp_py_str(uintptr_t str, char *buf, size_t cap, int safe);
 
+/* The calling thread's innermost Python frames (at most max, 16 at most), innermost first; returns how many. */
+struct lp_pyframe {
+    const char *qualname, *filename; /* interned */
+    uint64_t line;
+};
+unsigned lp_py_frames(struct lp_thread *t, struct lp_pyframe *out, unsigned max);
+
 /* The innermost Python frame of the calling thread as (qualname, filename); returns 0 when there is none. */
 int lp_py_top_frame(struct lp_thread *t, const char **qualname, const char **filename, uint64_t *line);
 

@@ -187,6 +187,10 @@ void lp_py_hook_blocking(void)
             lp_py_classify_pymutex(h->w.t, h->m, &h->ev);
             lp_guard_leave();
         }
+        struct lp_event now = h->ev;
+        if (h->self_held)
+            now.flags |= LP_AGG_SELF;
+        lp_wait_inflight(&h->w, &now);
     }
     errno = saved;
 }
@@ -317,14 +321,19 @@ static int hook_lock_timed(void *m, int64_t timeout_ns, int flags)
     /* Unlike the others this one is also reached uncontended (threading.Lock.acquire calls it directly): try
      * the same fast path first (Python/lock.c: CAS in the LOCKED bit), and only time what is left. */
     uint8_t *bits = m, v = __atomic_load_n(bits, __ATOMIC_RELAXED);
-    if (!(v & 1) && __atomic_compare_exchange_n(bits, &v, (uint8_t)(v | 1), 0, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST))
-        return 1; /* PY_LOCK_ACQUIRED */
-    if (timeout_ns == 0 || outer_waits_for(m))
-        return orig_lock_timed(m, timeout_ns, flags); /* a try is not a wait; an outer hook times this one */
-    struct phk h;
-    phk_begin(&h, (uintptr_t)m, 0, entry_lock_timed, SITE());
-    int r = orig_lock_timed(m, timeout_ns, flags);
-    phk_end(&h, r == 1 ? ACQUIRED : FAILED);
+    int r;
+    if (!(v & 1) && __atomic_compare_exchange_n(bits, &v, (uint8_t)(v | 1), 0, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST)) {
+        r = 1; /* PY_LOCK_ACQUIRED */
+    } else if (timeout_ns == 0 || outer_waits_for(m)) {
+        r = orig_lock_timed(m, timeout_ns, flags); /* a try is not a wait; an outer hook times this one */
+    } else {
+        struct phk h;
+        phk_begin(&h, (uintptr_t)m, 0, entry_lock_timed, SITE());
+        r = orig_lock_timed(m, timeout_ns, flags);
+        phk_end(&h, r == 1 ? ACQUIRED : FAILED);
+    }
+    if (r == 1)
+        lp_py_mutex_taken((uintptr_t)m); /* the owner a dump reports for a wait on this lock */
     return r;
 }
 

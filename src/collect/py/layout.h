@@ -27,6 +27,7 @@ struct lp_pylayout {
 
     /* _PyRuntimeState */
     int32_t rt_size, rt_interpreters_head, rt_gil_struct /* 3.11: the one GIL lives in the runtime */;
+    int32_t rt_finalizing; /* _finalizing: the PyThreadState running Py_Finalize (3.13+ here; -1 elsewhere) */
     /* PyInterpreterState */
     int32_t interp_size, interp_next, interp_threads_head, interp_ceval_gil /* pointer to the GIL in use */;
     /* PyThreadState */
@@ -51,6 +52,7 @@ struct lp_pylayout {
     /* threading lock objects: offset of the lock inside _thread.lock / _thread.RLock */
     int32_t thread_lock_field;
     int thread_lock_is_pymutex; /* _thread.lock (3.13.1+) and _thread.RLock (3.14+) hold a PyMutex there */
+    int32_t rlock_owner;        /* 3.14+: _PyRecursiveMutex.thread, from the RLock's PyMutex; -1 without */
 
     /* what the version offers */
     int parking_lot;            /* PyMutex, critical sections and the parking lot exist (3.13+) */

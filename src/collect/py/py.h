@@ -55,8 +55,21 @@ int lp_py_park(sem_t *sem, int timed, clockid_t clk, const struct timespec *abst
 
 void lp_py_write_meta(struct lpw *w);
 
+/* The thread (kernel tid) holding a CPython lock, where the lock or lockprof knows it (the GIL's holder, a 3.14
+ * RLock's owner), else 0. Any thread, safe reads: for a dump. */
+uint64_t lp_py_lock_owner(unsigned kind, uintptr_t addr);
+
 /* Names the PyMutex at m (object lock with its type, threading lock, runtime lock). */
 void lp_py_classify_pymutex(struct lp_thread *t, uintptr_t m, struct lp_event *ev);
+
+/* Who took a CPython threading lock last (classify.c, for lp_py_lock_owner): a PyThread lock's semaphore taken
+ * (sem_wait/sem_trywait succeeded) or posted, a PyMutex taken through the patched _PyMutex_LockTimed. The semaphore
+ * ones cost a table look-up, only in a process where Python created PyThread locks (lp_py_sems_named). */
+extern _Atomic int lp_py_sems_named;
+void lp_py_sem_taken(sem_t *sem);
+void lp_py_sem_posted(sem_t *sem);
+static inline int lp_py_tracks_sems(void) { return atomic_load_explicit(&lp_py_sems_named, memory_order_relaxed); }
+void lp_py_mutex_taken(uintptr_t m);
 
 /* sem_init/sem_destroy: remembers where Python created its PyThread locks (3.11/3.12 threading locks). */
 void lp_py_on_sem_init(sem_t *sem, unsigned value);

@@ -27,6 +27,7 @@ struct lp_pytls {
     /* a GIL acquisition in progress: one acquisition is several timed waits (py/classify.c) */
     uint64_t gil_t0, gil_stack, gil_holder_tid;
     uintptr_t gil_struct;
+    int gil_inflight;         /* its entry among the thread's waits in progress (record.h) */
 };
 
 extern LP_TLS struct lp_pytls lp_pytls;

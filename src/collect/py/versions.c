@@ -22,13 +22,14 @@
 /* PyUnicode state bit-field (Include/cpython/unicodeobject.h, 3.11-3.13): interned:2 kind:3 compact:1 ascii:1 */
 #define STR_STATE_311 .str_kind_shift = 2, .str_compact_bit = 5, .str_ascii_bit = 6
 #define NO_PARKING_LOT .parking_lot = 0, .hooks = 0, .is_finalizing = "_Py_IsFinalizing", .ts_critical_section = -1, \
-                       .fr_tlbc_index = -1, .co_tlbc = -1, .ob_mutex = -1, .thread_lock_is_pymutex = 0
+                       .fr_tlbc_index = -1, .co_tlbc = -1, .ob_mutex = -1, .thread_lock_is_pymutex = 0, \
+                       .rlock_owner = -1
 
 static const struct lp_pylayout py311 = {
     /* Include/internal/pycore_runtime.h, pycore_interp.h, pycore_frame.h, cpython/pystate.h, cpython/code.h
      * of 3.11.7 */
     .source = "table", .checked = "3.11.7", .ft = 0,
-    .rt_size = -1, .rt_interpreters_head = 40, .rt_gil_struct = 360,
+    .rt_size = -1, .rt_interpreters_head = 40, .rt_gil_struct = 360, .rt_finalizing = -1,
     .interp_size = -1, .interp_next = 0, .interp_threads_head = 16, .interp_ceval_gil = -1,
     .ts_next = 8, .ts_current_frame = -1, .ts_cframe = 56, .cframe_current_frame = 8,
     .ts_thread_id = 152, .ts_native_thread_id = 160,
@@ -46,7 +47,7 @@ static const struct lp_pylayout py312 = {
     /* the same headers of 3.12.1; the GIL moved into the interpreter (ceval.gil is a pointer) and frames gained
      * the FRAME_OWNED_BY_CSTACK (3) entry shim */
     .source = "table", .checked = "3.12.1", .ft = 0,
-    .rt_size = -1, .rt_interpreters_head = 40, .rt_gil_struct = -1,
+    .rt_size = -1, .rt_interpreters_head = 40, .rt_gil_struct = -1, .rt_finalizing = -1,
     .interp_size = -1, .interp_next = 0, .interp_threads_head = 72, .interp_ceval_gil = 384,
     .ts_next = 8, .ts_current_frame = -1, .ts_cframe = 56, .cframe_current_frame = 0,
     .ts_thread_id = 136, .ts_native_thread_id = 144,
@@ -62,7 +63,7 @@ static const struct lp_pylayout py312 = {
 
 /* The _Py_DebugOffsets fields lockprof reads. */
 enum dbg_field {
-    D_RT_SIZE, D_RT_INTERPRETERS_HEAD,
+    D_RT_SIZE, D_RT_FINALIZING, D_RT_INTERPRETERS_HEAD,
     D_IN_SIZE, D_IN_NEXT, D_IN_THREADS_HEAD, D_IN_CEVAL_GIL, D_IN_GIL_RUNTIME_STATE, D_IN_GIL_ENABLED,
     D_IN_GIL_LOCKED, D_IN_GIL_HOLDER,
     D_TS_SIZE, D_TS_NEXT, D_TS_CURRENT_FRAME, D_TS_THREAD_ID, D_TS_NATIVE_THREAD_ID,
@@ -75,7 +76,7 @@ enum dbg_field {
 
 /* Names as printed by LOCKPROF_PRINT_LAYOUT and scripts/probe-offsets.c ("dbg_<name> <word index>"). */
 static const char *const dbg_names[D_N] = {
-    "rt_size", "rt_interpreters_head",
+    "rt_size", "rt_finalizing", "rt_interpreters_head",
     "in_size", "in_next", "in_threads_head", "in_ceval_gil", "in_gil_runtime_state", "in_gil_enabled",
     "in_gil_locked", "in_gil_holder",
     "ts_size", "ts_next", "ts_current_frame", "ts_thread_id", "ts_native_thread_id",
@@ -101,6 +102,7 @@ struct dbg_version {
     /* must hold for the table to be trusted */
     uint64_t fr_size, str_ascii_size[2];
     uint32_t thread_lock_pymutex_from; /* first release whose _thread.lock holds a PyMutex (Modules/_threadmodule.c) */
+    int32_t rlock_owner;               /* _thread.RLock's _PyRecursiveMutex.thread, from its PyMutex; -1: no such */
     unsigned hooks;
 };
 
@@ -112,7 +114,7 @@ static const struct dbg_version dbg_versions[] = {
          * Python/critical_section.c: the four hooked signatures. */
         .minor = 13, .checked = "3.13.5",
         .word = {
-            [D_RT_SIZE] = 3, [D_RT_INTERPRETERS_HEAD] = 5,
+            [D_RT_SIZE] = 3, [D_RT_FINALIZING] = 4, [D_RT_INTERPRETERS_HEAD] = 5,
             [D_IN_SIZE] = 6, [D_IN_NEXT] = 8, [D_IN_THREADS_HEAD] = 9, [D_IN_CEVAL_GIL] = 14,
             [D_IN_GIL_RUNTIME_STATE] = 15, [D_IN_GIL_ENABLED] = 16, [D_IN_GIL_LOCKED] = 17, [D_IN_GIL_HOLDER] = 18,
             [D_TS_SIZE] = 19, [D_TS_NEXT] = 21, [D_TS_CURRENT_FRAME] = 23, [D_TS_THREAD_ID] = 24,
@@ -127,7 +129,7 @@ static const struct dbg_version dbg_versions[] = {
         .fr_owner_skip_min = 3, .ts_critical_section_ft = 176, .ob_mutex_ft = 10, .fr_code_tag_mask = 0,
         .str_kind_shift = {2, 2}, .str_compact_bit = {5, 5}, .str_ascii_bit = {6, 6},
         .fr_size = 80, .str_ascii_size = {40, 56},
-        .thread_lock_pymutex_from = 0x030D0100,
+        .thread_lock_pymutex_from = 0x030D0100, .rlock_owner = -1,
         .hooks = LP_PYHOOK_MUTEX_LOCK | LP_PYHOOK_LOCK_TIMED | LP_PYHOOK_CS_BEGIN | LP_PYHOOK_CS2_BEGIN,
     },
     {
@@ -141,7 +143,7 @@ static const struct dbg_version dbg_versions[] = {
          * now returns at once when the thread's top critical section holds m already (gh-114203). */
         .minor = 14, .checked = "3.14.7",
         .word = {
-            [D_RT_SIZE] = 3, [D_RT_INTERPRETERS_HEAD] = 5,
+            [D_RT_SIZE] = 3, [D_RT_FINALIZING] = 4, [D_RT_INTERPRETERS_HEAD] = 5,
             [D_IN_SIZE] = 6, [D_IN_NEXT] = 8, [D_IN_THREADS_HEAD] = 9, [D_IN_CEVAL_GIL] = 15,
             [D_IN_GIL_RUNTIME_STATE] = 16, [D_IN_GIL_ENABLED] = 17, [D_IN_GIL_LOCKED] = 18, [D_IN_GIL_HOLDER] = 19,
             [D_TS_SIZE] = 22, [D_TS_NEXT] = 24, [D_TS_CURRENT_FRAME] = 26, [D_TS_THREAD_ID] = 27,
@@ -157,7 +159,7 @@ static const struct dbg_version dbg_versions[] = {
         .fr_owner_skip_min = 3, .ts_critical_section_ft = 176, .ob_mutex_ft = 10, .fr_code_tag_mask = 7,
         .str_kind_shift = {2, 8}, .str_compact_bit = {5, 11}, .str_ascii_bit = {6, 12},
         .fr_size = 88, .str_ascii_size = {40, 56},
-        .thread_lock_pymutex_from = 0x030E0000,
+        .thread_lock_pymutex_from = 0x030E0000, .rlock_owner = 8,
         .hooks = LP_PYHOOK_MUTEX_LOCK | LP_PYHOOK_LOCK_TIMED | LP_PYHOOK_CS_BEGIN | LP_PYHOOK_CS2_BEGIN,
     },
 };
@@ -191,6 +193,7 @@ static const char *mismatch(const uint64_t *t, const struct dbg_version *v, int 
         {D_FR_OWNER, D_FR_SIZE}, {D_CO_FILENAME, D_CO_SIZE}, {D_CO_QUALNAME, D_CO_SIZE},
         {D_CO_LINETABLE, D_CO_SIZE}, {D_CO_FIRSTLINENO, D_CO_SIZE}, {D_CO_CODE_ADAPTIVE, D_CO_SIZE},
         {D_OB_TYPE, D_OB_SIZE}, {D_TP_NAME, D_TP_SIZE}, {D_TP_FLAGS, D_TP_SIZE}, {D_RT_INTERPRETERS_HEAD, D_RT_SIZE},
+        {D_RT_FINALIZING, D_RT_SIZE},
     };
     for (size_t i = 0; i < sizeof bounded / sizeof bounded[0]; i++) {
         uint64_t f = dbg(t, v, bounded[i].field), size = dbg(t, v, bounded[i].within);
@@ -230,6 +233,7 @@ static int from_debug_offsets(const void *runtime, uint32_t version_hex, struct 
     struct lp_pylayout l = {
         .source = "_Py_DebugOffsets", .checked = v->checked, .version_hex = version_hex, .ft = ft,
         .rt_size = off(dbg(t, v, D_RT_SIZE)), .rt_interpreters_head = off(dbg(t, v, D_RT_INTERPRETERS_HEAD)),
+        .rt_finalizing = off(dbg(t, v, D_RT_FINALIZING)),
         .rt_gil_struct = -1,
         .interp_size = off(dbg(t, v, D_IN_SIZE)), .interp_next = off(dbg(t, v, D_IN_NEXT)),
         .interp_threads_head = off(dbg(t, v, D_IN_THREADS_HEAD)), .interp_ceval_gil = off(dbg(t, v, D_IN_CEVAL_GIL)),
@@ -260,7 +264,7 @@ static int from_debug_offsets(const void *runtime, uint32_t version_hex, struct 
         .gil_holder = off(dbg(t, v, D_IN_GIL_HOLDER) - dbg(t, v, D_IN_GIL_RUNTIME_STATE)),
         .gil_locked = off(dbg(t, v, D_IN_GIL_LOCKED) - dbg(t, v, D_IN_GIL_RUNTIME_STATE)),
         .thread_lock_field = off(dbg(t, v, D_OB_SIZE)),
-        .thread_lock_is_pymutex = version_hex >= v->thread_lock_pymutex_from,
+        .thread_lock_is_pymutex = version_hex >= v->thread_lock_pymutex_from, .rlock_owner = v->rlock_owner,
         .parking_lot = 1, .hooks = v->hooks, .is_finalizing = "Py_IsFinalizing",
     };
     /* cond follows locked (int, padded to 8) and switch_number (unsigned long); then mutex and switch_cond:

@@ -1,6 +1,8 @@
-/* safe.c — see safe.h. */
+/* safe.c — see safe.h. Owns nothing but a per-thread cache of the pid (renewed after fork). */
 #define _GNU_SOURCE 1
 #include "safe.h"
+
+#include "thread.h"
 
 #include <errno.h>
 #include <sys/syscall.h>
@@ -11,7 +13,6 @@ static pid_t self_pid(void)
 {
     static _Thread_local pid_t cached;
     static _Thread_local unsigned gen;
-    extern _Atomic unsigned lp_fork_gen;
     if (!cached || gen != lp_fork_gen) {
         cached = (pid_t)syscall(SYS_getpid);
         gen = lp_fork_gen;
