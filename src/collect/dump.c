@@ -16,6 +16,7 @@
 
 #include "config.h"
 #include "glibc_mutex.h"
+#include "labels.h"
 #include "symtab.h"
 #include "lp.h"
 #include "py/py.h"
@@ -75,10 +76,10 @@ struct ctx {
     struct lp_arena arena;
     struct lp_modmap mm;
     int mm_ok;
-    struct lp_map strs, frames, stacks, locks; /* key → id+1 */
+    struct lp_map strs, frames, stacks, locks, labelsets; /* key → id+1 */
     struct lp_map stack_src;                   /* stack hash → struct lp_stack_ent * (all threads) */
     struct lp_map pycode;                      /* code identity → struct lp_pycode_ent * (all threads) */
-    uint64_t n_strs, n_frames, n_stacks, n_locks;
+    uint64_t n_strs, n_frames, n_stacks, n_locks, n_labelsets;
 };
 
 static int64_t get_id(struct lp_map *m, uint64_t key)
@@ -244,6 +245,28 @@ static int64_t lock_id(struct ctx *c, struct lp_thread *t, uint64_t key, const s
     return (int64_t)c->n_locks++;
 }
 
+/* The profile's id of a label set (labels.h), writing its strings and its `g` record the first time; -1 for none. */
+static int64_t labelset_id(struct ctx *c, const struct lp_labelset *s)
+{
+    if (!s)
+        return -1;
+    int64_t id = get_id(&c->labelsets, s->hash);
+    if (id >= 0)
+        return id;
+    uint64_t *keys = lp_arena_alloc(&c->arena, 2 * s->n * sizeof *keys), *values = keys + s->n;
+    if (!keys)
+        return -1;
+    const char *p = s->data; /* key NUL value NUL ... */
+    for (uint32_t i = 0; i < 2 * s->n; i++) {
+        size_t n = strlen(p);
+        (i % 2 ? values : keys)[i / 2] = (uint64_t)str_id(c, p, n);
+        p += n + 1;
+    }
+    lpw_labelset(&c->w, c->n_labelsets, keys, values, s->n);
+    set_id(c, &c->labelsets, s->hash, c->n_labelsets);
+    return (int64_t)c->n_labelsets++;
+}
+
 /* ---- the profile -------------------------------------------------------------------------------------- */
 
 static void meta_file(struct ctx *c, const char *key, const char *path, int nul_to_space)
@@ -307,7 +330,7 @@ static void write_deferred(struct ctx *c, struct lp_thread *t, struct held *h)
     uint32_t hist[LP_HIST_BUCKETS] = {0};
     add_held(h, &count, &wait, &max, hist);
     lpw_agg(&c->w, (uint64_t)lid, stack_id(c, d->stack), stack_id(c, d->holder_stack), d->tid, d->holder_tid,
-            d->flags, count, wait, max, hist);
+            d->flags, count, wait, max, hist, labelset_id(c, d->labels));
 }
 
 static void write_profile(struct ctx *c, const char *reason)
@@ -423,9 +446,11 @@ static void write_profile(struct ctx *c, const char *reason)
             if (max > wait)
                 wait = max;
             if (h.held && a->lock_key == h.lock_key && a->stack == h.d.stack && a->holder_stack == h.d.holder_stack &&
-                a->tid == h.d.tid && a->holder_tid == h.d.holder_tid && a->flags == h.d.flags)
+                a->tid == h.d.tid && a->holder_tid == h.d.holder_tid && a->flags == h.d.flags &&
+                lp_labels_hash(a->labels) == lp_labels_hash(h.d.labels))
                 add_held(&h, &count, &wait, &max, hist);
-            lpw_agg(w, (uint64_t)lid, sid, hid, a->tid, a->holder_tid, a->flags, count, wait, max, hist);
+            lpw_agg(w, (uint64_t)lid, sid, hid, a->tid, a->holder_tid, a->flags, count, wait, max, hist,
+                    labelset_id(c, a->labels));
         }
         write_deferred(c, t, &h);
         lp_deferred_put_back(t);
@@ -568,24 +593,28 @@ static void discard_out(struct outfile *o)
     o->named = 0;
 }
 
+/* Gives the data the name `final`, replacing what is there, atomically (an unnamed file first gets its temporary
+ * name). */
+static int replace_at(struct outfile *o, const char *final, char *placed, size_t cap)
+{
+    if (!o->named) {
+        if (name_out(o, o->tmp))
+            return -1;
+        o->named = 1;
+    }
+    if (rename(o->tmp, final))
+        return -1;
+    o->named = 0;
+    lp_strlcpy(placed, final, cap);
+    return 0;
+}
+
 static int place_file(struct outfile *o, const char *final, char *placed, size_t cap)
 {
     struct stat st;
     if (my_final[0] && strcmp(final, my_final) == 0 && lstat(final, &st) == 0 && S_ISREG(st.st_mode) &&
-        st.st_dev == my_dev && st.st_ino == my_ino) {
-        /* Our own earlier dump: replace it atomically (an unnamed file first gets its temporary name). */
-        if (!o->named) {
-            if (name_out(o, o->tmp))
-                return -1;
-            o->named = 1;
-        }
-        if (rename(o->tmp, final) == 0) {
-            o->named = 0;
-            lp_strlcpy(placed, final, cap);
-            return 0;
-        }
-        return -1;
-    }
+        st.st_dev == my_dev && st.st_ino == my_ino)
+        return replace_at(o, final, placed, cap); /* our own earlier dump */
     for (int i = 0; i < 100; i++) {
         char cand[4200];
         size_t n = lp_strlcpy(cand, final, sizeof cand);
@@ -628,23 +657,29 @@ static void append_manifest(const char *path)
     close(fd);
 }
 
-static void do_dump(const char *reason)
+/* Writes the profile to the configured output (path NULL) or exactly to `path` (lp_dump_request). Returns 0 or
+ * an errno value (after one warning); the file written is copied to `written` (cap bytes) when given. */
+static int do_dump(const char *reason, const char *path, char *written, size_t cap)
 {
     struct ctx c;
     memset(&c, 0, sizeof c);
     c.arena.chunk_size = 1u << 20;
     char final[4200], placed[4200];
-    expand_path(final, sizeof final);
+    if (path)
+        lp_strlcpy(final, path, sizeof final);
+    else
+        expand_path(final, sizeof final);
     struct outfile o;
     if (open_out(&o, final)) {
-        warn_errno("cannot create the profile ", o.tmp, errno);
-        return;
+        int e = errno;
+        warn_errno("cannot create the profile ", o.tmp, e);
+        return e;
     }
     char *buf = lp_arena_alloc(&c.arena, 1u << 16);
     if (!buf) {
         discard_out(&o);
         lp_warn("out of memory while writing the profile; profile lost");
-        return;
+        return ENOMEM;
     }
     lpw_init(&c.w, o.fd, buf, 1u << 16);
     write_profile(&c, reason);
@@ -658,13 +693,13 @@ static void do_dump(const char *reason)
     if (err) {
         discard_out(&o);
         warn_errno("writing the profile failed, profile lost: ", final, err);
-        return;
+        return err;
     }
-    if (place_file(&o, final, placed, sizeof placed)) {
+    if (path ? replace_at(&o, final, placed, sizeof placed) : place_file(&o, final, placed, sizeof placed)) {
         int e = errno;
         discard_out(&o);
         warn_errno("cannot put the profile in place: ", final, e);
-        return;
+        return e;
     }
     if (close(o.fd)) {
         /* a late write error (network file systems report them here): the file may be incomplete, and a reader
@@ -672,14 +707,19 @@ static void do_dump(const char *reason)
         int e = errno;
         unlink(placed);
         warn_errno("writing the profile failed, profile lost: ", placed, e);
-        return;
+        return e;
     }
+    if (written)
+        lp_strlcpy(written, placed, cap);
+    if (path)
+        return 0; /* the caller's own file: not the output this process replaces next time, not listed */
     int fresh = strcmp(placed, my_final) != 0;
     lp_strlcpy(my_final, placed, sizeof my_final);
     my_dev = st.st_dev;
     my_ino = st.st_ino;
     if (fresh)
         append_manifest(placed);
+    return 0;
 }
 
 static _Atomic uint64_t dumper_tid;
@@ -687,13 +727,13 @@ static _Atomic uint64_t dumper_tid;
 /* Runs one dump. When `wait` is set (the final dump) and another thread is dumping, waits for it (up to ~10 s)
  * instead of skipping; a nested request on the dumping thread itself (a signal during our own dump) never
  * waits. */
-static void dump_now(const char *reason, int wait)
+static int dump_now(const char *reason, int wait, const char *path, char *written, size_t cap)
 {
     uint64_t me = lp_gettid();
     for (unsigned spins = 0; atomic_exchange(&dumping, 1); spins++) {
         if (!wait || atomic_load(&dumper_tid) == me || spins > 10000) {
             atomic_fetch_add(&skipped_dumps, 1);
-            return;
+            return EBUSY;
         }
         struct timespec ts = {0, 1000000};
         nanosleep(&ts, NULL);
@@ -702,26 +742,32 @@ static void dump_now(const char *reason, int wait)
     int saved_errno = errno;
     int saved_depth = lp_tls.depth;
     lp_tls.depth = 1;
-    do_dump(reason);
+    int rc = do_dump(reason, path, written, cap);
     atomic_store(&last_dump_ns, lp_now());
     lp_tls.depth = saved_depth;
     errno = saved_errno;
     atomic_store(&dumper_tid, 0);
     atomic_store(&dumping, 0);
+    return rc;
 }
 
 void lp_dump(const char *reason)
 {
     if (!atomic_load(&final_done))
-        dump_now(reason, 0);
+        dump_now(reason, 0, NULL, NULL, 0);
 }
 
 void lp_dump_final(const char *reason)
 {
     if (atomic_load(&final_done))
         return;
-    dump_now(reason, 1);
+    dump_now(reason, 1, NULL, NULL, 0);
     atomic_store(&final_done, 1);
+}
+
+int lp_dump_request(const char *path, char *written, size_t cap)
+{
+    return dump_now("request", 1, path, written, cap);
 }
 
 /* LOCKPROF_INTERVAL: a detached thread that writes the profile every interval, so an idle service still gets its

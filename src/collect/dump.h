@@ -6,12 +6,17 @@
 #ifndef LP_DUMP_H
 #define LP_DUMP_H
 
+#include <stddef.h>
+
 void lp_dump_init(void);
 void lp_dump(const char *reason);
 /* Dumps if LOCKPROF_INTERVAL elapsed since the last dump; cheap when it did not. */
 void lp_dump_maybe_interval(void);
 /* The last dump of this process image: later requests are ignored. */
 void lp_dump_final(const char *reason);
+/* A dump the program asked for (api.h lockprof_dump): to the configured output (path NULL) or exactly to path,
+ * waiting for a dump in progress. Returns 0 or an errno value; the file written goes to `written`. */
+int lp_dump_request(const char *path, char *written, size_t cap);
 void lp_dump_after_fork_child(void);
 /* With LOCKPROF_INTERVAL set: starts the thread that writes the profile periodically. */
 void lp_dump_start_interval_thread(void);

@@ -77,6 +77,7 @@ struct lp_lock_ent {
 struct lp_agg_ent {
     uint64_t lock_key, stack, holder_stack, tid, holder_tid;
     unsigned flags;
+    const struct lp_labelset *labels; /* the waiting thread's labels (labels.h), NULL for none */
     _Atomic uint64_t count, wait_ns, max_ns;
     _Atomic uint32_t hist[LP_HIST_BUCKETS];
 };

@@ -27,10 +27,12 @@ struct lp_timeline_ev {
  * picks it up. state: LP_DEFER_EMPTY → (owner fills) → LP_DEFER_FULL → (owner records it) → LP_DEFER_EMPTY, or
  * LP_DEFER_FULL → (a dump writes it) LP_DEFER_DUMPING → LP_DEFER_FULL. Only the owner writes the fields. */
 enum { LP_DEFER_EMPTY, LP_DEFER_FULL, LP_DEFER_DUMPING };
+struct lp_labelset;
 struct lp_deferred_ev {
     unsigned kind, flags;
     uintptr_t addr, site;
     const char *type, *name;
+    const struct lp_labelset *labels; /* the thread's labels when it waited (labels.h) */
     uint64_t t0, wait_ns, stack, holder_stack, holder_tid, tid;
 };
 struct lp_deferred {
@@ -58,6 +60,7 @@ struct lp_thread {
     struct lp_map strs;   /* string hash → char* (type names, Python function and file names) */
     struct lp_map pycode; /* Python code identity → struct lp_pycode_ent (py/frames.c) */
     struct lp_map pytypes; /* validated PyTypeObject address → interned type name (py/classify.c) */
+    struct lp_map labels; /* label-set hash → struct lp_labelset (labels.c) */
     void *py_cache;       /* per-thread Python caches (py/ owns the layout) */
     void *stack_cache;    /* recent (Python position, stack pointer) → stack hash (stack.c) */
     _Atomic int unwinding; /* inside libunwind (stack.c): a fork now copies libunwind's locks held */
