@@ -78,18 +78,25 @@ def pytest_cmdline_main(config):
     os.execv(cmd[0], cmd)
 
 
+def pytest_collection_modifyitems(config, items):
+    """Without a --lockprof session, every budget is skipped (at the test's own line), never passed unchecked."""
+    if config.pluginmanager.has_plugin("lockprof-session"):
+        return
+    why = "the collector is not loaded" if config.getoption("lockprof") is not None else \
+        "run pytest --lockprof to check it"
+    for item in items:
+        if item.get_closest_marker("lock_budget"):
+            item.add_marker(pytest.mark.skip(reason=f"lock_budget not checked: {why}"))
+
+
+@pytest.hookimpl(tryfirst=True)  # a malformed budget is an error even where the budget is skipped
 def pytest_runtest_setup(item):
     marker = item.get_closest_marker("lock_budget")
-    if marker is None:
-        return
-    try:
-        _budget_of(marker)
-    except ValueError as e:
-        pytest.fail(str(e), pytrace=False)
-    if not item.config.pluginmanager.has_plugin("lockprof-session"):
-        why = "the collector is not loaded" if item.config.getoption("lockprof") is not None else \
-            "run pytest --lockprof to check it"
-        pytest.skip(f"lock_budget not checked: {why}")
+    if marker is not None:
+        try:
+            _budget_of(marker)
+        except ValueError as e:
+            pytest.fail(str(e), pytrace=False)
 
 
 def _cli_env():
