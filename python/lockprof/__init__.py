@@ -35,7 +35,9 @@ _MAX_BYTES = 4096  # LP_LABELS_MAX_BYTES (src/format/lp_format.h)
 _BAD_KEY = re.compile(r"[\x00-\x20\x7f=,:]")
 
 _set_labels = _native.set_labels  # None without the collector
-_local = threading.local()  # .stack: [(owner label, merged dict, canonical bytes)], innermost last
+_MERGE_CACHE = 64  # per block: merged sets of the inner blocks entered in it, by their own canonical bytes
+# .stack: [[owner label, merged labels, their canonical bytes, merge cache or None]], innermost last
+_local = threading.local()
 _inherit_lock = threading.Lock()
 _inherit_installed = False
 
@@ -93,7 +95,7 @@ def _stack():
 
 def _apply(stack):
     data = stack[-1][2] if stack else b""
-    _set_labels(data, len(data))  # 0, or ENOMEM/EAGAIN: the thread keeps its previous labels, nothing to raise
+    _set_labels(data, len(data))
 
 
 class label:
@@ -106,18 +108,26 @@ class label:
     __slots__ = ("_labels", "_data")
 
     def __init__(self, **labels):
+        # every check is cheap (a keyword is always an identifier, and identifiers have none of the bad bytes); the
+        # canonical bytes are made at the first enter with the collector
+        chars = 0
         for k, v in labels.items():
-            if not k or _BAD_KEY.search(k):
-                raise ValueError(f"lockprof.label: bad key {k!r} (no blanks, control characters, '=', ',' or ':')")
             if type(v) is not str:
                 raise TypeError(f"lockprof.label: the value of {k!r} is a {type(v).__name__}, not a str")
+            if not k.isidentifier() and (not k or _BAD_KEY.search(k)):
+                raise ValueError(f"lockprof.label: bad key {k!r} (no blanks, control characters, '=', ',' or ':')")
             if "\0" in v:
                 raise ValueError(f"lockprof.label: the value of {k!r} contains a NUL character")
-        try:
-            self._data = _canonical(labels)
-        except UnicodeEncodeError as e:
-            raise ValueError(f"lockprof.label: {e}") from None
+            if not v.isascii():
+                try:
+                    v.encode()
+                except UnicodeEncodeError as e:
+                    raise ValueError(f"lockprof.label: the value of {k!r}: {e}") from None
+            chars += len(k) + len(v) + 2
+        if chars * 4 > _MAX_BYTES:  # (a character takes at most 4 bytes of UTF-8)
+            _canonical(labels)
         self._labels = labels
+        self._data = None
 
     def __repr__(self):
         return "lockprof.label(" + ", ".join(f"{k}={v!r}" for k, v in self._labels.items()) + ")"
@@ -127,24 +137,44 @@ class label:
             return self
         if not _inherit_installed:
             _install_inheritance()
-        stack = _stack()
+        data = self._data
+        if data is None:
+            data = self._data = _canonical(self._labels)
+        try:
+            stack = _local.stack
+        except AttributeError:
+            stack = _local.stack = []
         if stack:
-            merged = {**stack[-1][1], **self._labels}
-            stack.append((self, merged, _canonical(merged)))
+            outer = stack[-1]
+            cache = outer[3]
+            if cache is None:
+                cache = outer[3] = {}
+            merged = cache.get(data)
+            if merged is None:
+                labels = {**outer[1], **self._labels}
+                merged = (labels, _canonical(labels))
+                if len(cache) < _MERGE_CACHE:
+                    cache[data] = merged
+            stack.append([self, merged[0], merged[1], None])
+            data = merged[1]
         else:
-            stack.append((self, self._labels, self._data))
-        _apply(stack)
+            stack.append([self, self._labels, data, None])
+        _set_labels(data, len(data))  # 0, or ENOMEM/EAGAIN: the thread keeps its labels, nothing to raise
         return self
 
     def __exit__(self, *exc):
         if _set_labels is None:
             return False
         stack = _stack()
-        for i in range(len(stack) - 1, -1, -1):  # this object's innermost entry (usually the last one)
-            if stack[i][0] is self:
-                del stack[i]
-                break
-        _apply(stack)
+        if stack and stack[-1][0] is self:
+            del stack[-1]
+        else:
+            for i in range(len(stack) - 1, -1, -1):  # this object's innermost entry (not the last: see the top)
+                if stack[i][0] is self:
+                    del stack[i]
+                    break
+        data = stack[-1][2] if stack else b""
+        _set_labels(data, len(data))
         return False
 
     def __call__(self, fn):
@@ -179,7 +209,7 @@ def _install_inheritance():
         def lockprof_bootstrap_inner(self):
             inherited = self.__dict__.get("_lockprof_labels")
             if inherited is not None:
-                _local.stack = [(None, inherited[1], inherited[2])]  # a base entry no block exits
+                _local.stack = [[None, inherited[1], inherited[2], None]]  # a base entry no block exits
                 _apply(_local.stack)
             return bootstrap_inner(self)
 

@@ -260,6 +260,39 @@ class Plugin(unittest.TestCase):
                                                 r"--lockprof to check it$", p.stdout, re.M)), 2, p.stdout)
                 self.assertNotIn("re-running", p.stderr)
 
+    def test_malformed_budget_is_an_error(self):
+        label, python = interpreters()[0]
+        v = venv(label, python)
+        cwd = os.path.join(_tmp, "malformed")
+        os.makedirs(cwd)
+        with open(os.path.join(cwd, "test_bad.py"), "w") as f:
+            f.write("import pytest\n\n"
+                    "@pytest.mark.lock_budget(wait=5)\ndef test_unknown():\n    pass\n\n"
+                    "@pytest.mark.lock_budget(kind='futex', wait_ms=1)\ndef test_kind():\n    pass\n\n"
+                    "@pytest.mark.lock_budget(kind='gil')\ndef test_no_limit():\n    pass\n")
+        for args in ([], ["--lockprof"]):
+            with self.subTest(args=args):
+                p = sh([os.path.join(v, "bin", "python"), "-m", "pytest", "-v", "-p", "no:cacheprovider", *args],
+                       cwd=cwd)
+                self.assertEqual(p.returncode, 1, p.stdout[-2000:])
+                self.assertEqual(set(parse_outcomes(p.stdout).values()), {"ERROR"}, p.stdout[-2000:])
+                self.assertIn("lock_budget: unknown argument(s) wait (known: wait_ms, contentions, kind, object_type)",
+                              p.stdout)
+                self.assertIn("lock_budget: kind must be one of", p.stdout)
+                self.assertIn("lock_budget needs wait_ms=... or contentions=... (or both)", p.stdout)
+
+    def test_not_from_a_command_line(self):
+        """pytest.main() inside another program cannot be re-run under the collector: a usage error."""
+        label, python = interpreters()[0]
+        v = venv(label, python)
+        cwd = self.project("main")
+        p = sh([os.path.join(v, "bin", "python"), "-c",
+                "import sys, pytest; sys.exit(pytest.main(['--lockprof', 'test_lock.py']))"], cwd=cwd)
+        self.assertEqual(p.returncode, 4, p.stdout + p.stderr)  # pytest's exit status for usage errors
+        self.assertIn("--lockprof: the collector is not loaded and this pytest was not started from a command line "
+                      "that can be re-run; start it under `lockprof run -- ...`", p.stderr)
+        self.assertFalse(os.path.exists(os.path.join(cwd, ".lockprof")))
+
     def test_xdist_workers(self):
         label, python = next(((lb, py) for lb, py in interpreters() if py_info(py)[2] and py_info(py)[:2] < (3, 14)),
                              interpreters()[0])
