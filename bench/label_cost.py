@@ -2,11 +2,13 @@
 """The cost of lockprof.label (python/lockprof): nanoseconds per enter/exit pair, printed as the last line (bench/run.py
 reads it; its "label ..." rows run this without and with the collector).
 
-    python bench/label_cost.py pair|new|nested [N]
+    python bench/label_cost.py pair|new|nested|ctypes|object [N]
 
 pair    `with L:` on a label object made once (the decorator's case)
 new     `with lockprof.label(request="/api/items"):` (a label object made each time, as a `with` line does)
 nested  `with L:` inside an outer label block (the labels merged with the outer ones at each enter)
+ctypes  for comparison, with the collector only: the two calls of lockprof_set_labels a pair makes, alone
+object  for comparison: `with E(request="/api/items"):`, E a class that only keeps its **kwargs
 
 Each figure is the best of 7 timed loops of N pairs, minus the best of 7 loops of an empty context manager (the
 `with` statement's own cost), divided by N. Without the collector a pair does no C call at all; with it, an
@@ -42,6 +44,30 @@ def with_object(obj):
     return loop
 
 
+class KeepKwargs(Empty):
+    def __init__(self, **kwargs):
+        self.kwargs = kwargs
+
+
+def new_object(n):
+    t0 = time.perf_counter_ns()
+    for _ in range(n):
+        with KeepKwargs(request="/api/items"):
+            pass
+    return time.perf_counter_ns() - t0
+
+
+def two_calls(n):
+    set_labels = lockprof._native.set_labels
+    data = b"request\0/api/items\0"
+    size = len(data)
+    t0 = time.perf_counter_ns()
+    for _ in range(n):
+        set_labels(data, size)
+        set_labels(b"", 0)
+    return time.perf_counter_ns() - t0
+
+
 def new_label(n):
     t0 = time.perf_counter_ns()
     for _ in range(n):
@@ -54,10 +80,13 @@ def main():
     what = sys.argv[1] if len(sys.argv) > 1 else "pair"
     n = int(sys.argv[2]) if len(sys.argv) > 2 else 200_000
     inner = lockprof.label(request="/api/items")
-    loops = {"pair": with_object(inner), "new": new_label, "nested": with_object(inner)}
+    loops = {"pair": with_object(inner), "new": new_label, "nested": with_object(inner), "ctypes": two_calls,
+             "object": new_object}
     if what not in loops:
         sys.exit(__doc__)
-    empty = best(with_object(Empty()), n)
+    if what == "ctypes" and not lockprof.active():
+        sys.exit("label_cost.py ctypes: run it under the collector (lockprof run -- python bench/label_cost.py ctypes)")
+    empty = 0 if what == "ctypes" else best(with_object(Empty()), n)
     if what == "nested":
         with lockprof.label(phase="warmup", tenant="a"):
             t = best(loops[what], n)
