@@ -4,7 +4,8 @@
 
 - When the collector is not loaded, the session re-executes itself under `lockprof run` (one line on stderr says
   so); every process of the session — xdist workers included — writes its own profile, DIR/lockprof.<pid>.prof
-  (DIR defaults to .lockprof in the current directory).
+  (DIR defaults to .lockprof in the current directory). When it is loaded already (`lockprof run -o ... --
+  pytest --lockprof`), the profiles go where the collector was told, and DIR is not used.
 - Each test runs labelled test=<node id> (its setup, call and teardown; threads it starts inherit the label).
 - The terminal summary lists the tests with the most lock contention and the most contended locks over all
   processes, and the profiles (`lockprof report --by label PROFILE...` reads them together).

@@ -162,6 +162,8 @@ class Installed(unittest.TestCase):
                 self.assertEqual(checked([os.path.join(v, "bin", "lockprof"), "--version"]).stdout, "lockprof 0.1.0\n")
                 self.assertEqual(checked([os.path.join(v, "bin", "python"), "-m", "lockprof", "--version"]).stdout,
                                  "lockprof 0.1.0\n")
+                self.assertEqual(checked([os.path.join(v, "bin", "python"), "-c",
+                                          "import lockprof; print(lockprof.__version__)"]).stdout, "0.1.0\n")
                 out = os.path.join(_tmp, f"cmd-{label}.%p.prof")
                 p = checked([os.path.join(v, "bin", "lockprof"), "run", "-o", out, "--", os.path.join(v, "bin", "python"),
                              "-c", code])
