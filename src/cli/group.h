@@ -1,5 +1,5 @@
-/* group.h — groups the model's rows for reports: by lock, object type, waiter stack, thread or label set, each group with
- * its totals, histogram and its (waiter stack, holder stack) breakdown. Sorting is deterministic: wait
+/* group.h — groups the model's rows for reports: by lock, object type, waiter stack, thread or label set, each
+ * group with its totals, histogram and its (waiter stack, holder stack) breakdown. Sorting is deterministic: wait
  * descending, then contentions descending, then label ascending. */
 #ifndef LP_GROUP_H
 #define LP_GROUP_H

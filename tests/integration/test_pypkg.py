@@ -165,8 +165,8 @@ class Installed(unittest.TestCase):
                 self.assertEqual(checked([os.path.join(v, "bin", "python"), "-c",
                                           "import lockprof; print(lockprof.__version__)"]).stdout, "0.1.0\n")
                 out = os.path.join(_tmp, f"cmd-{label}.%p.prof")
-                p = checked([os.path.join(v, "bin", "lockprof"), "run", "-o", out, "--", os.path.join(v, "bin", "python"),
-                             "-c", code])
+                p = checked([os.path.join(v, "bin", "lockprof"), "run", "-o", out, "--",
+                             os.path.join(v, "bin", "python"), "-c", code])
                 self.assertIn(f"preload {lib}\n", p.stdout)
                 self.assertIn("active True\n", p.stdout)
                 self.assertRegex(p.stderr, r"lockprof: 1 profile written: .*cmd-" + re.escape(label))
@@ -241,7 +241,8 @@ class Plugin(unittest.TestCase):
                 if got[TESTS[0]] == "FAILED":
                     block = out[out.index("_ test_shared_dict _"):]
                     self.assertRegex(block, r"lock budget exceeded on kind='pymutex', object_type='dict': "
-                                            r"wait [\d.]+ ms > wait_ms=5\n  most wait: pymutex dict@0x[0-9a-f]+ \(dict\)")
+                                            r"wait [\d.]+ ms > wait_ms=5\n"
+                                            r"  most wait: pymutex dict@0x[0-9a-f]+ \(dict\)")
                     self.assertIn(f"  waiter: {WAITER_DICT}\n", block)
                     self.assertRegex(block, "  holder: (" + re.escape(WAITER_DICT) + r"|\(not recorded)")
                 summary = out[out.index("= lockprof ="):]

@@ -148,7 +148,8 @@ class HostileProfiles(TempDirTest):
                     ["diff", "--format", "folded", "--by", "type", f, f],
                     ["check", "--rules", rules, "--baseline", f, f],
                     # labels (half of the generated profiles are format version 2, with label sets)
-                    ["report", "--by", "label", "--top", "0", f], ["report", "--format", "markdown", "--by", "label", f],
+                    ["report", "--by", "label", "--top", "0", f],
+                    ["report", "--format", "markdown", "--by", "label", f],
                     ["report", "--format", "json", "--label", "test=x", "--label", "phase=y", "--label", "test=", f],
                     ["flamegraph", "--format", "svg", "--split-by-label", "test", f],
                     ["export", "--format", "speedscope", "--split-by-label", "a.b-c_d", "--all", f],
