@@ -349,9 +349,9 @@ static int rec_labelset(struct parser *ps, struct tok *t)
         kv[n + i] = ps->p->strings[v];
         if (!*kv[i])
             return fail(ps, "empty label key");
-        for (const char *c = kv[i]; *c; c++)
+        for (const char *c = kv[i]; *c; c++) /* (the key is not quoted: it may hold a newline) */
             if (!lp_label_key_byte_ok((unsigned char)*c))
-                return fail(ps, "label key '%.40s' has a character keys may not have", kv[i]);
+                return fail(ps, "label key %u has a blank, a control character, '=', ',' or ':'", i + 1);
         if (i && strcmp(kv[i - 1], kv[i]) >= 0)
             return fail(ps, "label keys not in ascending order (or repeated): '%.40s'", kv[i]);
     }

@@ -145,8 +145,12 @@ int main(void)
     CHECK(parses(L2 "g 0 3 0 1 2\nend 6\n", "ascending"));
     CHECK(parses(L2 "g 0 1 2 1 0\nend 6\n", "ascending"));
     CHECK(parses(L2 "g 1 1 2\nend 6\n", "out of sequence"));
-    CHECK(parses("lockprof-profile 2\ns 0 a=b\ng 0 0 0\nend 2\n", "character keys may not have"));
-    CHECK(parses("lockprof-profile 2\ns 0 a b\ng 0 0 0\nend 2\n", "character keys may not have"));
+    CHECK(parses("lockprof-profile 2\ns 0 a=b\ng 0 0 0\nend 2\n", "label key 1 has a blank"));
+    CHECK(parses("lockprof-profile 2\ns 0 a b\ng 0 0 0\nend 2\n", "label key 1 has a blank"));
+    CHECK(parses("lockprof-profile 2\ns 0 k\ns 1 a\\nb\ng 0 0 0 1 0\nend 3\n", "label key 2 has a blank"));
+    static const char newline_key[] = "lockprof-profile 2\ns 0 a\\nb\ng 0 0 0\nend 2\n";
+    CHECK(lp_profile_parse(newline_key, strlen(newline_key), &p, err, sizeof err) != 0 && strstr(err, "label key 1") &&
+          !strchr(err, '\n')); /* one line: the key is not quoted */
     CHECK(parses("lockprof-profile 2\ns 0 \ng 0 0 0\nend 2\n", "empty label key"));
 #undef L1
 #undef L2
