@@ -47,6 +47,8 @@ class LabelledProgram(TempDirTest):
 
     def run_labelled(self, py):
         explicit = os.path.join(self.tmp, "explicit.prof")
+        with open(explicit, "w") as f:
+            f.write("not a profile\n")  # lockprof.dump(path) replaces whatever is there
         p, files = self.profile([py, LABELLED, explicit], env=PYPATH)
         self.assertEqual(len(files), 1, p.stderr)
         out = json.loads(p.stdout.strip().splitlines()[-1])
