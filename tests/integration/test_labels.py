@@ -38,8 +38,8 @@ def contention(rep, waiter=None):
 
 
 def header(path):
-    with open(path) as f:
-        return f.readline().strip()
+    with open(path, "rb") as f:
+        return f.readline().decode(errors="replace").strip()
 
 
 class LabelledProgram(TempDirTest):
