@@ -594,7 +594,7 @@ static void discard_out(struct outfile *o)
 }
 
 /* Gives the data the name `final`, replacing what is there, atomically (an unnamed file first gets its temporary
- * name). */
+ * name): a file the program named (lp_dump_request). */
 static int replace_at(struct outfile *o, const char *final, char *placed, size_t cap)
 {
     if (!o->named) {
@@ -613,8 +613,20 @@ static int place_file(struct outfile *o, const char *final, char *placed, size_t
 {
     struct stat st;
     if (my_final[0] && strcmp(final, my_final) == 0 && lstat(final, &st) == 0 && S_ISREG(st.st_mode) &&
-        st.st_dev == my_dev && st.st_ino == my_ino)
-        return replace_at(o, final, placed, cap); /* our own earlier dump */
+        st.st_dev == my_dev && st.st_ino == my_ino) {
+        /* Our own earlier dump: replace it atomically (an unnamed file first gets its temporary name). */
+        if (!o->named) {
+            if (name_out(o, o->tmp))
+                return -1;
+            o->named = 1;
+        }
+        if (rename(o->tmp, final) == 0) {
+            o->named = 0;
+            lp_strlcpy(placed, final, cap);
+            return 0;
+        }
+        return -1;
+    }
     for (int i = 0; i < 100; i++) {
         char cand[4200];
         size_t n = lp_strlcpy(cand, final, sizeof cand);
