@@ -68,6 +68,9 @@ def pytest_cmdline_main(config):
         raise pytest.UsageError("--lockprof: the collector is not loaded and this pytest was not started from a "
                                 "command line that can be re-run; start it under `lockprof run -- ...`")
     directory = os.path.abspath(directory)
+    if os.path.exists(directory) and not os.path.isdir(directory):
+        raise pytest.UsageError(f"--lockprof: {directory} is not a directory (a test path right after --lockprof is "
+                                "taken as its DIR: write --lockprof=DIR, or --lockprof after the test paths)")
     os.makedirs(directory, exist_ok=True)
     cmd = [_native.EXECUTABLE, "run", "-o", os.path.join(directory, "lockprof.%p.prof"), "--no-summary", "--",
            sys.executable, *orig[1:]]

@@ -296,6 +296,14 @@ class Plugin(unittest.TestCase):
                       "that can be re-run; start it under `lockprof run -- ...`", p.stderr)
         self.assertFalse(os.path.exists(os.path.join(cwd, ".lockprof")))
 
+    def test_test_path_after_bare_option(self):
+        """`pytest --lockprof test_lock.py` takes the path as DIR: a usage error that says so, nothing run."""
+        label, python = interpreters()[0]
+        p, cwd = self.pytest(label, python, "--lockprof", "test_lock.py", name="barepath")
+        self.assertEqual(p.returncode, 4, p.stdout + p.stderr)
+        self.assertIn(f"--lockprof: {os.path.join(cwd, 'test_lock.py')} is not a directory (a test path right after "
+                      "--lockprof is taken as its DIR", p.stderr)
+
     def test_xdist_workers(self):
         label, python = next(((lb, py) for lb, py in interpreters() if py_info(py)[2] and py_info(py)[:2] < (3, 14)),
                              interpreters()[0])
