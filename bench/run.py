@@ -3,7 +3,7 @@
 
 Usage: scripts/bench.sh [--reps N] [--only NAME,...]   (builds first; or run this file directly with LOCKPROF_BUILD)
 (--only takes row names, or their first word: "start-up" selects the three start-up rows, "accuracy" both
-accuracy rows, "big" the 100k-stack rows.)
+accuracy rows, "big" the 100k-stack rows, "label" the rows of lockprof.label's cost.)
 
 Each overhead figure is a ratio measured in one run of this script: the workload is run alternately without and
 with the profiler (`lockprof run` with default settings: full Python and native stacks on every event), --reps
@@ -300,6 +300,15 @@ def main():
                       note=f"`{os.path.basename(py)} -c pass`") for name, py in startup if py and os.access(py, os.X_OK)]
     benches.append(Bench("start-up /bin/true", ["/bin/true"], "ms", None, metric="wall_ms", reps_factor=4,
                          note="a process without Python"))
+    # lockprof.label (python/lockprof): ns per enter/exit pair (bench/label_cost.py), without the collector (no C
+    # call at all) and with it (two calls of lockprof_set_labels through ctypes)
+    for py_label, py in (("3.13t", PY_FT), ("3.11", PY_311)):
+        if os.access(py, os.X_OK):
+            benches += [Bench(f"label {what} {py_label}", [py, os.path.join(HERE, "label_cost.py"), what], "ns",
+                              None, metric="program", note=note)
+                        for what, note in (("pair", "`with L:`, L = lockprof.label(...) made once"),
+                                           ("new", "`with lockprof.label(request=...):`"),
+                                           ("nested", "`with L:` inside an outer label block"))]
     if os.access(PY_311, os.X_OK):
         benches.append(Bench("gil-3.11", [PY_311, os.path.join(EX, "gil_cpu.py"), "2", "3000000"], "s", 1.03,
                              note="Debian 3.11, 2 CPU-bound threads"))

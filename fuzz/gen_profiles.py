@@ -3,7 +3,8 @@
 model merging, grouping, the renderers and exporters, `diff` and `check`. fuzz_reader mutates bytes, so almost
 everything it produces is rejected by the reader; these files all parse (docs/FORMAT.md) but carry extreme
 numbers (0, 2^32, 2^64-1, sample_every beyond 32 bits), escapes, invalid UTF-8, markup, empty and deep stacks,
-missing optional fields, unknown metadata, every kind and flag. tests/integration/test_sanitizers.py runs
+missing optional fields, unknown metadata, every kind and flag; half of them are format version 2, with label sets
+(hostile values, keys of every allowed kind) on some aggregates. tests/integration/test_sanitizers.py runs
 every subcommand of the ASan+UBSan build of lockprof on them.
 
     fuzz/gen_profiles.py SEED COUNT DIR      writes DIR/gen-SEED-N.prof
@@ -29,8 +30,12 @@ def text(r):
     return s.replace(" ", "_") if r.random() < 0.5 else s
 
 
+LABEL_KEYS = ["test", "phase", "request", "a.b-c_d", "\u043a\u043b\u044e\u0447", "K~!", "x" * 200]
+
+
 def profile(seed):
     r = random.Random(seed)
+    version = r.choice([1, 2])
     recs = []
     meta = [("pid", num(r)), ("ppid", num(r)), ("exe", text(r)), ("cmdline", text(r)),
             ("reason", r.choice(["exit", "signal", "exec", "_exit", text(r)])), ("start_unix_ns", num(r)),
@@ -61,6 +66,14 @@ def profile(seed):
     nl = r.randrange(10) if ns else 0
     recs += [f"l {i} {r.choice(KINDS)} {num(r):x} {r.randrange(ns)} {sref()}" for i in range(nl)]
     recs += [f"t {num(r)} {sref()}" for _ in range(r.randrange(6))]
+    ng = 0
+    if version == 2 and ns:
+        keys = sorted(r.sample(LABEL_KEYS, r.randrange(1, len(LABEL_KEYS))), key=lambda k: k.encode())
+        recs += [f"s {ns + i} {k}" for i, k in enumerate(keys)]
+        for i in range(r.randrange(5)):
+            chosen = sorted(r.sample(range(len(keys)), r.randrange(1, len(keys) + 1)), key=lambda j: keys[j].encode())
+            recs.append(" ".join([f"g {i}"] + [f"{ns + j} {r.randrange(ns)}" for j in chosen]))
+            ng += 1
     for _ in range(r.randrange(25) if nl else 0):
         count = r.choice([1, 2, 3, num(r) or 1])
         wait = num(r)
@@ -75,10 +88,13 @@ def profile(seed):
                 parts.append(f"{r.randrange(40)}:{c}")
             hist = ",".join(parts)
         tid = num(r)
+        labels = ""
+        if version == 2:
+            labels = " " + ("-" if not ng or r.random() < 0.3 else str(r.randrange(ng)))
         recs.append(f"a {r.randrange(nl)} {kref()} {kref()} {tid} {r.choice([0, tid, num(r)])} {flags:x} {count} "
-                    f"{wait} {mx} {hist}")
+                    f"{wait} {mx} {hist}{labels}")
     recs += [f"e {num(r)} {num(r)} {num(r)} {r.randrange(nl)} {kref()}" for _ in range(r.randrange(10) if nl else 0)]
-    lines = ["lockprof-profile 1"] + recs + [f"end {len(recs)}"]
+    lines = [f"lockprof-profile {version}"] + recs + [f"end {len(recs)}"]
     return ("\n".join(lines) + "\n").encode("utf-8", "surrogateescape")
 
 

@@ -3,7 +3,8 @@
 # runs only when a package is missing), and builds it.
 #
 #   scripts/setup.sh            build dependencies + build (build/)
-#   scripts/setup.sh --test     also what the test suite uses (jsonschema, Go for pprof, Chromium, clang, perf)
+#   scripts/setup.sh --test     also what the test suite uses (jsonschema, Go for pprof, Chromium, clang, perf,
+#                               and for the Python package: meson-python, pytest, pytest-xdist, venv)
 #   scripts/setup.sh --pythons  also builds the free-threaded and GIL CPython 3.13 test interpreters (cached)
 # Options combine. Environment: BUILD_DIR (default build), MESON_ARGS (extra `meson setup` arguments).
 set -euo pipefail
@@ -21,6 +22,8 @@ done
 pkgs=(build-essential meson ninja-build pkg-config libunwind-dev uthash-dev libcapstone-dev zlib1g-dev python3 patch)
 if [ "$want_test" = 1 ]; then
   pkgs+=(python3-jsonschema golang-go chromium clang libclang-rt-14-dev linux-perf valgrind cmark-gfm libpython3.11-testsuite)
+  # tests/integration/test_pypkg.py, scripts/make-venv.sh (pure-Python packages, also used by the other interpreters)
+  pkgs+=(python3-mesonpy python3-pytest python3-pytest-xdist python3-venv)
   # Node.js runs the browser test driver; machines that already have node and npm (e.g. from NodeSource, whose
   # nodejs conflicts with Debian's npm package) keep theirs
   command -v node >/dev/null 2>&1 || pkgs+=(nodejs)

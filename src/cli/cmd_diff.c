@@ -540,7 +540,7 @@ static int cmp_fl(const void *a, const void *b, void *text)
 
 static void render_folded(struct strbuf *o, const struct model *models[2])
 {
-    struct folded_opts fo = {FOLDED_WAIT_US, 0, ROWS_CONTENTION, 0};
+    struct folded_opts fo = {FOLDED_WAIT_US, 0, ROWS_CONTENTION, 0, NULL};
     struct strbuf text = {0};
     struct fl *v = NULL;
     size_t n = 0, cap = 0;
@@ -590,7 +590,7 @@ int cmd_diff(int argc, char **argv)
         switch (c) {
         case 'f': format = optarg; break;
         case 'b':
-            if (group_by_parse(optarg, &by) || by == BY_THREAD) {
+            if (group_by_parse(optarg, &by) || by >= BY_THREAD) {
                 die_msg("diff: --by must be lock, type or stack, not '%s'", optarg);
                 goto done;
             }

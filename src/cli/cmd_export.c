@@ -10,11 +10,13 @@
 
 #include "cli.h"
 #include "export.h"
+#include "labelsets.h"
 #include "model.h"
 #include "util.h"
 
 static const char usage[] =
-    "usage: lockprof export --format pprof|speedscope|chrome [-o OUT] [--frames user|all] [--all] PROFILE...\n"
+    "usage: lockprof export --format pprof|speedscope|chrome [-o OUT] [--frames user|all] [--all]\n"
+    "                       [--label KEY=VALUE]... [--split-by-label KEY] PROFILE...\n"
     "\n"
     "Merges the profiles and writes them in another tool's format.\n"
     "\n"
@@ -22,7 +24,8 @@ static const char usage[] =
     "                 to a terminal). Sample types contentions/count and delay/nanoseconds (the default);\n"
     "                 the outermost frame of every stack names the lock class (\"pthread_mutex:hot_lock\",\n"
     "                 \"pymutex:dict\"); labels lock_kind, lock, object_type, wait_class, flags, thread,\n"
-    "                 tid, pid, holder_tid (e.g. pprof -tagfocus=lock=hot_lock)\n"
+    "                 tid, pid, holder_tid (e.g. pprof -tagfocus=lock=hot_lock), and the program's own labels\n"
+    "                 (lockprof.label): KEY, or label:KEY when KEY is one of those names\n"
     "               speedscope: JSON for speedscope; one profile per lock class, heaviest first, weighted\n"
     "                 in nanoseconds of wait\n"
     "               chrome: Chrome trace event JSON for Perfetto / chrome://tracing: every wait as a slice on\n"
@@ -34,16 +37,32 @@ static const char usage[] =
     "  --all        also export the waits that are not contention (condition variables, semaphores,\n"
     "               Event/Queue/join notifications, locks held by the waiter itself), marked by class;\n"
     "               by default only lock contention is exported, the same total as `lockprof report`\n"
+    "  --label K=V  only the waits labelled K=V (repeatable: every key given must match; a key given\n"
+    "               several times matches any of its values). Not for chrome: timeline events have no labels\n"
+    "  --split-by-label KEY\n"
+    "               speedscope: one profile per value of label KEY (\"KEY unset\" for waits without it),\n"
+    "               each with its lock classes as root frames, instead of one profile per lock class\n"
     "\n"
     "Exit status: 0 ok, 2 bad option, unreadable/malformed profile, or no timeline for --format chrome.\n";
 
+static int export(int argc, char **argv, struct label_filters *lf);
+
 int cmd_export(int argc, char **argv)
 {
-    enum { O_FRAMES = 256, O_ALL };
+    struct label_filters lf = {0};
+    int rc = export(argc, argv, &lf);
+    label_filters_free(&lf);
+    return rc;
+}
+
+static int export(int argc, char **argv, struct label_filters *lf)
+{
+    enum { O_FRAMES = 256, O_ALL, O_LABEL, O_SPLIT };
     static const struct option lo[] = {{"format", 1, 0, 'f'}, {"output", 1, 0, 'o'}, {"frames", 1, 0, O_FRAMES},
-                                       {"all", 0, 0, O_ALL},  {"help", 0, 0, 'h'},   {0, 0, 0, 0}};
+                                       {"all", 0, 0, O_ALL},  {"label", 1, 0, O_LABEL},
+                                       {"split-by-label", 1, 0, O_SPLIT}, {"help", 0, 0, 'h'},   {0, 0, 0, 0}};
     const char *format = NULL, *out = NULL;
-    struct export_opts eo = {0, 0};
+    struct export_opts eo = {0, 0, NULL};
     int c;
     optind = 1;
     opterr = 0; /* one-line errors of our own below, instead of getopt's message and the usage */
@@ -59,6 +78,17 @@ int cmd_export(int argc, char **argv)
             eo.all_frames = !strcmp(optarg, "all");
             break;
         case O_ALL: eo.all_waits = 1; break;
+        case O_LABEL:
+            if (label_filter_add(lf, "export", optarg))
+                return EXIT_USAGE;
+            break;
+        case O_SPLIT:
+            if (!*optarg || strchr(optarg, '=')) {
+                die_msg("export: --split-by-label needs a label key, not '%s'", optarg);
+                return EXIT_USAGE;
+            }
+            eo.split_label = optarg;
+            break;
         case 'h': fputs(usage, stdout); return EXIT_OK;
         case ':':
             die_msg("export: option %s needs a value (lockprof export --help)", argv[optind - 1]);
@@ -88,6 +118,14 @@ int cmd_export(int argc, char **argv)
         die_msg("export: --format must be pprof, speedscope or chrome, not '%s'", format);
         return EXIT_USAGE;
     }
+    if (eo.split_label && strcmp(format, "speedscope")) {
+        die_msg("export: --split-by-label is for --format speedscope (pprof: pprof -tagroot=KEY)");
+        return EXIT_USAGE;
+    }
+    if (lf->n && !strcmp(format, "chrome")) {
+        die_msg("export: --label does not apply to --format chrome: timeline events carry no labels");
+        return EXIT_USAGE;
+    }
     if (optind >= argc) {
         die_msg("export: no profile given (lockprof export --help)");
         return EXIT_USAGE;
@@ -102,6 +140,7 @@ int cmd_export(int argc, char **argv)
     struct model m;
     if (model_load(&m, argv + optind, argc - optind))
         return EXIT_USAGE;
+    label_filters_apply(&m, lf);
     struct strbuf o = {0};
     int rc = formats[f].fn(&m, &eo, &o) ? EXIT_USAGE : EXIT_OK;
     model_free(&m);

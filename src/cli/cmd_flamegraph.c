@@ -11,12 +11,14 @@
 #include "cli.h"
 #include "flame.h"
 #include "folded.h"
+#include "labelsets.h"
 #include "model.h"
 #include "util.h"
 
 static const char usage[] =
     "usage: lockprof flamegraph [--format folded|svg|html] [--weight wait|count] [--holders] [--all]\n"
-    "                           [--frames user|all] [--title T] [--minwidth PX] [-o OUT] PROFILE...\n"
+    "                           [--frames user|all] [--title T] [--minwidth PX] [--label KEY=VALUE]...\n"
+    "                           [--split-by-label KEY] [-o OUT] PROFILE...\n"
     "\n"
     "Merges the profiles and shows where threads waited for locks as a flame graph.\n"
     "\n"
@@ -34,6 +36,11 @@ static const char usage[] =
     "  --title T      title of the SVG/HTML graph\n"
     "  --minwidth PX  SVG/HTML: leave out frames narrower than PX pixels (default 0.1), as FlameGraph does;\n"
     "                 their time stays in their parent's width. Keeps graphs of many stacks small\n"
+    "  --label K=V    only the waits labelled K=V (repeatable: every key given must match; a key given\n"
+    "                 several times matches any of its values)\n"
+    "  --split-by-label KEY\n"
+    "                 one tower per value of label KEY: every stack starts with the frame KEY=VALUE\n"
+    "                 (\"KEY unset\" for waits without it), above its lock class\n"
     "  -o OUT         write to OUT instead of standard output (atomically)\n"
     "\n"
     "Each stack starts at its lock class: KIND:TYPE for object locks (pymutex:dict), else KIND:NAME\n"
@@ -65,12 +72,23 @@ static void describe_procs(struct strbuf *o, const struct model *m)
     sb_printf(o, "pid %llu: %s", (unsigned long long)p->pid, slash ? slash + 1 : cmd);
 }
 
+static int flamegraph(int argc, char **argv, struct label_filters *lf);
+
 int cmd_flamegraph(int argc, char **argv)
 {
+    struct label_filters lf = {0};
+    int rc = flamegraph(argc, argv, &lf);
+    label_filters_free(&lf);
+    return rc;
+}
+
+static int flamegraph(int argc, char **argv, struct label_filters *lf)
+{
+    enum { O_LABEL = 256, O_SPLIT };
     static const struct option lo[] = {
         {"format", 1, 0, 'f'}, {"weight", 1, 0, 'w'}, {"holders", 0, 0, 'H'},  {"all", 0, 0, 'a'},
         {"frames", 1, 0, 'F'}, {"title", 1, 0, 't'},  {"minwidth", 1, 0, 'm'}, {"output", 1, 0, 'o'},
-        {"help", 0, 0, 'h'},   {0, 0, 0, 0}};
+        {"label", 1, 0, O_LABEL}, {"split-by-label", 1, 0, O_SPLIT}, {"help", 0, 0, 'h'},   {0, 0, 0, 0}};
     const char *format = NULL, *out = NULL, *title = NULL;
     struct folded_opts fo = {.weight = FOLDED_WAIT_US, .holders = 0, .rows = ROWS_CONTENTION, .all_frames = 0};
     double minwidth = 0.1;
@@ -79,6 +97,17 @@ int cmd_flamegraph(int argc, char **argv)
     opterr = 0;
     while ((c = getopt_long(argc, argv, ":f:w:HaF:t:m:o:h", lo, NULL)) != -1) {
         switch (c) {
+        case O_LABEL:
+            if (label_filter_add(lf, "flamegraph", optarg))
+                return EXIT_USAGE;
+            break;
+        case O_SPLIT:
+            if (!*optarg || strchr(optarg, '=')) {
+                die_msg("flamegraph: --split-by-label needs a label key, not '%s'", optarg);
+                return EXIT_USAGE;
+            }
+            fo.split_label = optarg;
+            break;
         case 'f':
             if (strcmp(optarg, "folded") && strcmp(optarg, "svg") && strcmp(optarg, "html")) {
                 die_msg("flamegraph: --format must be folded, svg or html, not '%s'", optarg);
@@ -128,6 +157,7 @@ int cmd_flamegraph(int argc, char **argv)
     struct model m;
     if (model_load(&m, argv + optind, argc - optind))
         return EXIT_USAGE;
+    label_filters_apply(&m, lf);
     struct folded fd;
     folded_build(&m, &fo, &fd);
     struct strbuf sub = {0};

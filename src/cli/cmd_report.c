@@ -7,17 +7,21 @@
 #include "cli.h"
 #include "folded.h"
 #include "group.h"
+#include "labelsets.h"
 #include "model.h"
 #include "util.h"
 
 static const char usage[] =
-    "usage: lockprof report [--format text|json|markdown] [--by lock|type|stack|thread] [--top N]\n"
-    "                       [--depth N] [--frames user|all] [-o OUT] PROFILE...\n"
+    "usage: lockprof report [--format text|json|markdown] [--by lock|type|stack|thread|label] [--top N]\n"
+    "                       [--depth N] [--frames user|all] [--label KEY=VALUE]... [-o OUT] PROFILE...\n"
     "\n"
     "Merges the profiles and prints where threads waited for locks.\n"
     "\n"
     "  --format F   text (default), json (schema: docs/report-schema.json) or markdown (for PR comments)\n"
-    "  --by K       group the tables by lock (default), object type, waiter stack or thread\n"
+    "  --by K       group the tables by lock (default), object type, waiter stack, thread or label set\n"
+    "               (the labels the program set with lockprof.label / lockprof_set_labels)\n"
+    "  --label K=V  only the waits labelled K=V (repeatable: every key given must match; a key given\n"
+    "               several times matches any of its values)\n"
     "  --top N      rows per table (default 10; 0 = all)\n"
     "  --depth N    frames shown per stack in text/markdown (default 16; 0 = all)\n"
     "  --frames F   user (default): hide native frames of the interpreter, libc and lockprof between\n"
@@ -36,6 +40,13 @@ static const char *pct(uint64_t part, uint64_t whole, char *buf)
 {
     snprintf(buf, 16, "%.1f%%", whole ? 100.0 * (double)part / (double)whole : 0.0);
     return buf;
+}
+
+/* The title of the column that names a group. */
+static const char *by_column(enum group_by by)
+{
+    static const char *const names[] = {"lock", "object type", "top waiter frame", "thread", "labels"};
+    return names[by];
 }
 
 /* ---- text --------------------------------------------------------------------------------------------- */
@@ -75,9 +86,7 @@ static void print_stack(struct strbuf *o, const struct model *m, int32_t stack, 
 static void text_table(struct strbuf *o, const struct model *m, struct grp *g, size_t n, const struct ropts *ro,
                        uint64_t total)
 {
-    const char *col = ro->by == BY_LOCK ? "lock" : ro->by == BY_TYPE ? "object type" : ro->by == BY_STACK
-                                                                                           ? "top waiter frame"
-                                                                                           : "thread";
+    const char *col = by_column(ro->by);
     sb_printf(o, "  %-3s %-15s %-32s %-18s %11s %11s %9s %9s %9s %6s  %s\n", "#", "kind", col,
               ro->by == BY_LOCK ? "object type" : "", "contentions", "wait[ms]", "avg[ms]", "max[ms]", "p99[ms]",
               "share", ro->by == BY_STACK ? "" : "top waiter frame");
@@ -367,6 +376,21 @@ static void render_json(struct strbuf *o, const struct model *m)
                   (unsigned long long)g[i].wait_ns);
     }
     groups_free(g, n);
+    sb_puts(o, "],\"label_sets\":[");
+    g = group_rows(m, BY_LABEL, ROWS_CONTENTION, &n);
+    for (size_t i = 0; i < n; i++) {
+        sb_printf(o, "%s{\"labels\":{", i ? "," : "");
+        const struct m_labelset *s = g[i].labels >= 0 ? &m->labelsets[g[i].labels] : NULL;
+        for (uint32_t j = 0; s && j < s->n; j++) {
+            sb_puts(o, j ? "," : "");
+            sb_json_str(o, s->keys[j]);
+            sb_puts(o, ":");
+            sb_json_str(o, s->values[j]);
+        }
+        sb_printf(o, "},\"contentions\":%llu,\"wait_ns\":%llu,\"max_wait_ns\":%llu}", (unsigned long long)g[i].count,
+                  (unsigned long long)g[i].wait_ns, (unsigned long long)g[i].max_ns);
+    }
+    groups_free(g, n);
     sb_puts(o, "]}\n");
 }
 
@@ -507,9 +531,7 @@ static void md_gil_warning(struct strbuf *o, const struct model *m)
 static void md_table(struct strbuf *o, const struct model *m, const struct grp *g, size_t n,
                      const struct ropts *ro, uint64_t total)
 {
-    const char *col = ro->by == BY_LOCK ? "lock" : ro->by == BY_TYPE ? "object type"
-                                                 : ro->by == BY_STACK ? "top waiter frame"
-                                                                      : "thread";
+    const char *col = by_column(ro->by);
     sb_printf(o, "| # | kind | %s |%s contentions | wait [ms] | share | avg [ms] | max [ms] | p99 [ms] |%s\n", col,
               ro->by == BY_LOCK ? " object type |" : "", ro->by == BY_STACK ? "" : " top waiter frame |");
     sb_printf(o, "|--:|------|------|%s------------:|----------:|------:|---------:|---------:|---------:|%s\n",
@@ -664,12 +686,14 @@ static void render_markdown(struct strbuf *o, const struct model *m, const struc
 
 int cmd_report(int argc, char **argv)
 {
+    enum { O_LABEL = 256 };
     static const struct option lo[] = {{"format", 1, 0, 'f'}, {"by", 1, 0, 'b'},     {"top", 1, 0, 't'},
                                        {"depth", 1, 0, 'd'},  {"frames", 1, 0, 'F'}, {"output", 1, 0, 'o'},
-                                       {"help", 0, 0, 'h'},   {0, 0, 0, 0}};
+                                       {"label", 1, 0, O_LABEL}, {"help", 0, 0, 'h'},   {0, 0, 0, 0}};
     const char *format = "text", *out = NULL;
     struct ropts ro = {BY_LOCK, 10, 16, 0};
-    int c;
+    struct label_filters lf = {0};
+    int c, rc = EXIT_OK;
     optind = 1;
     opterr = 0;
     while ((c = getopt_long(argc, argv, ":f:b:t:d:F:o:h", lo, NULL)) != -1) {
@@ -677,36 +701,50 @@ int cmd_report(int argc, char **argv)
         case 'f': format = optarg; break;
         case 'b':
             if (group_by_parse(optarg, &ro.by)) {
-                die_msg("report: --by must be lock, type, stack or thread, not '%s'", optarg);
-                return EXIT_USAGE;
+                die_msg("report: --by must be lock, type, stack, thread or label, not '%s'", optarg);
+                rc = EXIT_USAGE;
             }
             break;
-        case 't': if (parse_count("--top", optarg, &ro.top)) return EXIT_USAGE; break;
-        case 'd': if (parse_count("--depth", optarg, &ro.depth)) return EXIT_USAGE; break;
+        case O_LABEL:
+            if (label_filter_add(&lf, "report", optarg))
+                rc = EXIT_USAGE;
+            break;
+        case 't': if (parse_count("--top", optarg, &ro.top)) rc = EXIT_USAGE; break;
+        case 'd': if (parse_count("--depth", optarg, &ro.depth)) rc = EXIT_USAGE; break;
         case 'F':
             if (strcmp(optarg, "user") && strcmp(optarg, "all")) {
                 die_msg("report: --frames must be user or all, not '%s'", optarg);
-                return EXIT_USAGE;
+                rc = EXIT_USAGE;
             }
             ro.all_frames = !strcmp(optarg, "all");
             break;
         case 'o': out = optarg; break;
-        case 'h': fputs(usage, stdout); return EXIT_OK;
-        default: return bad_option("report", c, argv);
+        case 'h': fputs(usage, stdout); label_filters_free(&lf); return EXIT_OK;
+        default: rc = bad_option("report", c, argv); break;
+        }
+        if (rc != EXIT_OK) {
+            label_filters_free(&lf);
+            return rc;
         }
     }
     if (strcmp(format, "text") && strcmp(format, "json") && strcmp(format, "markdown")) {
         die_msg("report: --format must be text, json or markdown, not '%s'", format);
+        label_filters_free(&lf);
         return EXIT_USAGE;
     }
     if (optind >= argc) {
         die_msg("report: no profile given");
         fputs(usage, stderr);
+        label_filters_free(&lf);
         return EXIT_USAGE;
     }
     struct model m;
-    if (model_load(&m, argv + optind, argc - optind))
+    if (model_load(&m, argv + optind, argc - optind)) {
+        label_filters_free(&lf);
         return EXIT_USAGE;
+    }
+    label_filters_apply(&m, &lf);
+    label_filters_free(&lf);
     struct strbuf o = {0};
     if (!strcmp(format, "json"))
         render_json(&o, &m);
@@ -716,7 +754,6 @@ int cmd_report(int argc, char **argv)
         render_text(&o, &m, &ro);
     model_free(&m);
     struct out f;
-    int rc = EXIT_OK;
     if (out_open(&f, out)) {
         rc = EXIT_USAGE;
     } else {

@@ -14,6 +14,7 @@
 struct export_opts {
     int all_frames; /* --frames all: keep the interpreter/libc/lockprof frames report hides */
     int all_waits;  /* --all: also the waits that are not contention */
+    const char *split_label; /* --split-by-label KEY (speedscope): one profile per value of label KEY */
 };
 
 /* What a wait was: contention between threads, or one of the non-contention classes report lists apart. */

@@ -3,12 +3,14 @@
  *
  * Sample types are contentions/count and delay/nanoseconds (the default); values are already scaled by each
  * process's sample_every, as Go scales its mutex profile, and `period` is that sampling period. A sample is one
- * (lock, waiter stack after --frames, process, thread, holder thread, class, flags) combination: aggregate rows
+ * (lock, waiter stack after --frames, process, thread, holder thread, class, flags, label set) combination: rows
  * that differ only in frames the filter hid or in the holder's stack are summed. Its locations are the
  * waiter stack, leaf first, followed by one synthetic root location per lock class (export_lock_label:
  * "pthread_mutex:hot_lock", "pymutex:dict"), so `pprof -top` lists the lock classes by cumulative delay and
  * flame graphs start with one tower per lock class. Labels: lock_kind, lock, object_type (object locks),
- * wait_class, flags (when set), thread (name, when known), tid, pid and holder_tid (when known).
+ * wait_class, flags (when set), thread (name, when known), tid, pid and holder_tid (when known), then the
+ * program's own labels (lockprof.label): each under its key, or under "label:KEY" when KEY is one of lockprof's
+ * names above (so `pprof -tagfocus=request=/api` and `-tagroot=test` work as with Go's labels).
  *
  * Functions are (name, file): Python frames carry their file and each location its line; native frames use
  * the module path as the file, and each module is a Mapping whose addresses are the ELF-file addresses of
@@ -181,7 +183,7 @@ static void add_row(struct pp *p, size_t ri, uint32_t **frames, size_t *cap_fram
     p->loc_pool[p->n_pool++] = root_location(p, r->lock, c);
 
     sb_reset(key);
-    uint64_t ids[6] = {r->lock, (uint64_t)c, r->proc, r->tid, r->holder_tid, r->flags};
+    uint64_t ids[7] = {r->lock, (uint64_t)c, r->proc, r->tid, r->holder_tid, r->flags, (uint64_t)(int64_t)r->labels};
     sb_add(key, (const char *)ids, sizeof ids);
     sb_add(key, (const char *)(p->loc_pool + start), (p->n_pool - start) * sizeof *p->loc_pool);
     int fresh;
@@ -245,6 +247,19 @@ static void write_sample(struct pp *p, struct strbuf *b, const struct sample *s)
     label_num(p, b, "tid", r->tid);
     label_num(p, b, "pid", m->procs[r->proc].pid);
     label_num(p, b, "holder_tid", r->holder_tid);
+    static const char *const own[] = {"lock_kind", "lock", "object_type", "wait_class", "flags", "thread", "tid",
+                                      "pid", "holder_tid"};
+    const struct m_labelset *ls = r->labels >= 0 ? &m->labelsets[r->labels] : NULL;
+    struct strbuf key = {0};
+    for (uint32_t i = 0; ls && i < ls->n; i++) {
+        int clash = 0;
+        for (size_t j = 0; j < sizeof own / sizeof own[0]; j++)
+            clash |= !strcmp(ls->keys[i], own[j]);
+        sb_reset(&key);
+        sb_printf(&key, "%s%s", clash ? "label:" : "", ls->keys[i]);
+        label_str(p, b, key.s, ls->values[i]);
+    }
+    sb_free(&key);
     pb_close(b, PROFILE_SAMPLE, mk);
 }
 

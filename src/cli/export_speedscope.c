@@ -11,11 +11,16 @@
  * Every stack starts (root) with a frame named after the lock class, so the Left Heavy view has one root with
  * the profile's total. Frames are shared: Python frames are (function, file, line), native frames (function,
  * module) with the module path as file, "module+0xOFFSET" naming a native frame without a symbol. Samples of
- * identical stacks are merged and listed heaviest first (ties: stack order), so the output is deterministic. */
+ * identical stacks are merged and listed heaviest first (ties: stack order), so the output is deterministic.
+ *
+ * With --split-by-label KEY the profiles are the values of that label instead ("test=tests/a.py::t", and "KEY unset"
+ * for waits without it), each holding every lock class as its own root frame: the menu then ranks what the
+ * program was doing, and each flame graph shows where it waited for which lock. */
 #include <stdlib.h>
 #include <string.h>
 
 #include "export.h"
+#include "labelsets.h"
 
 struct ss_profile {
     char *label;
@@ -84,14 +89,22 @@ static void add_row(struct ss *s, const struct export_opts *o, const struct m_ro
     enum export_class c = export_row_class(s->m, r);
     if (!export_class_wanted(o, c))
         return;
-    struct strbuf label = {0};
+    struct strbuf label = {0}, split = {0};
     export_lock_label(&label, s->m, r->lock, c);
-    int fresh;
-    uint32_t pi = export_index_get(&s->profile_ix, label.s, label.len, &fresh);
-    if (fresh) {
-        GROWV(s->prof, s->cap_prof, s->n_prof + 1);
-        s->prof[s->n_prof++] = (struct ss_profile){xstrdup(label.s), 0, 0, NULL, 0, 0, c};
+    if (o->split_label) {
+        const char *v = labelset_value(s->m, r->labels, o->split_label);
+        sb_printf(&split, v ? "%s=%s" : "%s unset", o->split_label, v);
     }
+    const struct strbuf *pname = o->split_label ? &split : &label;
+    int fresh;
+    uint32_t pi = export_index_get(&s->profile_ix, pname->s, pname->len, &fresh);
+    if (fresh) {
+        /* a label's profile holds every class --all takes: its name counts waits unless it is contention only */
+        enum export_class pc = !o->split_label ? c : o->all_waits ? EXPORT_NOTIFY : EXPORT_CONTENTION;
+        GROWV(s->prof, s->cap_prof, s->n_prof + 1);
+        s->prof[s->n_prof++] = (struct ss_profile){xstrdup(pname->s), 0, 0, NULL, 0, 0, pc};
+    }
+    sb_free(&split);
     struct ss_profile *p = &s->prof[pi];
     p->count += r->count;
     p->wait_ns += r->wait_ns;

@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "labelsets.h"
+
 /* Text without ';' and control characters: see folded.h. */
 static void add_sanitised(struct strbuf *o, const char *s)
 {
@@ -70,6 +72,7 @@ void folded_root_text(const struct model *m, uint32_t lock, struct strbuf *o)
 struct pair {
     uint32_t lock;
     int32_t stack;
+    int32_t labels;  /* the row's label set with split_label, else -1 */
     uint64_t amount; /* ns or waits */
 };
 
@@ -101,6 +104,8 @@ static int cmp_pair(const void *a, const void *b)
     const struct pair *x = a, *y = b;
     if (x->lock != y->lock)
         return x->lock < y->lock ? -1 : 1;
+    if (x->labels != y->labels)
+        return x->labels < y->labels ? -1 : 1;
     return x->stack < y->stack ? -1 : x->stack > y->stack;
 }
 
@@ -133,12 +138,14 @@ void folded_build(const struct model *m, const struct folded_opts *o, struct fol
         int32_t st = o->holders ? r->holder_stack : r->stack;
         if (st >= 0 && !m->stacks[st].n)
             st = -1;
-        pairs[np++] = (struct pair){r->lock, st, o->weight == FOLDED_COUNT ? r->count : r->wait_ns};
+        pairs[np++] = (struct pair){r->lock, st, o->split_label ? r->labels : -1,
+                                    o->weight == FOLDED_COUNT ? r->count : r->wait_ns};
     }
     qsort(pairs, np, sizeof *pairs, cmp_pair);
     size_t nu = 0;
     for (size_t i = 0; i < np; i++) {
-        if (nu && pairs[nu - 1].lock == pairs[i].lock && pairs[nu - 1].stack == pairs[i].stack)
+        if (nu && pairs[nu - 1].lock == pairs[i].lock && pairs[nu - 1].stack == pairs[i].stack &&
+            pairs[nu - 1].labels == pairs[i].labels)
             pairs[nu - 1].amount += pairs[i].amount;
         else
             pairs[nu++] = pairs[i];
@@ -153,6 +160,17 @@ void folded_build(const struct model *m, const struct folded_opts *o, struct fol
     struct entry *ent = xmalloc((nu + 1) * sizeof *ent);
     for (size_t i = 0; i < nu; i++) {
         ent[i] = (struct entry){keys.len, pairs[i].amount};
+        if (o->split_label) {
+            const char *v = labelset_value(m, pairs[i].labels, o->split_label);
+            add_sanitised(&keys, o->split_label);
+            if (v) {
+                sb_add(&keys, "=", 1);
+                add_sanitised(&keys, v);
+            } else {
+                sb_puts(&keys, " unset");
+            }
+            sb_add(&keys, ";", 1);
+        }
         sb_puts(&keys, cached(&roots, pairs[i].lock, m, 1));
         if (pairs[i].stack < 0) {
             sb_puts(&keys, ";[no stack recorded]");

@@ -10,7 +10,9 @@
  *   then frames  outermost first: Python frames `func (file.py:LINE)` (basename of the file; `func (file.py)` when
  *                the line is unknown), native frames `func (module)` (basename of the module; an unresolved
  *                function is `?? (module+0xOFFSET)`, a frame without module `func (?)` or `?? (0xOFFSET)`);
- *   no stack     a row without a recorded stack has the single frame `[no stack recorded]` under its root.
+ *   no stack     a row without a recorded stack has the single frame `[no stack recorded]` under its root;
+ *   split        with `split_label` KEY, a frame `KEY=VALUE` (the row's value of that label, `KEY unset` when it
+ *                has none) comes first, above the lock class, so each value is its own tower.
  * In every frame ';' becomes ':' and control characters (newline, tab, ...) become '?', so a line always
  * splits into frames at ';' and into stack and value at its last space. */
 #ifndef LP_FOLDED_H
@@ -35,6 +37,7 @@ struct folded_opts {
     enum row_class rows; /* ROWS_CONTENTION (rows that are contention), ROWS_WAITS or ROWS_ALL */
     int all_frames;      /* 0: hide native frames of the interpreter, libc and lockprof (m_frame.interp), except
                           * the leaf, exactly like `lockprof report --frames user`; 1: keep every frame */
+    const char *split_label; /* NULL, or a label key: the stacks start with the frame KEY=VALUE (see above) */
 };
 
 struct folded_line {

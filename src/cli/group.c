@@ -6,6 +6,7 @@
 #include <string.h>
 #include <uthash.h>
 
+#include "labelsets.h"
 #include "util.h"
 
 struct gidx {
@@ -65,6 +66,10 @@ static void label_of(const struct model *m, const struct m_row *r, enum group_by
             sb_printf(label, "%s [tid %llu]", nm ? nm : "?", (unsigned long long)r->tid);
         break;
     }
+    case BY_LABEL: /* label sets are interned by content: one id, one set */
+        sb_printf(key, "%d", r->labels);
+        labelset_text(m, r->labels, label);
+        break;
     }
 }
 
@@ -124,6 +129,7 @@ struct grp *group_rows(const struct model *m, enum group_by by, enum row_class c
             ng_->lock = r->lock;
             ng_->proc = r->proc;
             ng_->tid = r->tid;
+            ng_->labels = r->labels;
             ng_->is_wait = model_row_is_wait(r, m);
             ng_->cls = model_row_class(r, m);
         }
@@ -190,8 +196,8 @@ void groups_free(struct grp *g, size_t n)
 
 int group_by_parse(const char *s, enum group_by *out)
 {
-    static const char *names[] = {"lock", "type", "stack", "thread"};
-    for (int i = 0; i < 4; i++)
+    static const char *names[] = {"lock", "type", "stack", "thread", "label"};
+    for (int i = 0; i < 5; i++)
         if (s && !strcmp(s, names[i])) {
             *out = (enum group_by)i;
             return 0;
@@ -201,6 +207,6 @@ int group_by_parse(const char *s, enum group_by *out)
 
 const char *group_by_name(enum group_by by)
 {
-    static const char *names[] = {"lock", "type", "stack", "thread"};
+    static const char *names[] = {"lock", "type", "stack", "thread", "label"};
     return names[by];
 }

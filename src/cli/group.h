@@ -1,12 +1,12 @@
-/* group.h — groups the model's rows for reports: by lock, object type, waiter stack or thread, each group with
- * its totals, histogram and its (waiter stack, holder stack) breakdown. Sorting is deterministic: wait
+/* group.h — groups the model's rows for reports: by lock, object type, waiter stack, thread or label set, each
+ * group with its totals, histogram and its (waiter stack, holder stack) breakdown. Sorting is deterministic: wait
  * descending, then contentions descending, then label ascending. */
 #ifndef LP_GROUP_H
 #define LP_GROUP_H
 
 #include "model.h"
 
-enum group_by { BY_LOCK, BY_TYPE, BY_STACK, BY_THREAD };
+enum group_by { BY_LOCK, BY_TYPE, BY_STACK, BY_THREAD, BY_LABEL };
 
 /* Which rows to take: contention between threads, everything that is not (ROWS_WAITS: self-held slow paths and
  * waits for events), only the self-held slow paths, only the waits for events, or all. */
@@ -27,6 +27,7 @@ struct grp {
     uint32_t lock;        /* BY_LOCK: the lock */
     uint32_t proc;        /* BY_THREAD */
     uint64_t tid;         /* BY_THREAD */
+    int32_t labels;       /* BY_LABEL: the label set (-1: rows without labels) */
     uint32_t flags;       /* union of the rows' flags */
     int is_wait;          /* the rows are not contention (model_row_is_wait) */
     enum row_kind cls;    /* model_row_class of the rows (BY_LOCK groups never mix classes) */

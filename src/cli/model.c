@@ -19,8 +19,8 @@ struct ikey {
 struct priv {
     struct lp_profile *profiles;
     int n_profiles;
-    struct ikey *frames, *stacks, *locks;
-    size_t cap_frames, cap_stacks, cap_locks, cap_rows, cap_threads, cap_events;
+    struct ikey *frames, *stacks, *locks, *labelsets;
+    size_t cap_frames, cap_stacks, cap_locks, cap_rows, cap_threads, cap_events, cap_labelsets;
 };
 
 /* Returns the id for key, assigning `next` (and setting *fresh) when new. */
@@ -172,6 +172,21 @@ static int add_profile(struct model *m, struct priv *pv, const struct lp_profile
         }
         lmap[i] = id;
     }
+    /* label sets: by content (length-prefixed keys and values) */
+    int32_t *gmap = xcalloc(p->n_labelsets + 1, sizeof *gmap);
+    for (size_t i = 0; i < p->n_labelsets; i++) {
+        const struct lpr_labelset *g = &p->labelsets[i];
+        sb_reset(&key);
+        for (uint32_t j = 0; j < g->n; j++)
+            sb_printf(&key, "%zu:%s%zu:%s", strlen(g->keys[j]), g->keys[j], strlen(g->values[j]), g->values[j]);
+        int fresh;
+        uint32_t id = intern(&pv->labelsets, key.s, key.len, (uint32_t)m->n_labelsets, &fresh);
+        if (fresh) {
+            GROWV(m->labelsets, pv->cap_labelsets, m->n_labelsets + 1);
+            m->labelsets[m->n_labelsets++] = (struct m_labelset){g->n, g->keys, g->values};
+        }
+        gmap[i] = (int32_t)id;
+    }
     sb_free(&key);
     /* threads */
     for (size_t i = 0; i < p->n_threads; i++) {
@@ -192,6 +207,7 @@ static int add_profile(struct model *m, struct priv *pv, const struct lp_profile
         r->tid = a->tid;
         r->holder_tid = a->holder_tid;
         r->flags = a->flags;
+        r->labels = a->labels < 0 ? -1 : gmap[a->labels];
         r->count = sat_mul(a->count, scale);
         r->wait_ns = sat_mul(a->wait_ns, scale);
         r->max_ns = a->max_ns;
@@ -208,6 +224,7 @@ static int add_profile(struct model *m, struct priv *pv, const struct lp_profile
     free(fmap);
     free(smap);
     free(lmap);
+    free(gmap);
     return 0;
 }
 
@@ -232,6 +249,7 @@ int model_load(struct model *m, char **paths, int n)
     free_tab(&pv->frames);
     free_tab(&pv->stacks);
     free_tab(&pv->locks);
+    free_tab(&pv->labelsets);
     return 0;
 }
 
@@ -245,6 +263,7 @@ void model_free(struct model *m)
         free_tab(&pv->frames);
         free_tab(&pv->stacks);
         free_tab(&pv->locks);
+        free_tab(&pv->labelsets);
         free(pv);
     }
     for (size_t i = 0; i < m->n_stacks; i++)
@@ -258,6 +277,7 @@ void model_free(struct model *m)
     free(m->procs);
     free(m->threads);
     free(m->events);
+    free(m->labelsets);
     memset(m, 0, sizeof *m);
 }
 

@@ -30,6 +30,12 @@ struct m_lock {
     const char *type; /* NULL when not an object lock */
 };
 
+/* A label set (docs/FORMAT.md "Label sets"): n pairs, keys sorted bytewise; interned by content across profiles. */
+struct m_labelset {
+    uint32_t n;
+    const char **keys, **values;
+};
+
 struct m_thread {
     uint32_t proc;
     uint64_t tid;
@@ -42,6 +48,7 @@ struct m_row {
     uint32_t proc;
     uint64_t tid, holder_tid;
     uint32_t flags;
+    int32_t labels;                  /* label set, -1 when none */
     uint64_t count, wait_ns, max_ns; /* scaled */
     uint64_t hist[LP_HIST_BUCKETS];  /* scaled */
     uint32_t scale;
@@ -75,6 +82,7 @@ struct model {
     struct m_proc *procs; size_t n_procs;
     struct m_thread *threads; size_t n_threads;
     struct m_event *events; size_t n_events;
+    struct m_labelset *labelsets; size_t n_labelsets;
     void *priv;
 };
 

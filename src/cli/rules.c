@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "labelsets.h"
 #include "reader.h"
 #include "util.h"
 
@@ -78,15 +79,17 @@ static void list_contention_kinds(char *buf, size_t cap)
 
 static void free_rule(struct rule *r)
 {
-    for (size_t i = 0; i < r->n_terms; i++)
+    for (size_t i = 0; i < r->n_terms; i++) {
         free(r->terms[i].arg);
+        free(r->terms[i].value);
+    }
     free(r->terms);
     free(r->text);
     memset(r, 0, sizeof *r);
 }
 
-/* SELECTOR: `*`, or TERM[,TERM...] with TERM one of kind=KIND, type=TYPE, lock=NAME, stack~TEXT, each
- * optionally negated by a leading '!'. */
+/* SELECTOR: `*`, or TERM[,TERM...] with TERM one of kind=KIND, type=TYPE, lock=NAME, stack~TEXT, label=KEY:VALUE,
+ * each optionally negated by a leading '!'. */
 static int parse_selector(const char *path, unsigned line, const char *tok, struct rule *r)
 {
     if (!strcmp(tok, "*"))
@@ -116,13 +119,16 @@ static int parse_selector(const char *path, unsigned line, const char *tok, stru
         } else if (len >= 6 && !strncmp(p, "stack~", 6)) {
             t.what = SEL_STACK;
             klen = 6;
+        } else if (len >= 6 && !strncmp(p, "label=", 6)) {
+            t.what = SEL_LABEL;
+            klen = 6;
         } else if (len == 1 && *p == '*') {
             return bad(path, line, "'*' selects everything and cannot be negated or combined with other terms in "
                        "'%s'", tok);
         } else {
             return bad(path, line,
-                       "bad selector term '%.*s' (expected *, kind=KIND, type=TYPE, lock=NAME or stack~TEXT, "
-                       "each optionally negated with '!', joined by ',')",
+                       "bad selector term '%.*s' (expected *, kind=KIND, type=TYPE, lock=NAME, stack~TEXT or "
+                       "label=KEY:VALUE, each optionally negated with '!', joined by ',')",
                        (int)len, p);
         }
         if (len == klen)
@@ -144,6 +150,19 @@ static int parse_selector(const char *path, unsigned line, const char *tok, stru
                 return -1;
             }
             t.kind = (unsigned)k;
+        }
+        if (t.what == SEL_LABEL) {
+            char *colon = strchr(t.arg, ':');
+            int bad_key = !colon || colon == t.arg;
+            for (char *c = t.arg; !bad_key && c < colon; c++)
+                bad_key = !lp_label_key_byte_ok((unsigned char)*c);
+            if (bad_key) {
+                bad(path, line, "selector term 'label=%s' needs label=KEY:VALUE (a key without '=' or ':')", t.arg);
+                free(t.arg);
+                return -1;
+            }
+            *colon = 0;
+            t.value = xstrdup(colon + 1);
         }
         r->terms = xrealloc(r->terms, (r->n_terms + 1) * sizeof *r->terms);
         r->terms[r->n_terms++] = t;
@@ -317,6 +336,11 @@ static int row_selected(const struct rule *r, const struct model *m, const struc
         case SEL_KIND: holds = l->kind == t->kind; break;
         case SEL_TYPE: holds = l->type && !strcmp(l->type, t->arg); break;
         case SEL_LOCK: holds = !strcmp(l->name, t->arg); break;
+        case SEL_LABEL: {
+            const char *v = labelset_value(m, row->labels, t->arg);
+            holds = v && !strcmp(v, t->value);
+            break;
+        }
         default: has_stack_term = 1; continue; /* SEL_STACK: per stack, memoised below */
         }
         if (holds == t->negate)

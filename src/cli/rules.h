@@ -10,13 +10,14 @@
 #include "model.h"
 
 /* One term of a selector; a selector is a list of terms that must all hold (an empty list is `*`). */
-enum sel_what { SEL_KIND, SEL_TYPE, SEL_LOCK, SEL_STACK };
+enum sel_what { SEL_KIND, SEL_TYPE, SEL_LOCK, SEL_STACK, SEL_LABEL };
 
 struct sel_term {
     enum sel_what what;
     int negate;    /* written with a leading '!': holds when the term does not */
     unsigned kind; /* SEL_KIND */
-    char *arg;     /* SEL_TYPE, SEL_LOCK: exact text; SEL_STACK: substring of a frame */
+    char *arg;     /* SEL_TYPE, SEL_LOCK: exact text; SEL_STACK: substring of a frame; SEL_LABEL: the key */
+    char *value;   /* SEL_LABEL: the label's value (exact text, may be empty) */
 };
 
 struct metric; /* rules.c: name, arity, limits and the measure function */

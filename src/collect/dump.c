@@ -64,20 +64,23 @@ static void fill(struct lpw *w, void *reason)
     lp_encode_profile(w, reason, &info);
 }
 
-static void do_dump(const char *reason) { lp_dump_file_write(fill, (void *)reason); }
+static int do_dump(const char *reason, const char *path, char *written, size_t cap)
+{
+    return lp_dump_file_write(path, written, cap, fill, (void *)reason);
+}
 
 static _Atomic uint64_t dumper_tid;
 
 /* Runs one dump. When `wait_ms` is set (a final dump) and another thread is dumping, waits for it (that long at
  * most) instead of skipping; a nested request on the dumping thread itself (a signal during our own dump) never
  * waits. */
-static void dump_now(const char *reason, unsigned wait_ms)
+static int dump_now(const char *reason, unsigned wait_ms, const char *path, char *written, size_t cap)
 {
     uint64_t me = lp_gettid();
     for (unsigned spins = 0; atomic_exchange(&dumping, 1); spins++) {
         if (!wait_ms || atomic_load(&dumper_tid) == me || spins > wait_ms) {
             atomic_fetch_add(&skipped_dumps, 1);
-            return;
+            return EBUSY;
         }
         struct timespec ts = {0, 1000000};
         nanosleep(&ts, NULL);
@@ -86,7 +89,7 @@ static void dump_now(const char *reason, unsigned wait_ms)
     int saved_errno = errno;
     int saved_depth = lp_tls.depth;
     lp_tls.depth = 1;
-    do_dump(reason);
+    int rc = do_dump(reason, path, written, cap);
     atomic_store(&last_dump_ns, lp_now());
     lp_tls.depth = saved_depth;
     errno = saved_errno;
@@ -95,20 +98,26 @@ static void dump_now(const char *reason, unsigned wait_ms)
     int sig = atomic_exchange(&deferred_signal, 0);
     if (sig) /* a signal ended the process during this dump (lp_dump_fatal): now it does */
         syscall(SYS_tgkill, (pid_t)syscall(SYS_getpid), (pid_t)syscall(SYS_gettid), sig);
+    return rc;
 }
 
 void lp_dump(const char *reason)
 {
     if (!atomic_load(&final_done))
-        dump_now(reason, 0);
+        dump_now(reason, 0, NULL, NULL, 0);
 }
 
 void lp_dump_final(const char *reason)
 {
     if (atomic_load(&final_done))
         return;
-    dump_now(reason, 10000);
+    dump_now(reason, 10000, NULL, NULL, 0);
     atomic_store(&final_done, 1);
+}
+
+int lp_dump_request(const char *path, char *written, size_t cap)
+{
+    return dump_now("request", 10000, path, written, cap);
 }
 
 int lp_dump_fatal(int sig)
@@ -121,7 +130,7 @@ int lp_dump_fatal(int sig)
     if (atomic_exchange(&final_done, 1))
         return 0;
     atomic_store(&fatal_signal, sig);
-    dump_now("fatal_signal", 2000); /* the process dies next: do not keep it alive long for a running dump */
+    dump_now("fatal_signal", 2000, NULL, NULL, 0); /* the process dies next: not kept alive long for a dump */
     return 0;
 }
 

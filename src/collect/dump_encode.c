@@ -13,6 +13,7 @@
 
 #include "config.h"
 #include "glibc_mutex.h"
+#include "labels.h"
 #include "lp.h"
 #include "py/py.h"
 #include "record.h"
@@ -28,10 +29,10 @@ struct ctx {
     struct lp_arena arena;
     struct lp_modmap mm;
     int mm_ok;
-    struct lp_map strs, frames, stacks, locks; /* key → id+1 */
+    struct lp_map strs, frames, stacks, locks, labelsets; /* key → id+1 */
     struct lp_map stack_src;                   /* stack hash → struct lp_stack_ent * (all threads) */
     struct lp_map pycode;                      /* code identity → struct lp_pycode_ent * (all threads) */
-    uint64_t n_strs, n_frames, n_stacks, n_locks;
+    uint64_t n_strs, n_frames, n_stacks, n_locks, n_labelsets;
 };
 
 static int64_t get_id(struct lp_map *m, uint64_t key)
@@ -198,6 +199,28 @@ static int64_t lock_id(struct ctx *c, struct lp_thread *t, uint64_t key, const s
     return (int64_t)c->n_locks++;
 }
 
+/* The profile's id of a label set (labels.h), writing its strings and its `g` record the first time; -1 for none. */
+static int64_t labelset_id(struct ctx *c, const struct lp_labelset *s)
+{
+    if (!s)
+        return -1;
+    int64_t id = get_id(&c->labelsets, s->hash);
+    if (id >= 0)
+        return id;
+    uint64_t *keys = lp_arena_alloc(&c->arena, 2 * s->n * sizeof *keys), *values = keys + s->n;
+    if (!keys)
+        return -1;
+    const char *p = s->data; /* key NUL value NUL ... */
+    for (uint32_t i = 0; i < 2 * s->n; i++) {
+        size_t n = strlen(p);
+        (i % 2 ? values : keys)[i / 2] = (uint64_t)str_id(c, p, n);
+        p += n + 1;
+    }
+    lpw_labelset(c->w, c->n_labelsets, keys, values, s->n);
+    set_id(c, &c->labelsets, s->hash, c->n_labelsets);
+    return (int64_t)c->n_labelsets++;
+}
+
 /* ---- the profile -------------------------------------------------------------------------------------- */
 
 static void meta_file(struct ctx *c, const char *key, const char *path, int nul_to_space)
@@ -262,7 +285,7 @@ static void write_deferred(struct ctx *c, struct lp_thread *t, struct held *h)
     uint32_t hist[LP_HIST_BUCKETS] = {0};
     add_held(h, &count, &wait, &max, hist);
     lpw_agg(c->w, (uint64_t)lid, stack_id(c, d->stack), stack_id(c, d->holder_stack), d->tid, d->holder_tid,
-            d->flags, count, wait, max, hist);
+            d->flags, count, wait, max, hist, labelset_id(c, d->labels));
 }
 
 /* ---- waits in progress ----------------------------------------------------------------------------------- */
@@ -471,9 +494,11 @@ static void write_profile(struct ctx *c, const char *reason, const struct lp_enc
             if (max > wait)
                 wait = max;
             if (h.held && a->lock_key == h.lock_key && a->stack == h.d.stack && a->holder_stack == h.d.holder_stack &&
-                a->tid == h.d.tid && a->holder_tid == h.d.holder_tid && a->flags == h.d.flags)
+                a->tid == h.d.tid && a->holder_tid == h.d.holder_tid && a->flags == h.d.flags &&
+                lp_labels_hash(a->labels) == lp_labels_hash(h.d.labels))
                 add_held(&h, &count, &wait, &max, hist);
-            lpw_agg(w, (uint64_t)lid, sid, hid, a->tid, a->holder_tid, a->flags, count, wait, max, hist);
+            lpw_agg(w, (uint64_t)lid, sid, hid, a->tid, a->holder_tid, a->flags, count, wait, max, hist,
+                    labelset_id(c, a->labels));
         }
         write_deferred(c, t, &h);
         lp_deferred_put_back(t);

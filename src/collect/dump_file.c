@@ -209,21 +209,41 @@ static void append_manifest(const char *path)
     close(fd);
 }
 
-void lp_dump_file_write(void (*fill)(struct lpw *w, void *arg), void *arg)
+/* Gives the data the name `final`, replacing what is there, atomically (an unnamed file first gets its temporary
+ * name): a file the program named (lockprof_dump). */
+static int replace_at(struct outfile *o, const char *final, char *placed, size_t cap)
+{
+    if (!o->named) {
+        if (name_out(o, o->tmp))
+            return -1;
+        o->named = 1;
+    }
+    if (rename(o->tmp, final))
+        return -1;
+    o->named = 0;
+    lp_strlcpy(placed, final, cap);
+    return 0;
+}
+
+int lp_dump_file_write(const char *path, char *written, size_t cap, void (*fill)(struct lpw *w, void *arg), void *arg)
 {
     char final[4200], placed[4200];
-    expand_path(final, sizeof final);
+    if (path)
+        lp_strlcpy(final, path, sizeof final);
+    else
+        expand_path(final, sizeof final);
     struct outfile o;
     if (open_out(&o, final)) {
-        warn_errno("cannot create the profile ", o.tmp, errno);
-        return;
+        int e = errno;
+        warn_errno("cannot create the profile ", o.tmp, e);
+        return e;
     }
     struct lp_arena a = {0};
     char *buf = lp_arena_alloc(&a, 1u << 16);
     if (!buf) {
         discard_out(&o);
         lp_warn("out of memory while writing the profile; profile lost");
-        return;
+        return ENOMEM;
     }
     struct lpw w;
     lpw_init(&w, o.fd, buf, 1u << 16);
@@ -236,13 +256,13 @@ void lp_dump_file_write(void (*fill)(struct lpw *w, void *arg), void *arg)
     if (err) {
         discard_out(&o);
         warn_errno("writing the profile failed, profile lost: ", final, err);
-        return;
+        return err;
     }
-    if (place_file(&o, final, placed, sizeof placed)) {
+    if (path ? replace_at(&o, final, placed, sizeof placed) : place_file(&o, final, placed, sizeof placed)) {
         int e = errno;
         discard_out(&o);
         warn_errno("cannot put the profile in place: ", final, e);
-        return;
+        return e;
     }
     if (close(o.fd)) {
         /* a late write error (network file systems report them here): the file may be incomplete, and a reader
@@ -250,12 +270,17 @@ void lp_dump_file_write(void (*fill)(struct lpw *w, void *arg), void *arg)
         int e = errno;
         unlink(placed);
         warn_errno("writing the profile failed, profile lost: ", placed, e);
-        return;
+        return e;
     }
+    if (written)
+        lp_strlcpy(written, placed, cap);
+    if (path)
+        return 0; /* the caller's own file: not the output this process replaces next time, not listed */
     int fresh = strcmp(placed, my_final) != 0;
     lp_strlcpy(my_final, placed, sizeof my_final);
     my_dev = st.st_dev;
     my_ino = st.st_ino;
     if (fresh)
         append_manifest(placed);
+    return 0;
 }

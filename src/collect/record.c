@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "config.h"
+#include "labels.h"
 #include "stack.h"
 #include "waiters.h"
 
@@ -85,7 +86,7 @@ static uint64_t lock_key(struct lp_thread *t, struct lp_rec_thread *r, const str
 
 /* lp_record for the thread `tid` (a deferred event may be added after its thread's state changed owner). */
 static void record_as(struct lp_thread *t, uint64_t tid, const struct lp_event *e, uint64_t t0, uint64_t wait_ns,
-                      uint64_t stack, uint64_t holder_stack, uint64_t holder_tid)
+                      uint64_t stack, uint64_t holder_stack, uint64_t holder_tid, const struct lp_labelset *labels)
 {
     struct lp_rec_thread *r = lp_rec_of(t);
     if (!r)
@@ -95,7 +96,8 @@ static void record_as(struct lp_thread *t, uint64_t tid, const struct lp_event *
         atomic_fetch_add_explicit(&r->n_dropped, 1, memory_order_relaxed);
         return;
     }
-    uint64_t key = lp_mix(lp_mix(lp_mix(lp_mix(lp_mix(lk, stack), holder_stack), tid), holder_tid), e->flags) | 1;
+    uint64_t key = lp_mix(lp_mix(lp_mix(lp_mix(lp_mix(lp_mix(lk, stack), holder_stack), tid), holder_tid), e->flags),
+                          lp_labels_hash(labels)) | 1;
     struct lp_agg_ent *a = lp_map_get(&r->aggs, key);
     if (LP_UNLIKELY(!a)) {
         a = lp_arena_alloc(&t->arena, sizeof *a);
@@ -109,6 +111,7 @@ static void record_as(struct lp_thread *t, uint64_t tid, const struct lp_event *
         a->tid = tid;
         a->holder_tid = holder_tid;
         a->flags = e->flags;
+        a->labels = labels;
         if (lp_map_put(&r->aggs, &t->arena, key, a)) {
             atomic_fetch_add_explicit(&r->n_dropped, 1, memory_order_relaxed);
             return;
@@ -137,7 +140,7 @@ static void record_as(struct lp_thread *t, uint64_t tid, const struct lp_event *
 void lp_record(struct lp_thread *t, const struct lp_event *e, uint64_t t0, uint64_t wait_ns, uint64_t stack,
                uint64_t holder_stack, uint64_t holder_tid)
 {
-    record_as(t, lp_gettid(), e, t0, wait_ns, stack, holder_stack, holder_tid);
+    record_as(t, lp_gettid(), e, t0, wait_ns, stack, holder_stack, holder_tid, lp_labels_cur);
 }
 
 /* ---- deferred events (thread.h struct lp_deferred) ---------------------------------------------------------- */
@@ -163,7 +166,7 @@ void lp_deferred_flush(struct lp_thread *t)
         return; /* a dump holds it: it stays for later */
     struct lp_event e;
     deferred_event(&c, &e);
-    record_as(t, c.tid, &e, c.t0, c.wait_ns, c.stack, c.holder_stack, c.holder_tid);
+    record_as(t, c.tid, &e, c.t0, c.wait_ns, c.stack, c.holder_stack, c.holder_tid, c.labels);
 }
 
 static void defer(struct lp_thread *t, const struct lp_event *e, uint64_t t0, uint64_t wait_ns, uint64_t stack,
@@ -180,7 +183,7 @@ static void defer(struct lp_thread *t, const struct lp_event *e, uint64_t t0, ui
     }
     d->ev = (struct lp_deferred_ev){.kind = e->kind, .flags = e->flags, .addr = e->addr, .site = e->site,
                                     .type = e->type, .name = e->name, .t0 = t0, .wait_ns = wait_ns, .stack = stack,
-                                    .holder_stack = holder_stack, .holder_tid = holder_tid,
+                                    .holder_stack = holder_stack, .holder_tid = holder_tid, .labels = lp_labels_cur,
                                     .tid = atomic_load_explicit(&t->tid, memory_order_relaxed)}; /* t is ours */
     atomic_store_explicit(&d->state, LP_DEFER_FULL, memory_order_release);
 }

@@ -52,10 +52,12 @@ struct lp_wait {
  * state: LP_DEFER_EMPTY → (owner fills) → LP_DEFER_FULL → (owner records it) → LP_DEFER_EMPTY, or
  * LP_DEFER_FULL → (a dump writes it) LP_DEFER_DUMPING → LP_DEFER_FULL. Only the owner writes the fields. */
 enum { LP_DEFER_EMPTY, LP_DEFER_FULL, LP_DEFER_DUMPING };
+struct lp_labelset;
 struct lp_deferred_ev {
     unsigned kind, flags;
     uintptr_t addr, site;
     const char *type, *name;
+    const struct lp_labelset *labels; /* the thread's labels when it waited (labels.h) */
     uint64_t t0, wait_ns, stack, holder_stack, holder_tid, tid;
 };
 struct lp_deferred {
@@ -81,6 +83,7 @@ struct lp_lock_ent {
 struct lp_agg_ent {
     uint64_t lock_key, stack, holder_stack, tid, holder_tid;
     unsigned flags;
+    const struct lp_labelset *labels; /* the waiting thread's labels (labels.h), NULL for none */
     _Atomic uint64_t count, wait_ns, max_ns;
     _Atomic uint32_t hist[LP_HIST_BUCKETS];
 };

@@ -42,6 +42,7 @@ struct lp_thread {
     struct lp_owner *_Atomic owners;
     struct lp_arena arena;
     struct lp_map strs; /* string hash → char* (type names, Python function and file names): lp_intern */
+    struct lp_map labels; /* label-set hash → struct lp_labelset, owned by labels.c (the thread's own sets) */
     /* the upper layers' states, created by their owners on first use and published with a release store */
     struct lp_rec_thread *_Atomic rec;
     struct lp_stack_thread *_Atomic stk;

@@ -7,7 +7,17 @@
 #include <stdint.h>
 
 #define LP_FORMAT_MAGIC "lockprof-profile"
-#define LP_FORMAT_VERSION 1
+#define LP_FORMAT_VERSION 2 /* what writer.c writes; reader.c reads every version from 1 up to this one */
+
+/* Label sets (`g` records, version 2): at most this many bytes in the canonical form the collector takes
+ * (key NUL value NUL ..., docs/FORMAT.md), and a key is non-empty and has no byte that lp_label_key_byte_ok
+ * refuses, so `--label KEY=VALUE` and the `label=KEY:VALUE` selector of `check` can name every key. */
+#define LP_LABELS_MAX_BYTES 4096
+
+static inline int lp_label_key_byte_ok(unsigned char c)
+{
+    return c > 0x20 && c != 0x7f && c != '=' && c != ',' && c != ':';
+}
 
 /* Log2 wait histogram: bucket 0 holds waits < 2 ns, bucket b (1..LP_HIST_BUCKETS-2) holds [2^b, 2^(b+1)) ns,
  * the last bucket everything from 2^(LP_HIST_BUCKETS-1) ns (~9 minutes) up. */

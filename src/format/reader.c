@@ -1,5 +1,7 @@
 /* reader.c — implementation of reader.h. Single pass over an owned copy of the text; escaped strings are decoded
- * in place. Every record must reference only records defined before it, so no fix-up pass is needed. */
+ * in place. Every record must reference only records defined before it, so no fix-up pass is needed. Records are
+ * dispatched through one table (record_types, at the end): a new record type is one parse function and one line
+ * there, with the first format version that has it. */
 #include "reader.h"
 
 #include <errno.h>
@@ -19,6 +21,7 @@ struct parser {
     char *err;
     size_t errlen;
     size_t cap_meta, cap_strings, cap_frames, cap_stacks, cap_locks, cap_threads, cap_aggs, cap_events;
+    size_t cap_labelsets;
 };
 
 static int fail(struct parser *ps, const char *fmt, ...)
@@ -321,6 +324,43 @@ static int rec_thread(struct parser *ps, struct tok *t)
     return 0;
 }
 
+/* g ID KEY VALUE [KEY VALUE ...]: keys non-empty, made of lp_label_key_byte_ok bytes, strictly ascending. */
+static int rec_labelset(struct parser *ps, struct tok *t)
+{
+    if (check_id(ps, t, "label set", ps->p->n_labelsets))
+        return -1;
+    uint32_t fields = t->cur ? 1 : 0;
+    for (const char *c = t->cur; c && *c; c++)
+        fields += *c == ' ';
+    if (!fields)
+        return fail(ps, "label set without labels");
+    if (fields % 2)
+        return fail(ps, "label set with a key without a value");
+    uint32_t n = fields / 2;
+    const char **kv = pool_alloc(ps->p, 2 * n * sizeof *kv);
+    if (!kv)
+        return fail(ps, "out of memory");
+    for (uint32_t i = 0; i < n; i++) {
+        int64_t k, v;
+        if (field_ref(ps, t, "label key string", ps->p->n_strings, 0, &k) ||
+            field_ref(ps, t, "label value string", ps->p->n_strings, 0, &v))
+            return -1;
+        kv[i] = ps->p->strings[k];
+        kv[n + i] = ps->p->strings[v];
+        if (!*kv[i])
+            return fail(ps, "empty label key");
+        for (const char *c = kv[i]; *c; c++) /* (the key is not quoted: it may hold a newline) */
+            if (!lp_label_key_byte_ok((unsigned char)*c))
+                return fail(ps, "label key %u has a blank, a control character, '=', ',' or ':'", i + 1);
+        if (i && strcmp(kv[i - 1], kv[i]) >= 0)
+            return fail(ps, "label keys not in ascending order (or repeated): '%.40s'", kv[i]);
+    }
+    if (expect_end(ps, t) || GROW(ps, labelsets, cap_labelsets, ps->p->n_labelsets))
+        return -1;
+    ps->p->labelsets[ps->p->n_labelsets++] = (struct lpr_labelset){n, kv, kv + n};
+    return 0;
+}
+
 static int parse_hist(struct parser *ps, char *s, struct lpr_agg *a)
 {
     memset(a->hist, 0, sizeof a->hist);
@@ -375,8 +415,11 @@ static int rec_agg(struct parser *ps, struct tok *t)
     a.stack = (int32_t)st;
     a.holder_stack = (int32_t)hst;
     a.flags = (uint32_t)flags;
-    if (parse_hist(ps, next_field(t), &a) || expect_end(ps, t))
+    int64_t labels = -1;
+    if (parse_hist(ps, next_field(t), &a) ||
+        (ps->p->version >= 2 && field_ref(ps, t, "label set", ps->p->n_labelsets, 1, &labels)) || expect_end(ps, t))
         return -1;
+    a.labels = (int32_t)labels;
     if (GROW(ps, aggs, cap_aggs, ps->p->n_aggs))
         return -1;
     ps->p->aggs[ps->p->n_aggs++] = a;
@@ -397,6 +440,25 @@ static int rec_event(struct parser *ps, struct tok *t)
         return -1;
     ps->p->events[ps->p->n_events++] = e;
     return 0;
+}
+
+/* Every record type: its tag, the first format version that has it, and its parser. */
+static const struct record_type {
+    const char *tag;
+    int since;
+    int (*parse)(struct parser *ps, struct tok *t);
+} record_types[] = {
+    {"m", 1, rec_meta},   {"s", 1, rec_string}, {"f", 1, rec_frame}, {"k", 1, rec_stack},
+    {"l", 1, rec_lock},   {"t", 1, rec_thread}, {"a", 1, rec_agg},   {"e", 1, rec_event},
+    {"g", 2, rec_labelset},
+};
+
+static const struct record_type *record_type(const char *tag)
+{
+    for (size_t i = 0; i < sizeof record_types / sizeof record_types[0]; i++)
+        if (!strcmp(record_types[i].tag, tag))
+            return &record_types[i];
+    return NULL;
 }
 
 int lp_profile_parse(const char *data, size_t len, struct lp_profile *out, char *err, size_t errlen)
@@ -476,19 +538,14 @@ int lp_profile_parse(const char *data, size_t len, struct lp_profile *out, char 
             seen_end = 1;
             continue;
         }
-        if (tag[1] != 0)
+        const struct record_type *rt = record_type(tag);
+        if (!rt)
             rc = fail(&ps, "unknown record type '%.20s'", tag);
-        else switch (tag[0]) {
-        case 'm': rc = rec_meta(&ps, &t); break;
-        case 's': rc = rec_string(&ps, &t); break;
-        case 'f': rc = rec_frame(&ps, &t); break;
-        case 'k': rc = rec_stack(&ps, &t); break;
-        case 'l': rc = rec_lock(&ps, &t); break;
-        case 't': rc = rec_thread(&ps, &t); break;
-        case 'a': rc = rec_agg(&ps, &t); break;
-        case 'e': rc = rec_event(&ps, &t); break;
-        default: rc = fail(&ps, "unknown record type '%.20s'", tag); break;
-        }
+        else if (out->version < rt->since)
+            rc = fail(&ps, "record type '%s' is not part of format version %d (it is from version %d on)", tag,
+                      out->version, rt->since);
+        else
+            rc = rt->parse(&ps, &t);
         if (rc)
             goto bad;
         records++;
@@ -576,6 +633,7 @@ void lp_profile_free(struct lp_profile *p)
     free(p->threads);
     free(p->aggs);
     free(p->events);
+    free(p->labelsets);
     free(p->text);
     for (struct pool_chunk *c = p->pool, *n; c; c = n) {
         n = c->next;

@@ -1,6 +1,7 @@
 /* reader.h — strict parser for the lockprof profile format (docs/FORMAT.md). Used by the CLI and the fuzz
  * target. Any violation of the grammar is an error with a one-line message naming the line; a file without its
- * `end` trailer (or with a wrong record count) is reported as truncated. */
+ * `end` trailer (or with a wrong record count) is reported as truncated. Every format version from 1 up to
+ * LP_FORMAT_VERSION is read; `version` says which one a file had. */
 #ifndef LP_READER_H
 #define LP_READER_H
 
@@ -19,9 +20,12 @@ struct lpr_frame {
 struct lpr_stack { uint32_t n; uint32_t *frames; }; /* indices into frames[], leaf first */
 struct lpr_lock { unsigned kind; uint64_t addr; const char *name; const char *type; };
 struct lpr_thread { uint64_t tid; const char *name; };
+/* A label set (`g`, version 2): n pairs, keys sorted bytewise and distinct. */
+struct lpr_labelset { uint32_t n; const char **keys, **values; };
 struct lpr_agg {
     uint32_t lock;
     int32_t stack, holder_stack; /* -1 when absent */
+    int32_t labels;              /* label set, -1 when none (always in version 1 files) */
     uint64_t tid, holder_tid;
     uint32_t flags;
     uint64_t count, wait_ns, max_ns;
@@ -38,6 +42,7 @@ struct lp_profile {
     struct lpr_stack *stacks; size_t n_stacks;
     struct lpr_lock *locks; size_t n_locks;
     struct lpr_thread *threads; size_t n_threads;
+    struct lpr_labelset *labelsets; size_t n_labelsets;
     struct lpr_agg *aggs; size_t n_aggs;
     struct lpr_event *events; size_t n_events;
     char *text; /* owned copy of the file; strings point into it */

@@ -201,8 +201,21 @@ void lpw_thread(struct lpw *w, uint64_t tid, int64_t name)
     nl(w);
 }
 
+void lpw_labelset(struct lpw *w, uint64_t id, const uint64_t *keys, const uint64_t *values, size_t n)
+{
+    begin(w, "g ");
+    lpw_u64(w, id);
+    for (size_t i = 0; i < n; i++) {
+        sp(w);
+        lpw_u64(w, keys[i]);
+        sp(w);
+        lpw_u64(w, values[i]);
+    }
+    nl(w);
+}
+
 void lpw_agg(struct lpw *w, uint64_t lock, int64_t stack, int64_t holder_stack, uint64_t tid, uint64_t holder_tid,
-             unsigned flags, uint64_t count, uint64_t wait_ns, uint64_t max_ns, const uint32_t *hist)
+             unsigned flags, uint64_t count, uint64_t wait_ns, uint64_t max_ns, const uint32_t *hist, int64_t labels)
 {
     begin(w, "a ");
     lpw_u64(w, lock);
@@ -236,6 +249,8 @@ void lpw_agg(struct lpw *w, uint64_t lock, int64_t stack, int64_t holder_stack, 
     }
     if (!any)
         put(w, '-');
+    sp(w);
+    lpw_ref(w, labels);
     nl(w);
 }
 

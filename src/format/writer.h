@@ -38,8 +38,11 @@ void lpw_frame(struct lpw *w, uint64_t id, char kind, int64_t func, int64_t file
 void lpw_stack(struct lpw *w, uint64_t id, const uint64_t *frames, size_t n);
 void lpw_lock(struct lpw *w, uint64_t id, unsigned kind, uint64_t addr, int64_t name, int64_t type);
 void lpw_thread(struct lpw *w, uint64_t tid, int64_t name);
+/* A label set: n pairs of string ids, keys[i] and values[i], already in canonical order (keys ascending). */
+void lpw_labelset(struct lpw *w, uint64_t id, const uint64_t *keys, const uint64_t *values, size_t n);
+/* `labels` is a label-set id or -1 (none). */
 void lpw_agg(struct lpw *w, uint64_t lock, int64_t stack, int64_t holder_stack, uint64_t tid, uint64_t holder_tid,
-             unsigned flags, uint64_t count, uint64_t wait_ns, uint64_t max_ns, const uint32_t *hist);
+             unsigned flags, uint64_t count, uint64_t wait_ns, uint64_t max_ns, const uint32_t *hist, int64_t labels);
 void lpw_event(struct lpw *w, uint64_t start_ns, uint64_t dur_ns, uint64_t tid, uint64_t lock, int64_t stack);
 /* A wait in progress when the profile was written (FORMAT.md `w`). */
 void lpw_inflight(struct lpw *w, uint64_t tid, uint64_t lock, int64_t stack, uint64_t start_ns, uint64_t owner_tid,

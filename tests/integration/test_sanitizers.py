@@ -122,6 +122,7 @@ class HostileProfiles(TempDirTest):
     def test_every_subcommand(self):
         gen = load_generator()
         rules = os.path.join(SRC, "fuzz", "corpus-rules", "gate.txt")
+        label_rules = os.path.join(SRC, "fuzz", "corpus-rules", "labels.txt")
         out = os.path.join(self.tmp, "out")
         prev = None
         for seed in self.SEEDS:
@@ -146,6 +147,14 @@ class HostileProfiles(TempDirTest):
                     ["diff", f, f], ["diff", "--format", "json", "--by", "stack", f, f],
                     ["diff", "--format", "folded", "--by", "type", f, f],
                     ["check", "--rules", rules, "--baseline", f, f],
+                    # labels (half of the generated profiles are format version 2, with label sets)
+                    ["report", "--by", "label", "--top", "0", f],
+                    ["report", "--format", "markdown", "--by", "label", f],
+                    ["report", "--format", "json", "--label", "test=x", "--label", "phase=y", "--label", "test=", f],
+                    ["flamegraph", "--format", "svg", "--split-by-label", "test", f],
+                    ["export", "--format", "speedscope", "--split-by-label", "a.b-c_d", "--all", f],
+                    ["export", "--format", "pprof", "--label", "K~!=x", "-o", out, f],
+                    ["check", "--rules", label_rules, f],
                 ]
                 if prev:
                     cmds += [["report", prev, f], ["diff", prev, f], ["diff", "--by", "stack", f, prev],

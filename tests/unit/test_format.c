@@ -24,6 +24,7 @@ static char *write_sample(size_t *len)
     lpw_string(&w, 2, "hot_lock", 8);
     lpw_string(&w, 3, "dict", 4);
     lpw_string(&w, 4, "", 0);
+    lpw_string(&w, 5, "test", 4);
     lpw_frame(&w, 0, 'n', 0, -1, 0, 1, 0x1234);
     lpw_frame(&w, 1, 'p', 0, 1, 17, -1, 0);
     uint64_t fr[] = {1, 0};
@@ -34,7 +35,10 @@ static char *write_sample(size_t *len)
     uint32_t hist[LP_HIST_BUCKETS] = {0};
     hist[lp_hist_bucket(1000)] = 2;
     hist[lp_hist_bucket(5)] = 1;
-    lpw_agg(&w, 0, 0, 1, 77, 78, LP_AGG_PARKED, 3, 2005, 1000, hist);
+    uint64_t keys[] = {2, 5}, values[] = {1, 4}; /* hot_lock="/src/a b.py", test="" */
+    lpw_labelset(&w, 0, keys, values, 2);
+    lpw_agg(&w, 0, 0, 1, 77, 78, LP_AGG_PARKED, 3, 2005, 1000, hist, -1);
+    lpw_agg(&w, 0, 1, -1, 77, 0, 0, 1, 5, 5, NULL, 0);
     lpw_event(&w, 10, 1000, 77, 0, -1);
     CHECK(lpw_finish(&w) == 0);
     *len = (size_t)lseek(fd, 0, SEEK_END);
@@ -70,14 +74,18 @@ int main(void)
     CHECK(lp_profile_parse(text, len, &p, err, sizeof err) == 0);
     CHECK(p.version == LP_FORMAT_VERSION);
     CHECK(!strcmp(lp_profile_meta(&p, "cmdline"), "prog --arg 'x y'\n\\tab\t"));
-    CHECK(p.n_strings == 5 && !strcmp(p.strings[1], "/src/a b.py") && !strcmp(p.strings[4], ""));
+    CHECK(p.n_strings == 6 && !strcmp(p.strings[1], "/src/a b.py") && !strcmp(p.strings[4], ""));
     CHECK(p.n_frames == 2 && p.frames[0].kind == 'n' && p.frames[0].offset == 0x1234 && !p.frames[0].file);
     CHECK(p.frames[1].kind == 'p' && p.frames[1].line == 17 && !strcmp(p.frames[1].file, "/src/a b.py"));
     CHECK(p.n_stacks == 2 && p.stacks[0].n == 2 && p.stacks[0].frames[0] == 1 && p.stacks[1].n == 0);
     CHECK(p.n_locks == 1 && p.locks[0].kind == LP_KIND_PYMUTEX && p.locks[0].addr == 0xdeadbeef &&
           !strcmp(p.locks[0].type, "dict"));
     CHECK(p.n_threads == 1 && p.threads[0].tid == 77);
-    CHECK(p.n_aggs == 1 && p.aggs[0].count == 3 && p.aggs[0].wait_ns == 2005 && p.aggs[0].max_ns == 1000);
+    CHECK(p.n_labelsets == 1 && p.labelsets[0].n == 2 && !strcmp(p.labelsets[0].keys[0], "hot_lock") &&
+          !strcmp(p.labelsets[0].values[0], "/src/a b.py") && !strcmp(p.labelsets[0].keys[1], "test") &&
+          !strcmp(p.labelsets[0].values[1], ""));
+    CHECK(p.n_aggs == 2 && p.aggs[0].labels == -1 && p.aggs[1].labels == 0 && p.aggs[1].holder_stack == -1);
+    CHECK(p.aggs[0].count == 3 && p.aggs[0].wait_ns == 2005 && p.aggs[0].max_ns == 1000);
     CHECK(p.aggs[0].hist[9] == 2 && p.aggs[0].hist[2] == 1 && p.aggs[0].holder_stack == 1);
     CHECK(p.aggs[0].flags == LP_AGG_PARKED && p.aggs[0].holder_tid == 78);
     CHECK(p.n_events == 1 && p.events[0].stack == -1 && p.events[0].dur_ns == 1000);
@@ -102,7 +110,8 @@ int main(void)
     CHECK(parses("", "empty"));
     CHECK(parses("lockprof-profile 1\n", "truncated"));
     CHECK(parses("lockprof-profile 1\nend 0", "truncated"));
-    CHECK(parses("lockprof-profile 2\nend 0\n", "newer"));
+    CHECK(parses("lockprof-profile 2\nend 0\n", NULL));
+    CHECK(parses("lockprof-profile 3\nend 0\n", "newer"));
     CHECK(parses("LOCKPROF 1\nend 0\n", "bad magic"));
     CHECK(parses("lockprof-profile 1\ns 1 x\nend 1\n", "out of sequence"));
     CHECK(parses("lockprof-profile 1\nk 0 0\nend 1\n", "undefined"));
@@ -118,6 +127,33 @@ int main(void)
     CHECK(parses("lockprof-profile 1\nm pid 1\nend 1\nm x 2\n", "after the end"));
     CHECK(parses("lockprof-profile 1\nf 0 n - - 0 - 18446744073709551616\nend 1\n", "bad offset"));
     CHECK(parses("lockprof-profile 1\n\nend 0\n", "empty line"));
+
+    /* version 1 files: aggregates end at the histogram and have no label set; `g` is not part of version 1 */
+#define L1 "lockprof-profile 1\ns 0 x\nl 0 gil 10 0 -\n"
+#define L2 "lockprof-profile 2\ns 0 x\ns 1 k\ns 2 v\ns 3 z\nl 0 gil 10 0 -\n"
+    CHECK(parses(L1 "a 0 - - 1 0 0 1 5 5 -\nend 3\n", NULL));
+    CHECK(parses(L1 "a 0 - - 1 0 0 1 5 5 - -\nend 3\n", "extra field"));
+    CHECK(parses(L1 "g 0 0 0\nend 3\n", "not part of format version 1"));
+    /* version 2: the label-set field is required, refers backwards, and sets are canonical */
+    CHECK(parses(L2 "g 0 1 2\na 0 - - 1 0 0 1 5 5 - 0\nend 7\n", NULL));
+    CHECK(parses(L2 "g 0 1 2 3 0\na 0 - - 1 0 0 1 5 5 - -\nend 7\n", NULL));
+    CHECK(parses(L2 "a 0 - - 1 0 0 1 5 5 -\nend 6\n", "missing label set"));
+    CHECK(parses(L2 "a 0 - - 1 0 0 1 5 5 - 0\nend 6\n", "undefined"));
+    CHECK(parses(L2 "g 0\nend 6\n", "without labels"));
+    CHECK(parses(L2 "g 0 1\nend 6\n", "key without a value"));
+    CHECK(parses(L2 "g 0 1 -\nend 6\n", "bad label value"));
+    CHECK(parses(L2 "g 0 3 0 1 2\nend 6\n", "ascending"));
+    CHECK(parses(L2 "g 0 1 2 1 0\nend 6\n", "ascending"));
+    CHECK(parses(L2 "g 1 1 2\nend 6\n", "out of sequence"));
+    CHECK(parses("lockprof-profile 2\ns 0 a=b\ng 0 0 0\nend 2\n", "label key 1 has a blank"));
+    CHECK(parses("lockprof-profile 2\ns 0 a b\ng 0 0 0\nend 2\n", "label key 1 has a blank"));
+    CHECK(parses("lockprof-profile 2\ns 0 k\ns 1 a\\nb\ng 0 0 0 1 0\nend 3\n", "label key 2 has a blank"));
+    static const char newline_key[] = "lockprof-profile 2\ns 0 a\\nb\ng 0 0 0\nend 2\n";
+    CHECK(lp_profile_parse(newline_key, strlen(newline_key), &p, err, sizeof err) != 0 && strstr(err, "label key 1") &&
+          !strchr(err, '\n')); /* one line: the key is not quoted */
+    CHECK(parses("lockprof-profile 2\ns 0 \ng 0 0 0\nend 2\n", "empty label key"));
+#undef L1
+#undef L2
     CHECK(parses("lockprof-profile 1\nm pid 1\0\nend 1\n", NULL) || 1); /* strlen stops at NUL: covered below */
     CHECK(lp_profile_parse("lockprof-profile 1\n\0end 0\n", 24, &p, err, sizeof err) != 0 && strstr(err, "NUL"));
     return CHECK_DONE();

@@ -30,8 +30,8 @@ static void write_profile(const char *path, int pid, unsigned sample, uint64_t w
     lpw_lock(&w, 1, LP_KIND_PTHREAD_MUTEX, 0x10, 3, -1);
     uint32_t hist[LP_HIST_BUCKETS] = {0};
     hist[lp_hist_bucket(wait)] = 1;
-    lpw_agg(&w, 0, 0, -1, 5, 0, 0, 1, wait, wait, hist);
-    lpw_agg(&w, 1, 0, -1, 5, 0, 0, 1, 7, 7, NULL);
+    lpw_agg(&w, 0, 0, -1, 5, 0, 0, 1, wait, wait, hist, -1);
+    lpw_agg(&w, 1, 0, -1, 5, 0, 0, 1, 7, 7, NULL, -1);
     CHECK(lpw_finish(&w) == 0);
     fclose(f);
 }

@@ -2,13 +2,17 @@
  * fold into one aggregate with count, total, maximum and a log2 histogram; kind, object type, flags and holder
  * split aggregates; LOCKPROF_SAMPLE and LOCKPROF_MIN_WAIT_NS count what they leave out; holders handed over
  * through the waiter registry end up in the aggregate key; a deferred event (the CPython hooks') reaches the
- * tables at the next wait, never twice, and not while a dump holds it; a thread's exit records its deferred event.
+ * tables at the next wait, never twice, and not while a dump holds it; a thread's exit records its deferred event;
+ * the thread's label set (labels.c) splits aggregates, is interned once per thread, refuses malformed sets, and a
+ * deferred event keeps the set it waited with.
  * record.c depends on nothing above it (no stubs: it links with the modules below it only). */
+#include <errno.h>
 #include <pthread.h>
 #include <string.h>
 
 #include "check.h"
 #include "config.h"
+#include "labels.h"
 #include "lp.h"
 #include "map.h"
 #include "record.h"
@@ -164,6 +168,69 @@ int main(void)
     lp_deferred_put_back(t);
     lp_deferred_flush(t);
     CHECK(total_count(t) == c0 + 4 && total_wait(t) == w0 + 4300);
+
+    /* labels: the set is part of the aggregation key; one set is interned once per thread */
+    static const char l1[] = "test\0a\0", l2[] = "phase\0x\0test\0a\0";
+    size_t agg0 = R(t)->aggs.count;
+    CHECK(lp_labels_set(l1, sizeof l1 - 1) == 0);
+    const struct lp_labelset *s1 = lp_labels_cur;
+    CHECK(s1 && s1->n == 1 && s1->len == sizeof l1 - 1);
+    CHECK(lp_labels_set(l1, sizeof l1 - 1) == 0 && lp_labels_cur == s1);
+    lp_record(t, &ev, 0, 10, 77, 0, 0);
+    lp_record(t, &ev, 0, 10, 77, 0, 0);
+    CHECK(R(t)->aggs.count == agg0 + 1); /* the same wait without labels was another aggregate */
+    CHECK(lp_labels_set(l2, sizeof l2 - 1) == 0 && lp_labels_cur != s1 && lp_labels_cur->n == 2);
+    lp_record(t, &ev, 0, 10, 77, 0, 0);
+    CHECK(R(t)->aggs.count == agg0 + 2);
+    CHECK(lp_labels_set(l1, sizeof l1 - 1) == 0 && lp_labels_cur == s1 && t->labels.count == 2);
+    int labelled = 0;
+    tab = lp_map_snapshot(&R(t)->aggs);
+    for (i = 0; lp_map_next(tab, &i, &k, &v);)
+        labelled += ((struct lp_agg_ent *)v)->labels == s1 ? (int)((struct lp_agg_ent *)v)->count : 0;
+    CHECK(labelled == 2);
+    /* a deferred event keeps the labels of its wait, whatever the thread has when it is added */
+    CHECK(lp_wait_begin(&s, 0, NULL, 0));
+    lp_wait_end_at(&s, &(struct lp_event){.kind = LP_KIND_PYMUTEX, .addr = 0x8000}, s.t0 + 50, 1);
+    CHECK(lp_labels_set(NULL, 0) == 0 && lp_labels_cur == NULL);
+    lp_deferred_flush(t);
+    int deferred_labelled = 0;
+    tab = lp_map_snapshot(&R(t)->aggs);
+    for (i = 0; lp_map_next(tab, &i, &k, &v);) {
+        const struct lp_agg_ent *e = v;
+        const struct lp_lock_ent *l = lp_map_get(&R(t)->locks, e->lock_key);
+        if (l && l->addr == 0x8000)
+            deferred_labelled = e->labels == s1 && e->count == 1 && e->wait_ns == 50;
+    }
+    CHECK(deferred_labelled);
+    /* malformed sets are refused and change nothing */
+    CHECK(lp_labels_set(l1, sizeof l1 - 1) == 0);
+    CHECK(lp_labels_set(l2, 3) == EINVAL);                      /* cut inside a key */
+    CHECK(lp_labels_set("b\0x\0a\0y\0", 8) == EINVAL);          /* keys not sorted */
+    CHECK(lp_labels_set("a\0x\0a\0y\0", 8) == EINVAL);          /* a key twice */
+    CHECK(lp_labels_set("\0x\0", 3) == EINVAL);                 /* empty key */
+    CHECK(lp_labels_set("a=b\0x\0", 6) == EINVAL);              /* '=' in a key */
+    CHECK(lp_labels_set("a b\0x\0", 6) == EINVAL);              /* a blank in a key */
+    CHECK(lp_labels_set("a\0", 2) == EINVAL);                    /* a key without a value */
+    static char big[LP_LABELS_MAX_BYTES + 1]; /* "k" NUL "vvv...v" NUL */
+    memset(big, 'v', sizeof big);
+    big[0] = 'k';
+    big[1] = 0;
+    big[LP_LABELS_MAX_BYTES] = 0;
+    CHECK(lp_labels_set(big, LP_LABELS_MAX_BYTES + 1) == EINVAL); /* one byte too long */
+    big[LP_LABELS_MAX_BYTES - 1] = 0;
+    CHECK(lp_labels_set(big, LP_LABELS_MAX_BYTES) == 0);          /* exactly the limit */
+    CHECK(lp_labels_cur->len == LP_LABELS_MAX_BYTES);
+    CHECK(lp_labels_set("a\0\0", 3) == 0 && lp_labels_cur->n == 1); /* an empty value is a value */
+    /* not from inside lockprof, not while off; the set stays */
+    const struct lp_labelset *keep = lp_labels_cur;
+    lp_tls.depth = 1;
+    CHECK(lp_labels_set(l2, sizeof l2 - 1) == EAGAIN);
+    lp_tls.depth = 0;
+    atomic_store(&lp_state, LP_STATE_OFF);
+    CHECK(lp_labels_set(l2, sizeof l2 - 1) == ENOTSUP);
+    atomic_store(&lp_state, LP_STATE_ON);
+    CHECK(lp_labels_cur == keep);
+    CHECK(lp_labels_set(NULL, 0) == 0);
 
     /* a thread that exits with a deferred event: its exit records it (the callback record.c registers) */
     pthread_t th;
