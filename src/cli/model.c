@@ -20,7 +20,7 @@ struct priv {
     struct lp_profile *profiles;
     int n_profiles;
     struct ikey *frames, *stacks, *locks, *labelsets;
-    size_t cap_frames, cap_stacks, cap_locks, cap_rows, cap_threads, cap_events, cap_labelsets;
+    size_t cap_frames, cap_stacks, cap_locks, cap_rows, cap_threads, cap_events, cap_labelsets, cap_waiting;
 };
 
 /* Returns the id for key, assigning `next` (and setting *fresh) when new. */
@@ -221,6 +221,20 @@ static int add_profile(struct model *m, struct priv *pv, const struct lp_profile
         m->events[m->n_events++] =
             (struct m_event){proc, e->start_ns, e->dur_ns, e->tid, lmap[e->lock], e->stack < 0 ? -1 : smap[e->stack]};
     }
+    size_t first_waiting = m->n_waiting;
+    for (size_t i = 0; i < p->n_inflight; i++) {
+        const struct lpr_inflight *w = &p->inflight[i];
+        GROWV(m->waiting, pv->cap_waiting, m->n_waiting + 1);
+        uint64_t end = pr->duration_ns;
+        m->waiting[m->n_waiting++] = (struct m_waiting){
+            proc, w->tid, lmap[w->lock], w->stack < 0 ? -1 : smap[w->stack],
+            end > w->start_ns ? end - w->start_ns : 0, w->owner_tid, w->flags, 1};
+    }
+    /* a thread's waits come outermost first: only its last one is what it is blocked on now */
+    for (size_t i = first_waiting; i < m->n_waiting; i++)
+        for (size_t j = i + 1; j < m->n_waiting; j++)
+            if (m->waiting[j].tid == m->waiting[i].tid)
+                m->waiting[i].innermost = 0;
     free(fmap);
     free(smap);
     free(lmap);
@@ -277,6 +291,7 @@ void model_free(struct model *m)
     free(m->procs);
     free(m->threads);
     free(m->events);
+    free(m->waiting);
     free(m->labelsets);
     memset(m, 0, sizeof *m);
 }
@@ -371,4 +386,52 @@ uint64_t model_thread_time_ns(const struct model *m)
     for (size_t i = 0; i < m->n_procs; i++)
         t += m->procs[i].duration_ns * m->procs[i].threads;
     return t;
+}
+
+size_t model_deadlocks(const struct model *m, struct m_deadlock **out)
+{
+    /* Each thread waits for at most one lock (its innermost wait), so the wait-for graph has one edge per thread:
+     * follow it from each thread; a path that comes back to a thread already on it closes a cycle. A cycle is
+     * reported once, from its lowest waiting index. */
+    size_t n = 0, cap = 0;
+    *out = NULL;
+    uint32_t *path = xcalloc(m->n_waiting + 1, sizeof *path);
+    for (size_t start = 0; start < m->n_waiting; start++) {
+        if (!m->waiting[start].innermost)
+            continue;
+        size_t len = 0;
+        uint32_t cur = (uint32_t)start;
+        for (;;) {
+            path[len++] = cur;
+            const struct m_waiting *w = &m->waiting[cur];
+            int64_t next = -1;
+            for (size_t j = 0; w->owner_tid && j < m->n_waiting && next < 0; j++)
+                if (m->waiting[j].innermost && m->waiting[j].proc == w->proc && m->waiting[j].tid == w->owner_tid)
+                    next = (int64_t)j;
+            if (next < 0 || len > m->n_waiting)
+                break;
+            if (next == (int64_t)start) { /* back at the start: a cycle through it */
+                int lowest = 1;
+                for (size_t k = 0; k < len; k++)
+                    lowest &= path[k] >= start;
+                if (lowest && len > 1) {
+                    GROWV(*out, cap, n + 1);
+                    (*out)[n].proc = w->proc;
+                    (*out)[n].n = len;
+                    (*out)[n].waiting = xcalloc(len, sizeof(uint32_t));
+                    memcpy((*out)[n].waiting, path, len * sizeof(uint32_t));
+                    n++;
+                }
+                break;
+            }
+            int seen = 0;
+            for (size_t k = 0; k < len; k++)
+                seen |= path[k] == (uint32_t)next;
+            if (seen)
+                break; /* a cycle that does not pass through start: reported from its own lowest member */
+            cur = (uint32_t)next;
+        }
+    }
+    free(path);
+    return n;
 }

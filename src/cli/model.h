@@ -61,6 +61,18 @@ struct m_event {
     int32_t stack;
 };
 
+/* A thread that was waiting when its process wrote the profile (`w` records). */
+struct m_waiting {
+    uint32_t proc;
+    uint64_t tid;
+    uint32_t lock;
+    int32_t stack;
+    uint64_t waited_ns; /* from the start of the wait to the profile's writing */
+    uint64_t owner_tid; /* the thread holding the lock, 0 when the lock does not say */
+    uint32_t flags;
+    int innermost;      /* the thread's newest wait in progress (what it is blocked on now) */
+};
+
 struct m_proc {
     uint64_t pid, ppid;
     const char *path; /* profile file */
@@ -83,8 +95,18 @@ struct model {
     struct m_thread *threads; size_t n_threads;
     struct m_event *events; size_t n_events;
     struct m_labelset *labelsets; size_t n_labelsets;
+    struct m_waiting *waiting; size_t n_waiting;
     void *priv;
 };
+
+/* A cycle of threads of one process, each waiting for a lock the next one holds (from the waits in progress). */
+struct m_deadlock {
+    uint32_t proc;
+    size_t n;          /* threads in the cycle */
+    uint32_t *waiting; /* indices into model.waiting, one per thread, in cycle order */
+};
+/* Finds every such cycle (each once); the caller frees each `waiting` and the array. */
+size_t model_deadlocks(const struct model *m, struct m_deadlock **out);
 
 /* Loads and merges the profiles. On error prints "lockprof: PATH: problem" to stderr and returns -1. */
 int model_load(struct model *m, char **paths, int n);

@@ -2,11 +2,49 @@
  * bottom of the collector: depends on nothing of it. */
 #include "lp.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 _Atomic int lp_state;
 int lp_quiet;
+
+/* Where warnings go: a duplicate of the process's stderr taken at start-up, high in the descriptor table, so that a
+ * program that closes fd 2 and reuses it for its data never gets lockprof's text in its file. Before writing,
+ * the duplicate must still be the file it was (a program that closes every descriptor may reuse that number too):
+ * otherwise nothing is written, and the warning stays in the profile only. */
+static int warn_fd = 2;
+static dev_t warn_dev;
+static ino_t warn_ino;
+
+void lp_warn_init(void)
+{
+    struct stat st;
+    int e = errno;
+    if (fstat(2, &st) == 0) {
+        int fd = fcntl(2, F_DUPFD_CLOEXEC, 900); /* near libunwind's pipe: out of the program's way */
+        if (fd < 0)
+            fd = fcntl(2, F_DUPFD_CLOEXEC, 3);
+        if (fd >= 0) {
+            warn_fd = fd;
+            warn_dev = st.st_dev;
+            warn_ino = st.st_ino;
+        }
+    }
+    errno = e;
+}
+
+static int warn_target(void)
+{
+    if (warn_fd == 2)
+        return 2; /* before start-up (or without a stderr then): the process's stderr as it is */
+    struct stat st;
+    if (fstat(warn_fd, &st) || st.st_dev != warn_dev || st.st_ino != warn_ino)
+        return -1;
+    return warn_fd;
+}
 
 #define MAX_WARNINGS 16
 static char warnings[MAX_WARNINGS][240];
@@ -65,8 +103,12 @@ void lp_warn2(const char *msg, const char *detail)
         return;
     if (n < sizeof line - 1)
         line[n++] = '\n';
-    ssize_t r = write(2, line, n);
-    (void)r;
+    int e = errno, fd = warn_target();
+    if (fd >= 0) {
+        ssize_t r = write(fd, line, n);
+        (void)r;
+    }
+    errno = e;
 }
 
 void lp_warn(const char *msg) { lp_warn2(msg, NULL); }

@@ -5,7 +5,8 @@
  *  - never call malloc/free, stdio, or take a lock of the host's kind on a path a hook can reach;
  *  - validate every address that does not belong to us before reading through it;
  *  - pass every return value and errno of an interposed function through unchanged;
- *  - on any internal failure: lp_disable() with one warning, and keep forwarding calls. */
+ *  - on any internal failure: lp_disable() with one warning, and keep forwarding calls;
+ *  - warnings go to the stderr the process started with, never to whatever a program put on fd 2 later. */
 #ifndef LP_LP_H
 #define LP_LP_H
 
@@ -34,6 +35,8 @@ static inline uint64_t lp_now(void)
 /* Writes "lockprof: warning: <msg>\n" to stderr with one write(2) unless lp_quiet (LOCKPROF_QUIET) is set. */
 LP_HIDDEN extern int lp_quiet;
 LP_HIDDEN void lp_warn(const char *msg);
+/* Constructor: duplicates stderr out of the program's way, where warnings go from then on (lp.c). */
+LP_HIDDEN void lp_warn_init(void);
 /* Same, with a second string appended (e.g. a variable name or a path). */
 LP_HIDDEN void lp_warn2(const char *msg, const char *detail);
 /* Switches the collector to passthrough for good, with one warning naming the reason. */

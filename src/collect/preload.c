@@ -244,6 +244,7 @@ __attribute__((constructor)) static void lp_init(void)
     }
     if (atomic_load(&lp_state) == LP_STATE_OFF)
         return; /* resolution failed */
+    lp_warn_init();
     lp_config_load();
     lp_start_ns = lp_now();
     lp_tls.depth = 1; /* nothing below may record events */

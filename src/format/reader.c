@@ -20,7 +20,7 @@ struct parser {
     size_t lineno;
     char *err;
     size_t errlen;
-    size_t cap_meta, cap_strings, cap_frames, cap_stacks, cap_locks, cap_threads, cap_aggs, cap_events;
+    size_t cap_meta, cap_strings, cap_frames, cap_stacks, cap_locks, cap_threads, cap_aggs, cap_events, cap_inflight;
     size_t cap_labelsets;
 };
 
@@ -442,6 +442,27 @@ static int rec_event(struct parser *ps, struct tok *t)
     return 0;
 }
 
+static int rec_inflight(struct parser *ps, struct tok *t)
+{
+    struct lpr_inflight w;
+    int64_t lock, st;
+    uint64_t flags;
+    if (field_u64(ps, t, "thread id", 10, &w.tid) || field_ref(ps, t, "lock", ps->p->n_locks, 0, &lock) ||
+        field_ref(ps, t, "stack", ps->p->n_stacks, 1, &st) || field_u64(ps, t, "wait start", 10, &w.start_ns) ||
+        field_u64(ps, t, "owner thread id", 10, &w.owner_tid) || field_u64(ps, t, "flags", 16, &flags) ||
+        expect_end(ps, t))
+        return -1;
+    if (flags & ~(uint64_t)LP_AGG_FLAGS_KNOWN)
+        return fail(ps, "unknown wait flags %llx", (unsigned long long)flags);
+    w.lock = (uint32_t)lock;
+    w.stack = (int32_t)st;
+    w.flags = (uint32_t)flags;
+    if (GROW(ps, inflight, cap_inflight, ps->p->n_inflight))
+        return -1;
+    ps->p->inflight[ps->p->n_inflight++] = w;
+    return 0;
+}
+
 /* Every record type: its tag, the first format version that has it, and its parser. */
 static const struct record_type {
     const char *tag;
@@ -450,7 +471,7 @@ static const struct record_type {
 } record_types[] = {
     {"m", 1, rec_meta},   {"s", 1, rec_string}, {"f", 1, rec_frame}, {"k", 1, rec_stack},
     {"l", 1, rec_lock},   {"t", 1, rec_thread}, {"a", 1, rec_agg},   {"e", 1, rec_event},
-    {"g", 2, rec_labelset},
+    {"g", 2, rec_labelset}, {"w", 2, rec_inflight},
 };
 
 static const struct record_type *record_type(const char *tag)
@@ -633,6 +654,7 @@ void lp_profile_free(struct lp_profile *p)
     free(p->threads);
     free(p->aggs);
     free(p->events);
+    free(p->inflight);
     free(p->labelsets);
     free(p->text);
     for (struct pool_chunk *c = p->pool, *n; c; c = n) {

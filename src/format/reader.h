@@ -32,6 +32,9 @@ struct lpr_agg {
     uint32_t hist[LP_HIST_BUCKETS];
 };
 struct lpr_event { uint64_t start_ns, dur_ns, tid; uint32_t lock; int32_t stack; };
+/* A wait in progress when the profile was written (`w`, version 2): thread tid on lock since start_ns (after the
+ * profile's start_unix_ns), held by owner_tid (0 = unknown). */
+struct lpr_inflight { uint64_t tid, start_ns, owner_tid; uint32_t lock, flags; int32_t stack; };
 
 struct lp_profile {
     char *path;
@@ -45,6 +48,7 @@ struct lp_profile {
     struct lpr_labelset *labelsets; size_t n_labelsets;
     struct lpr_agg *aggs; size_t n_aggs;
     struct lpr_event *events; size_t n_events;
+    struct lpr_inflight *inflight; size_t n_inflight;
     char *text; /* owned copy of the file; strings point into it */
     void *pool; /* allocations owned by the profile */
 };

@@ -284,6 +284,17 @@ class Descriptors(TempDirTest):
             self.assertGreaterEqual(fd, top - 64, new)
 
 
+class Warnings(TempDirTest):
+    def test_warnings_never_go_into_a_file_the_program_put_on_fd_2(self):
+        data = os.path.join(self.tmp, "data")
+        p = run([os.path.join(BIN, "fd2_reuse"), data], env={
+            "LD_PRELOAD": LIB, "LOCKPROF_OUTPUT": os.path.join(self.tmp, "missing", "x.%p.prof")})
+        self.assertEqual(p.returncode, 0)
+        with open(data) as f:
+            self.assertEqual(f.read(), "data\n")
+        self.assertIn("lockprof: warning: cannot create the profile", p.stderr)  # on the stderr it started with
+
+
 class SafeFiles(TempDirTest):
     def test_disk_full_loses_the_profile_with_one_warning(self):
         if os.geteuid() != 0:
