@@ -11,6 +11,7 @@
 #include "cli.h"
 #include "export.h"
 #include "model.h"
+#include "output.h"
 #include "util.h"
 
 static const char usage[] =
@@ -51,13 +52,7 @@ int cmd_export(int argc, char **argv)
         switch (c) {
         case 'f': format = optarg; break;
         case 'o': out = optarg; break;
-        case O_FRAMES:
-            if (strcmp(optarg, "user") && strcmp(optarg, "all")) {
-                die_msg("export: --frames must be user or all, not '%s'", optarg);
-                return EXIT_USAGE;
-            }
-            eo.all_frames = !strcmp(optarg, "all");
-            break;
+        case O_FRAMES: if (parse_frames("export", optarg, &eo.all_frames)) return EXIT_USAGE; break;
         case O_ALL: eo.all_waits = 1; break;
         case 'h': fputs(usage, stdout); return EXIT_OK;
         case ':':

@@ -12,6 +12,7 @@
 #include "flame.h"
 #include "folded.h"
 #include "model.h"
+#include "output.h"
 #include "util.h"
 
 static const char usage[] =
@@ -95,13 +96,7 @@ int cmd_flamegraph(int argc, char **argv)
             break;
         case 'H': fo.holders = 1; break;
         case 'a': fo.rows = ROWS_ALL; break;
-        case 'F':
-            if (strcmp(optarg, "user") && strcmp(optarg, "all")) {
-                die_msg("flamegraph: --frames must be user or all, not '%s'", optarg);
-                return EXIT_USAGE;
-            }
-            fo.all_frames = !strcmp(optarg, "all");
-            break;
+        case 'F': if (parse_frames("flamegraph", optarg, &fo.all_frames)) return EXIT_USAGE; break;
         case 't': title = optarg; break;
         case 'm': {
             char *end;

@@ -508,21 +508,48 @@ bad:
     return -1;
 }
 
-int lp_profile_load(const char *path, struct lp_profile *out, char *err, size_t errlen)
+static const char *kind_of(mode_t m)
 {
-    char msg[256];
-    memset(out, 0, sizeof *out);
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    return S_ISFIFO(m) ? "a FIFO" : S_ISSOCK(m) ? "a socket" : S_ISCHR(m) ? "a character device"
+           : S_ISBLK(m) ? "a block device" : S_ISDIR(m) ? "a directory" : "not a regular file";
+}
+
+int lp_open_regular(const char *path, struct stat *st, char *err, size_t errlen)
+{
+    /* stat first: opening a FIFO for reading blocks until a writer comes, and opening a device can have effects;
+     * then O_NONBLOCK and fstat on the descriptor, in case the name was replaced in between */
+    if (stat(path, st)) {
+        snprintf(err, errlen, "%s: %s", path, strerror(errno));
+        return -1;
+    }
+    if (!S_ISREG(st->st_mode)) {
+        snprintf(err, errlen, "%s: is %s, not a regular file", path, kind_of(st->st_mode));
+        return -1;
+    }
+    int fd = open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
     if (fd < 0) {
         snprintf(err, errlen, "%s: %s", path, strerror(errno));
         return -1;
     }
-    struct stat st;
-    if (fstat(fd, &st) || !S_ISREG(st.st_mode)) {
-        snprintf(err, errlen, "%s: not a regular file", path);
+    if (fstat(fd, st) || !S_ISREG(st->st_mode)) {
+        snprintf(err, errlen, "%s: is %s, not a regular file", path, kind_of(st->st_mode));
         close(fd);
         return -1;
     }
+    int fl = fcntl(fd, F_GETFL);
+    if (fl >= 0)
+        fcntl(fd, F_SETFL, fl & ~O_NONBLOCK);
+    return fd;
+}
+
+int lp_profile_load(const char *path, struct lp_profile *out, char *err, size_t errlen)
+{
+    char msg[256];
+    memset(out, 0, sizeof *out);
+    struct stat st;
+    int fd = lp_open_regular(path, &st, err, errlen);
+    if (fd < 0)
+        return -1;
     size_t cap = (size_t)st.st_size + 1, len = 0;
     char *buf = malloc(cap);
     if (!buf) {
@@ -562,6 +589,8 @@ int lp_profile_load(const char *path, struct lp_profile *out, char *err, size_t 
         return -1;
     }
     out->path = strdup(path);
+    out->dev = (uint64_t)st.st_dev;
+    out->ino = (uint64_t)st.st_ino;
     return 0;
 }
 
