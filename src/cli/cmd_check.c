@@ -22,7 +22,8 @@ static const char usage[] =
     "\n"
     "  --rules FILE     the rules (docs/RULES.md): one per line, `max METRIC [SELECTOR] VALUE`, # comments\n"
     "  --baseline BASE  baseline profile for regression_pct rules (repeat for several; they are merged)\n"
-    "  --junit FILE     also write JUnit XML to FILE (one testcase per rule), atomically\n"
+    "  --junit FILE     also write JUnit XML to FILE (one testcase per rule): a regular file, put in place only\n"
+    "                   when complete; a symbolic link, FIFO, socket, directory or device there is refused\n"
     "\n"
     "Metrics (contention only; waits on condition variables, semaphores and notifications never count):\n"
     "  wait_ms         total contention wait [ms]\n"
@@ -34,8 +35,11 @@ static const char usage[] =
     "join terms with ',' to require all of them, e.g. kind=pymutex,type=dict.\n"
     "\n"
     "With GITHUB_ACTIONS=true, each failed rule is also printed as an ::error annotation on its rules line.\n"
+    "Names from profiles are escaped (\\n, \\xHH, \\uXXXX; docs/SAFETY.md): no profile can start a line or\n"
+    "print a workflow command of its own. A profile given twice counts once, with a warning.\n"
     "\n"
-    "Exit status: 0 every rule holds, 1 a rule failed, 2 bad option, rules file or profile.\n";
+    "Exit status: 0 every rule holds, 1 a rule failed, 2 bad option, rules file or profile (also one that is\n"
+    "not a regular file: FIFO, directory, device), or a --junit path that cannot be written.\n";
 
 /* A workflow-command value: '%', CR and LF are escaped, and in properties also ':' and ',' (GitHub's own
  * escaping rules). Names from profiles reach here already escaped by sb_text, so they hold no line break and

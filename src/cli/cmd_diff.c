@@ -41,14 +41,21 @@ static const char usage[] =
     "               with wait in microseconds (for difffolded-style flame graphs)\n"
     "  --by K       lock (default), type, or stack (lock + waiter stack)\n"
     "  --top N      rows in text (default 20; 0 = all); json and folded list everything\n"
-    "  -o OUT       write to OUT instead of standard output (atomically)\n"
+    "  -o OUT       write to OUT instead of standard output: a regular file, put in place only when\n"
+    "               complete; a symbolic link, FIFO, socket, directory or device at OUT is refused (/dev/null\n"
+    "               discards)\n"
     "\n"
     "Matching: runs share no addresses, so a lock is matched by kind + name + object type with any\n"
     "`@0x...` address in its name replaced by `@0x*` (anonymous locks match by kind + object type), and a\n"
     "stack by its frames' function and file/module base names, without Python line numbers, native offsets\n"
     "or interpreter/libc frames (docs/DIFF.md). Only contention counts, as in the report's main table.\n"
     "\n"
-    "Exit status: 0 ok, 2 bad option or unreadable/malformed profile.\n";
+    "Names from profiles (functions, locks, threads: the profiled program chose them) are escaped in text\n"
+    "output: \\n, \\xHH, \\uXXXX, so they never start a line (docs/SAFETY.md). A profile given twice (the same\n"
+    "file, or the same process: pid and start time) counts once, with a warning.\n"
+    "\n"
+    "Exit status: 0 ok; 2 bad option, unreadable/malformed profile, input that is not a regular file (FIFO,\n"
+    "directory, device), or an output path that cannot be written.\n";
 
 enum { BASE = 0, NEW = 1 };
 

@@ -29,14 +29,19 @@ static const char usage[] =
     "               chrome: Chrome trace event JSON for Perfetto / chrome://tracing: every wait as a slice on\n"
     "                 its thread, timestamps in microseconds from the earliest process start. Needs profiles\n"
     "                 recorded with `lockprof run --timeline` (or LOCKPROF_TIMELINE=1)\n"
-    "  -o OUT       write to OUT instead of standard output (atomically)\n"
+    "  -o OUT       write to OUT instead of standard output: a regular file, put in place only when\n"
+    "               complete; a symbolic link, FIFO, socket, directory or device at OUT is refused (/dev/null\n"
+    "               discards)\n"
     "  --frames F   user (default): hide native frames of the interpreter, libc and lockprof below the leaf,\n"
     "               as `lockprof report` does; all: keep every frame\n"
     "  --all        also export the waits that are not contention (condition variables, semaphores,\n"
     "               Event/Queue/join notifications, locks held by the waiter itself), marked by class;\n"
     "               by default only lock contention is exported, the same total as `lockprof report`\n"
     "\n"
-    "Exit status: 0 ok, 2 bad option, unreadable/malformed profile, or no timeline for --format chrome.\n";
+    "A profile given twice (the same file, or the same process: pid and start time) counts once, with a warning.\n"
+    "\n"
+    "Exit status: 0 ok; 2 bad option, unreadable/malformed profile, input that is not a regular file (FIFO,\n"
+    "directory, device), an output path that cannot be written, or no timeline for --format chrome.\n";
 
 int cmd_export(int argc, char **argv)
 {

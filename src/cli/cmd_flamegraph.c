@@ -35,14 +35,21 @@ static const char usage[] =
     "  --title T      title of the SVG/HTML graph\n"
     "  --minwidth PX  SVG/HTML: leave out frames narrower than PX pixels (default 0.1), as FlameGraph does;\n"
     "                 their time stays in their parent's width. Keeps graphs of many stacks small\n"
-    "  -o OUT         write to OUT instead of standard output (atomically)\n"
+    "  -o OUT         write to OUT instead of standard output: a regular file, put in place only when\n"
+    "                 complete; a symbolic link, FIFO, socket, directory or device at OUT is refused (/dev/null\n"
+    "                 discards)\n"
     "\n"
     "Each stack starts at its lock class: KIND:TYPE for object locks (pymutex:dict), else KIND:NAME\n"
     "(pthread_mutex:hot_lock, gil:GIL); then the frames from the outermost to the innermost, Python frames\n"
     "as \"func (file.py:LINE)\", native frames as \"func (module)\"; ';' in names becomes ':'. A wait without a\n"
     "recorded stack shows as [no stack recorded]. Stacks whose wait rounds to 0 us are left out.\n"
     "\n"
-    "Exit status: 0 ok, 2 bad option or unreadable/malformed profile.\n";
+    "Names from profiles (functions, locks, threads: the profiled program chose them) are escaped in text\n"
+    "output: \\n, \\xHH, \\uXXXX, so they never start a line (docs/SAFETY.md). A profile given twice (the same\n"
+    "file, or the same process: pid and start time) counts once, with a warning.\n"
+    "\n"
+    "Exit status: 0 ok; 2 bad option, unreadable/malformed profile, input that is not a regular file (FIFO,\n"
+    "directory, device), or an output path that cannot be written.\n";
 
 static int ends_with(const char *s, const char *suffix)
 {

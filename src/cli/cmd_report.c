@@ -23,9 +23,16 @@ static const char usage[] =
     "  --depth N    frames shown per stack in text/markdown (default 16; 0 = all)\n"
     "  --frames F   user (default): hide native frames of the interpreter, libc and lockprof between\n"
     "               the leaf and the first user frame; all: show every frame\n"
-    "  -o OUT       write to OUT instead of standard output (atomically)\n"
+    "  -o OUT       write to OUT instead of standard output: a regular file, put in place only when\n"
+    "               complete; a symbolic link, FIFO, socket, directory or device at OUT is refused (/dev/null\n"
+    "               discards)\n"
     "\n"
-    "Exit status: 0 ok, 2 bad option or unreadable/malformed profile.\n";
+    "Names from profiles (functions, locks, threads: the profiled program chose them) are escaped in text\n"
+    "output: \\n, \\xHH, \\uXXXX, so they never start a line (docs/SAFETY.md). A profile given twice (the same\n"
+    "file, or the same process: pid and start time) counts once, with a warning.\n"
+    "\n"
+    "Exit status: 0 ok; 2 bad option, unreadable/malformed profile, input that is not a regular file (FIFO,\n"
+    "directory, device), or an output path that cannot be written.\n";
 
 struct ropts {
     enum group_by by;

@@ -11,7 +11,9 @@
  *                the line is unknown), native frames `func (module)` (basename of the module; an unresolved
  *                function is `?? (module+0xOFFSET)`, a frame without module `func (?)` or `?? (0xOFFSET)`);
  *   no stack     a row without a recorded stack has the single frame `[no stack recorded]` under its root.
- * In every frame ';' becomes ':' and control characters (newline, tab, ...) become '?', so a line always
+ * In every frame ';' becomes ':' and control characters (newline, tab, ..., and the Unicode line separators and
+ * bidirectional formatting characters) become '?', as does the second '#' of "##[" (util.h, sb_text's
+ * TEXT_QUESTION: no name can forge a line of a CI log), so a line always
  * splits into frames at ';' and into stack and value at its last space. */
 #ifndef LP_FOLDED_H
 #define LP_FOLDED_H
