@@ -20,6 +20,7 @@ struct run_seen {
     char *name;
     dev_t dev;
     ino_t ino;
+    uid_t uid;
     struct timespec mtime;
 };
 
@@ -207,7 +208,7 @@ static struct run_seen *list(const struct run_output *ro, size_t *n)
             !S_ISREG(st.st_mode))
             continue;
         GROWV(v, cap, *n + 1);
-        v[(*n)++] = (struct run_seen){xstrdup(e->d_name), st.st_dev, st.st_ino, st.st_mtim};
+        v[(*n)++] = (struct run_seen){xstrdup(e->d_name), st.st_dev, st.st_ino, st.st_uid, st.st_mtim};
     }
     closedir(d);
     if (*n)
@@ -241,7 +242,9 @@ size_t run_output_scan(struct run_output *ro, char ***paths, size_t *n, size_t *
         int listed = 0;
         for (size_t k = 0; k < *n && !listed; k++)
             listed = !strcmp((*paths)[k], full.s);
-        if (fresh && !listed && is_profile(full.s)) {
+        /* a file of lockprof run's own user could have been announced: it is another run's (two runs in one
+         * directory at the same time), not one of this run's processes that could not append to the manifest */
+        if (fresh && !listed && v[i].uid != geteuid() && is_profile(full.s)) {
             GROWV(*paths, *cap, *n + 1);
             (*paths)[(*n)++] = full.s;
             added++;

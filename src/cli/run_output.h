@@ -11,8 +11,9 @@
  * every process writes to the same place whatever its working directory.
  *
  * After the command, run_output_scan() adds the profiles that appeared under the pattern during the run but are
- * not in the manifest: a process that changed its user id (setuid to nobody) can still write its profile into a
- * world-writable directory but not append to the manifest `lockprof run` created. */
+ * not in the manifest, when another user owns them: a process that changed its user id (setuid to nobody) can
+ * still write its profile into a world-writable directory but not append to the manifest `lockprof run` created.
+ * (A file of lockprof run's own user that was not announced belongs to another run in the same directory.) */
 #ifndef LP_RUN_OUTPUT_H
 #define LP_RUN_OUTPUT_H
 
@@ -33,8 +34,9 @@ int run_output_prepare(struct run_output *ro, const char *value, const char *fro
 /* Remembers the files that match the pattern now (before the command starts). */
 void run_output_snapshot(struct run_output *ro);
 
-/* Appends to paths (growing it) the profiles that match the pattern and are new or changed since the
- * snapshot, are not listed yet, and start like a lockprof profile; in name order. Returns how many it added. */
+/* Appends to paths (growing it) the profiles that match the pattern, are new or changed since the snapshot, are
+ * owned by another user than lockprof run's, are not listed yet, and start like a lockprof profile; in name
+ * order. Returns how many it added. */
 size_t run_output_scan(struct run_output *ro, char ***paths, size_t *n, size_t *cap);
 
 /* 0 when a file can be created in dir now, else an errno value. */

@@ -562,6 +562,18 @@ class RunReasons(TempDirTest):
         self.assertIn("note: 1 of them was found in", p.stderr)
         self.assertNotIn("no profile", p.stderr)
 
+    def test_another_runs_profile_is_not_taken_for_ours(self):
+        """A profile of lockprof run's own user that appears under the pattern without being announced is
+        another run's (two runs writing into one directory at the same time): not listed."""
+        d = os.path.join(self.tmp, "shared")
+        theirs = os.path.join(d, "p.999999.prof")
+        p = lockprof("run", "--no-summary", "-o", os.path.join(d, "p.%p.prof"), "--", "/bin/cp", NEW, theirs,
+                     timeout=GUARD)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertEqual(len(os.listdir(d)), 2)  # cp's own profile, and the copy
+        self.assertIn("1 profile written:", p.stderr)
+        self.assertNotIn(theirs, p.stderr)
+
 
 # ---- the same profile twice; counters past 2^64 ---------------------------------------------------------------
 
