@@ -11,6 +11,7 @@
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
+#include "reader.h"
 #include "util.h"
 
 enum { OUT_STDOUT, OUT_NULL, OUT_FILE };
@@ -83,12 +84,6 @@ static void disarm(void)
 
 /* ---- opening ------------------------------------------------------------------------------------------- */
 
-static const char *file_kind(mode_t m)
-{
-    return S_ISLNK(m) ? "a symbolic link" : S_ISFIFO(m) ? "a FIFO" : S_ISSOCK(m) ? "a socket" : S_ISCHR(m)
-               ? "a character device" : S_ISBLK(m) ? "a block device" : S_ISDIR(m) ? "a directory" : "not a regular file";
-}
-
 static int is_null_device(const struct stat *st) { return S_ISCHR(st->st_mode) && st->st_rdev == makedev(1, 3); }
 
 static void reset(struct out *o)
@@ -126,7 +121,7 @@ int out_open(struct out *o, const char *path)
                     "a link (give the link's target, or remove the link)", shown);
         } else {
             die_msg("cannot write %s: it is %s, not a regular file (use - for standard output)", shown,
-                    file_kind(st.st_mode));
+                    lp_file_kind(st.st_mode));
         }
         sb_free(&esc);
         return -1;

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "lp_format.h"
+#include "reader.h"
 #include "util.h"
 
 #define DEFAULT_NAME "lockprof.%p.prof"
@@ -75,12 +76,6 @@ static int make_dirs(char *dir, const char **where)
         if (!c)
             return 0;
     }
-}
-
-static const char *kind_of(mode_t m)
-{
-    return S_ISFIFO(m) ? "a FIFO" : S_ISSOCK(m) ? "a socket" : S_ISCHR(m) ? "a character device"
-           : S_ISBLK(m) ? "a block device" : "not a regular file";
 }
 
 int run_output_prepare(struct run_output *ro, const char *value, const char *from)
@@ -149,7 +144,7 @@ int run_output_prepare(struct run_output *ro, const char *value, const char *fro
     if (!strstr(ro->base, "%p") && stat(ro->pattern, &st) == 0 && !S_ISREG(st.st_mode)) {
         /* (a symbolic link to a regular file is left to the collector, which writes PATH.1 beside it) */
         die_msg("run: %s %s is %s, not a regular file: profiles are files, one per process (give a file name "
-                "or a directory)", from, shown.s, kind_of(st.st_mode));
+                "or a directory)", from, shown.s, lp_file_kind(st.st_mode));
         goto out;
     }
     rc = 0;

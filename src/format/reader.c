@@ -508,10 +508,18 @@ bad:
     return -1;
 }
 
-static const char *kind_of(mode_t m)
+const char *lp_file_kind(unsigned mode)
 {
-    return S_ISFIFO(m) ? "a FIFO" : S_ISSOCK(m) ? "a socket" : S_ISCHR(m) ? "a character device"
-           : S_ISBLK(m) ? "a block device" : S_ISDIR(m) ? "a directory" : "not a regular file";
+    switch (mode & S_IFMT) {
+    case S_IFREG: return "a regular file";
+    case S_IFLNK: return "a symbolic link";
+    case S_IFIFO: return "a FIFO";
+    case S_IFSOCK: return "a socket";
+    case S_IFCHR: return "a character device";
+    case S_IFBLK: return "a block device";
+    case S_IFDIR: return "a directory";
+    default: return "not a regular file";
+    }
 }
 
 int lp_open_regular(const char *path, struct stat *st, char *err, size_t errlen)
@@ -523,7 +531,7 @@ int lp_open_regular(const char *path, struct stat *st, char *err, size_t errlen)
         return -1;
     }
     if (!S_ISREG(st->st_mode)) {
-        snprintf(err, errlen, "%s: is %s, not a regular file", path, kind_of(st->st_mode));
+        snprintf(err, errlen, "%s: is %s, not a regular file", path, lp_file_kind(st->st_mode));
         return -1;
     }
     int fd = open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
@@ -532,7 +540,7 @@ int lp_open_regular(const char *path, struct stat *st, char *err, size_t errlen)
         return -1;
     }
     if (fstat(fd, st) || !S_ISREG(st->st_mode)) {
-        snprintf(err, errlen, "%s: is %s, not a regular file", path, kind_of(st->st_mode));
+        snprintf(err, errlen, "%s: is %s, not a regular file", path, lp_file_kind(st->st_mode));
         close(fd);
         return -1;
     }

@@ -54,6 +54,8 @@ int lp_profile_parse(const char *data, size_t len, struct lp_profile *out, char 
  * in err ("PATH: is a FIFO, not a regular file"). */
 struct stat;
 int lp_open_regular(const char *path, struct stat *st, char *err, size_t errlen);
+/* What a file of this st_mode is, for messages: "a FIFO", "a directory", "a character device", ... */
+const char *lp_file_kind(unsigned mode);
 
 /* Reads and parses a file (lp_open_regular: regular files only). Errors are "PATH: message". */
 int lp_profile_load(const char *path, struct lp_profile *out, char *err, size_t errlen);
