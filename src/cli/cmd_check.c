@@ -22,7 +22,8 @@ static const char usage[] =
     "\n"
     "  --rules FILE     the rules (docs/RULES.md): one per line, `max METRIC [SELECTOR] VALUE`, # comments\n"
     "  --baseline BASE  baseline profile for regression_pct rules (repeat for several; they are merged)\n"
-    "  --junit FILE     also write JUnit XML to FILE (one testcase per rule), atomically\n"
+    "  --junit FILE     also write JUnit XML to FILE (one testcase per rule): a regular file, put in place only\n"
+    "                   when complete; a symbolic link, FIFO, socket, directory or device there is refused\n"
     "\n"
     "Metrics (contention only; waits on condition variables, semaphores and notifications never count):\n"
     "  wait_ms         total contention wait [ms]\n"
@@ -34,10 +35,15 @@ static const char usage[] =
     "join terms with ',' to require all of them, e.g. kind=pymutex,type=dict.\n"
     "\n"
     "With GITHUB_ACTIONS=true, each failed rule is also printed as an ::error annotation on its rules line.\n"
+    "Names from profiles are escaped (\\n, \\xHH, \\uXXXX; docs/SAFETY.md): no profile can start a line or\n"
+    "print a workflow command of its own. A profile given twice counts once, with a warning.\n"
     "\n"
-    "Exit status: 0 every rule holds, 1 a rule failed, 2 bad option, rules file or profile.\n";
+    "Exit status: 0 every rule holds, 1 a rule failed, 2 bad option, rules file or profile (also one that is\n"
+    "not a regular file: FIFO, directory, device), or a --junit path that cannot be written.\n";
 
-/* A workflow-command value: '%', CR and LF are escaped, and in properties also ':' and ','. */
+/* A workflow-command value: '%', CR and LF are escaped, and in properties also ':' and ',' (GitHub's own
+ * escaping rules). Names from profiles reach here already escaped by sb_text, so they hold no line break and
+ * no "##[" (util.h); this keeps the file name, the rule and the message each inside its field. */
 static void gh_escape(struct strbuf *o, const char *s, int property)
 {
     for (; *s; s++) {
@@ -127,11 +133,15 @@ int cmd_check(int argc, char **argv)
 
     struct rules_input in = {&m, have_base ? &bm : NULL};
     struct rule_result *res = xcalloc(rules.n, sizeof *res);
+    /* the rules file is text too: its name and its rules are shown escaped (util.h) */
+    struct strbuf path_text = {0}, *rule_text = xcalloc(rules.n, sizeof *rule_text);
+    sb_text_str(&path_text, rules.path);
     size_t failed = 0, width = 0, where_w = 0;
     for (size_t i = 0; i < rules.n; i++) {
         rules_eval(&rules.v[i], &in, &res[i]);
         failed += !res[i].pass;
-        size_t w = strlen(rules.v[i].text);
+        sb_text_str(&rule_text[i], rules.v[i].text);
+        size_t w = rule_text[i].len;
         if (w > width)
             width = w;
         char where[32];
@@ -143,7 +153,7 @@ int cmd_check(int argc, char **argv)
     int nprof = argc - optind;
     struct strbuf o = {0};
     sb_printf(&o, "lockprof check: %zu rule%s from %s on %d profile%s", rules.n, rules.n == 1 ? "" : "s",
-              rules.path, nprof, nprof == 1 ? "" : "s");
+              path_text.s, nprof, nprof == 1 ? "" : "s");
     if (have_base)
         sb_printf(&o, " (baseline: %d profile%s)", n_base, n_base == 1 ? "" : "s");
     sb_puts(&o, "\n");
@@ -158,8 +168,8 @@ int cmd_check(int argc, char **argv)
         /* a hint against typos in type= and lock=; with a limit of 0, matching nothing is the point */
         if (!x->matched && r->n_terms && r->limit > 0)
             sb_puts(summary, " (the selector matched no contention)");
-        sb_printf(&o, "%s  %s:%-*u  %-*s  %s\n", x->pass ? "PASS" : "FAIL", rules.path, (int)where_w, r->line,
-                  (int)width, r->text, summary->s);
+        sb_printf(&o, "%s  %s:%-*u  %-*s  %s\n", x->pass ? "PASS" : "FAIL", path_text.s, (int)where_w, r->line,
+                  (int)width, rule_text[i].s, summary->s);
         if (!x->pass && *x->detail)
             sb_printf(&o, "      %s\n", x->detail);
 
@@ -169,7 +179,7 @@ int cmd_check(int argc, char **argv)
                                        x->pass ? NULL : summary->s, details->s};
         if (gha && !x->pass) {
             struct strbuf title = {0}, msg = {0};
-            sb_printf(&title, "lockprof check: %s", r->text);
+            sb_printf(&title, "lockprof check: %s", rule_text[i].s);
             sb_printf(&msg, "%s%s%s", summary->s, *x->detail ? "; " : "", x->detail);
             gh_error(&o, rules.path, r->line, title.s, msg.s);
             sb_free(&title);
@@ -191,6 +201,10 @@ int cmd_check(int argc, char **argv)
 
     for (size_t i = 0; i < rules.n * 3; i++)
         sb_free(&texts[i]);
+    for (size_t i = 0; i < rules.n; i++)
+        sb_free(&rule_text[i]);
+    free(rule_text);
+    sb_free(&path_text);
     free(texts);
     free(cases);
     free(res);

@@ -25,6 +25,7 @@
 #include "folded.h"
 #include "group.h"
 #include "model.h"
+#include "output.h"
 #include "util.h"
 
 static const char usage[] =
@@ -40,14 +41,21 @@ static const char usage[] =
     "               with wait in microseconds (for difffolded-style flame graphs)\n"
     "  --by K       lock (default), type, or stack (lock + waiter stack)\n"
     "  --top N      rows in text (default 20; 0 = all); json and folded list everything\n"
-    "  -o OUT       write to OUT instead of standard output (atomically)\n"
+    "  -o OUT       write to OUT instead of standard output: a regular file, put in place only when\n"
+    "               complete; a symbolic link, FIFO, socket, directory or device at OUT is refused (/dev/null\n"
+    "               discards)\n"
     "\n"
     "Matching: runs share no addresses, so a lock is matched by kind + name + object type with any\n"
     "`@0x...` address in its name replaced by `@0x*` (anonymous locks match by kind + object type), and a\n"
     "stack by its frames' function and file/module base names, without Python line numbers, native offsets\n"
     "or interpreter/libc frames (docs/DIFF.md). Only contention counts, as in the report's main table.\n"
     "\n"
-    "Exit status: 0 ok, 2 bad option or unreadable/malformed profile.\n";
+    "Names from profiles (functions, locks, threads: the profiled program chose them) are escaped in text\n"
+    "output: \\n, \\xHH, \\uXXXX, so they never start a line (docs/SAFETY.md). A profile given twice (the same\n"
+    "file, or the same process: pid and start time) counts once, with a warning.\n"
+    "\n"
+    "Exit status: 0 ok; 2 bad option, unreadable/malformed profile, input that is not a regular file (FIFO,\n"
+    "directory, device), or an output path that cannot be written.\n";
 
 enum { BASE = 0, NEW = 1 };
 
@@ -93,11 +101,7 @@ struct diff {
 /* ---- matching texts ------------------------------------------------------------------------------------ */
 
 /* s with control characters replaced by '?' (as folded.h does), so a text never contains a key separator. */
-static void add_clean(struct strbuf *o, const char *s, size_t n)
-{
-    for (size_t i = 0; i < n; i++)
-        sb_add(o, (unsigned char)s[i] < 0x20 || s[i] == 0x7f ? "?" : s + i, 1);
-}
+static void add_clean(struct strbuf *o, const char *s, size_t n) { sb_text(o, s, n, TEXT_QUESTION); }
 
 /* s (cleaned) with every "@0x<hex>" turned into "@0x*". */
 static void add_masked(struct strbuf *o, const char *s)
@@ -154,7 +158,7 @@ static uint32_t *user_frames(const struct model *m, int32_t stack, uint32_t *n)
     const struct m_stack *s = &m->stacks[stack];
     uint32_t *v = xmalloc(s->n * sizeof *v);
     for (uint32_t i = 0; i < s->n; i++)
-        if (i == 0 || !m->frames[s->frames[i]].interp)
+        if (model_frame_shown(m, s, i, 0))
             v[(*n)++] = s->frames[i];
     return v;
 }
@@ -224,10 +228,10 @@ static void collect(struct diff *d, const struct model *m, int side)
         if (model_row_is_wait(r, m))
             continue;
         size_t ei = entity(d, m, r, &key);
-        d->v[ei].count[side] += r->count;
-        d->v[ei].wait_ns[side] += r->wait_ns;
-        d->count[side] += r->count;
-        d->wait_ns[side] += r->wait_ns;
+        d->v[ei].count[side] = sat_add(d->v[ei].count[side], r->count);
+        d->v[ei].wait_ns[side] = sat_add(d->v[ei].wait_ns[side], r->wait_ns);
+        d->count[side] = sat_add(d->count[side], r->count);
+        d->wait_ns[side] = sat_add(d->wait_ns[side], r->wait_ns);
         struct stack_key k;
         memset(&k, 0, sizeof k); /* padding takes part in the hash */
         k.ent = ei;
@@ -240,7 +244,7 @@ static void collect(struct diff *d, const struct model *m, int side)
             a->k = k;
             HASH_ADD(hh, d->stacks, k, sizeof k, a);
         }
-        a->wait_ns += r->wait_ns;
+        a->wait_ns = sat_add(a->wait_ns, r->wait_ns);
     }
     sb_free(&key);
 }
@@ -294,8 +298,8 @@ static void diff_build(struct diff *d, const struct model *models[2])
     top_frames(d, models);
     for (size_t i = 0; i < d->n; i++) {
         struct dent *x = &d->v[i];
-        x->change_ns = (int64_t)(x->wait_ns[NEW] - x->wait_ns[BASE]);
-        x->change_count = (int64_t)(x->count[NEW] - x->count[BASE]);
+        x->change_ns = sat_diff(x->wait_ns[NEW], x->wait_ns[BASE]);
+        x->change_count = sat_diff(x->count[NEW], x->count[BASE]);
     }
     if (d->n)
         qsort(d->v, d->n, sizeof *d->v, cmp_dent);
@@ -359,12 +363,18 @@ static const char *pct_text(double p, char *buf, size_t cap)
 static void text_label(struct strbuf *o, const struct diff *d, const struct dent *x)
 {
     if (d->by == BY_TYPE) {
-        sb_puts(o, x->type ? x->type : "(not an object)");
+        if (x->type)
+            add_clean(o, x->type, strlen(x->type));
+        else
+            sb_puts(o, "(not an object)");
         return;
     }
-    sb_puts(o, x->lock);
-    if (x->type)
-        sb_printf(o, " [%s]", x->type);
+    sb_puts(o, x->lock); /* cleaned by add_masked */
+    if (x->type) {
+        sb_puts(o, " [");
+        add_clean(o, x->type, strlen(x->type));
+        sb_puts(o, "]");
+    }
 }
 
 /* Ends a table line: no trailing blanks (an empty last column leaves them). */
@@ -382,10 +392,10 @@ static void render_text(struct strbuf *o, const struct diff *d, long top, int n_
     sb_printf(o, "lockprof diff: contention by %s, base (%d profile%s) -> new (%d profile%s)\n",
               group_by_name(d->by), n_base, n_base == 1 ? "" : "s", n_new, n_new == 1 ? "" : "s");
     sb_printf(o, "  wait %.3f -> %.3f ms (%+.3f ms, %s), contentions %llu -> %llu (%+lld)\n", ms(d->wait_ns[BASE]),
-              ms(d->wait_ns[NEW]), (double)((int64_t)(d->wait_ns[NEW] - d->wait_ns[BASE])) / 1e6,
+              ms(d->wait_ns[NEW]), (double)sat_diff(d->wait_ns[NEW], d->wait_ns[BASE]) / 1e6,
               pct_text(change_pct(d->wait_ns[BASE], d->wait_ns[NEW]), p, sizeof p),
               (unsigned long long)d->count[BASE], (unsigned long long)d->count[NEW],
-              (long long)(d->count[NEW] - d->count[BASE]));
+              (long long)sat_diff(d->count[NEW], d->count[BASE]));
     if (n_base != n_new)
         sb_printf(o, "  note: the sides have different numbers of profiles; values are sums, not averages\n");
     if (!d->n) {
@@ -562,8 +572,8 @@ static void render_folded(struct strbuf *o, const struct model *models[2])
         uint64_t b = 0, a = 0;
         size_t j = i;
         for (; j < n && !strcmp(text.s + v[i].off, text.s + v[j].off); j++) {
-            b += v[j].v[BASE];
-            a += v[j].v[NEW];
+            b = sat_add(b, v[j].v[BASE]);
+            a = sat_add(a, v[j].v[NEW]);
         }
         sb_printf(o, "%s %llu %llu\n", text.s + v[i].off, (unsigned long long)b, (unsigned long long)a);
         i = j;

@@ -12,6 +12,7 @@
 #include "export.h"
 #include "labelsets.h"
 #include "model.h"
+#include "output.h"
 #include "util.h"
 
 static const char usage[] =
@@ -31,7 +32,9 @@ static const char usage[] =
     "               chrome: Chrome trace event JSON for Perfetto / chrome://tracing: every wait as a slice on\n"
     "                 its thread, timestamps in microseconds from the earliest process start. Needs profiles\n"
     "                 recorded with `lockprof run --timeline` (or LOCKPROF_TIMELINE=1)\n"
-    "  -o OUT       write to OUT instead of standard output (atomically)\n"
+    "  -o OUT       write to OUT instead of standard output: a regular file, put in place only when\n"
+    "               complete; a symbolic link, FIFO, socket, directory or device at OUT is refused (/dev/null\n"
+    "               discards)\n"
     "  --frames F   user (default): hide native frames of the interpreter, libc and lockprof below the leaf,\n"
     "               as `lockprof report` does; all: keep every frame\n"
     "  --all        also export the waits that are not contention (condition variables, semaphores,\n"
@@ -43,7 +46,10 @@ static const char usage[] =
     "               speedscope: one profile per value of label KEY (\"KEY unset\" for waits without it),\n"
     "               each with its lock classes as root frames, instead of one profile per lock class\n"
     "\n"
-    "Exit status: 0 ok, 2 bad option, unreadable/malformed profile, or no timeline for --format chrome.\n";
+    "A profile given twice (the same file, or the same process: pid and start time) counts once, with a warning.\n"
+    "\n"
+    "Exit status: 0 ok; 2 bad option, unreadable/malformed profile, input that is not a regular file (FIFO,\n"
+    "directory, device), an output path that cannot be written, or no timeline for --format chrome.\n";
 
 static int export(int argc, char **argv, struct label_filters *lf);
 
@@ -70,13 +76,7 @@ static int export(int argc, char **argv, struct label_filters *lf)
         switch (c) {
         case 'f': format = optarg; break;
         case 'o': out = optarg; break;
-        case O_FRAMES:
-            if (strcmp(optarg, "user") && strcmp(optarg, "all")) {
-                die_msg("export: --frames must be user or all, not '%s'", optarg);
-                return EXIT_USAGE;
-            }
-            eo.all_frames = !strcmp(optarg, "all");
-            break;
+        case O_FRAMES: if (parse_frames("export", optarg, &eo.all_frames)) return EXIT_USAGE; break;
         case O_ALL: eo.all_waits = 1; break;
         case O_LABEL:
             if (label_filter_add(lf, "export", optarg))

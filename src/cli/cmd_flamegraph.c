@@ -13,6 +13,7 @@
 #include "folded.h"
 #include "labelsets.h"
 #include "model.h"
+#include "output.h"
 #include "util.h"
 
 static const char usage[] =
@@ -41,14 +42,21 @@ static const char usage[] =
     "  --split-by-label KEY\n"
     "                 one tower per value of label KEY: every stack starts with the frame KEY=VALUE\n"
     "                 (\"KEY unset\" for waits without it), above its lock class\n"
-    "  -o OUT         write to OUT instead of standard output (atomically)\n"
+    "  -o OUT         write to OUT instead of standard output: a regular file, put in place only when\n"
+    "                 complete; a symbolic link, FIFO, socket, directory or device at OUT is refused (/dev/null\n"
+    "                 discards)\n"
     "\n"
     "Each stack starts at its lock class: KIND:TYPE for object locks (pymutex:dict), else KIND:NAME\n"
     "(pthread_mutex:hot_lock, gil:GIL); then the frames from the outermost to the innermost, Python frames\n"
     "as \"func (file.py:LINE)\", native frames as \"func (module)\"; ';' in names becomes ':'. A wait without a\n"
     "recorded stack shows as [no stack recorded]. Stacks whose wait rounds to 0 us are left out.\n"
     "\n"
-    "Exit status: 0 ok, 2 bad option or unreadable/malformed profile.\n";
+    "Names from profiles (functions, locks, threads: the profiled program chose them) are escaped in text\n"
+    "output: \\n, \\xHH, \\uXXXX, so they never start a line (docs/SAFETY.md). A profile given twice (the same\n"
+    "file, or the same process: pid and start time) counts once, with a warning.\n"
+    "\n"
+    "Exit status: 0 ok; 2 bad option, unreadable/malformed profile, input that is not a regular file (FIFO,\n"
+    "directory, device), or an output path that cannot be written.\n";
 
 static int ends_with(const char *s, const char *suffix)
 {
@@ -124,13 +132,7 @@ static int flamegraph(int argc, char **argv, struct label_filters *lf)
             break;
         case 'H': fo.holders = 1; break;
         case 'a': fo.rows = ROWS_ALL; break;
-        case 'F':
-            if (strcmp(optarg, "user") && strcmp(optarg, "all")) {
-                die_msg("flamegraph: --frames must be user or all, not '%s'", optarg);
-                return EXIT_USAGE;
-            }
-            fo.all_frames = !strcmp(optarg, "all");
-            break;
+        case 'F': if (parse_frames("flamegraph", optarg, &fo.all_frames)) return EXIT_USAGE; break;
         case 't': title = optarg; break;
         case 'm': {
             char *end;

@@ -9,6 +9,7 @@
 #include "group.h"
 #include "labelsets.h"
 #include "model.h"
+#include "output.h"
 #include "util.h"
 
 static const char usage[] =
@@ -26,9 +27,16 @@ static const char usage[] =
     "  --depth N    frames shown per stack in text/markdown (default 16; 0 = all)\n"
     "  --frames F   user (default): hide native frames of the interpreter, libc and lockprof between\n"
     "               the leaf and the first user frame; all: show every frame\n"
-    "  -o OUT       write to OUT instead of standard output (atomically)\n"
+    "  -o OUT       write to OUT instead of standard output: a regular file, put in place only when\n"
+    "               complete; a symbolic link, FIFO, socket, directory or device at OUT is refused (/dev/null\n"
+    "               discards)\n"
     "\n"
-    "Exit status: 0 ok, 2 bad option or unreadable/malformed profile.\n";
+    "Names from profiles (functions, locks, threads: the profiled program chose them) are escaped in text\n"
+    "output: \\n, \\xHH, \\uXXXX, so they never start a line (docs/SAFETY.md). A profile given twice (the same\n"
+    "file, or the same process: pid and start time) counts once, with a warning.\n"
+    "\n"
+    "Exit status: 0 ok; 2 bad option, unreadable/malformed profile, input that is not a regular file (FIFO,\n"
+    "directory, device), or an output path that cannot be written.\n";
 
 struct ropts {
     enum group_by by;
@@ -59,12 +67,10 @@ static void print_stack(struct strbuf *o, const struct model *m, int32_t stack, 
         return;
     }
     const struct m_stack *s = &m->stacks[stack];
-    char buf[1024];
     long shown = 0;
     int hidden = 0;
     for (uint32_t i = 0; i < s->n; i++) {
-        const struct m_frame *f = &m->frames[s->frames[i]];
-        if (!ro->all_frames && i > 0 && f->interp) {
+        if (!model_frame_shown(m, s, i, ro->all_frames)) {
             hidden++;
             continue;
         }
@@ -76,7 +82,9 @@ static void print_stack(struct strbuf *o, const struct model *m, int32_t stack, 
             sb_printf(o, "%s  (%d interpreter/libc frames)\n", indent, hidden);
             hidden = 0;
         }
-        sb_printf(o, "%s#%-2u %s\n", indent, i, model_frame_str(m, s->frames[i], buf, sizeof buf));
+        sb_printf(o, "%s#%-2u ", indent, i);
+        model_frame_text(m, s->frames[i], o);
+        sb_puts(o, "\n");
         shown++;
     }
     if (hidden)
@@ -91,19 +99,26 @@ static void text_table(struct strbuf *o, const struct model *m, struct grp *g, s
               ro->by == BY_LOCK ? "object type" : "", "contentions", "wait[ms]", "avg[ms]", "max[ms]", "p99[ms]",
               "share", ro->by == BY_STACK ? "" : "top waiter frame");
     size_t lim = ro->top && (size_t)ro->top < n ? (size_t)ro->top : n;
+    struct strbuf label = {0}, type = {0}, frame = {0};
     for (size_t i = 0; i < lim; i++) {
-        char buf[1024] = "", p[16];
+        char p[16];
+        sb_reset(&frame);
         if (ro->by != BY_STACK && g[i].n_stacks) {
             int64_t f = model_top_frame(m, g[i].stacks[0].stack);
             if (f >= 0)
-                model_frame_str(m, (uint32_t)f, buf, sizeof buf);
+                model_frame_text(m, (uint32_t)f, &frame);
         }
         sb_printf(o, "  %-3zu %-15s %-32s %-18s %11llu %11.3f %9.3f %9.3f %9.3f %6s  %s\n", i + 1,
-                  lp_kind_name(g[i].kind), g[i].label,
-                  ro->by == BY_LOCK ? (g[i].type ? g[i].type : "-") : "", (unsigned long long)g[i].count,
-                  ms(g[i].wait_ns), g[i].count ? ms(g[i].wait_ns) / (double)g[i].count : 0.0, ms(g[i].max_ns),
-                  ms(model_hist_quantile_max(g[i].hist, 0.99, g[i].max_ns)), pct(g[i].wait_ns, total, p), buf);
+                  lp_kind_name(g[i].kind), text_esc(&label, g[i].label),
+                  ro->by == BY_LOCK ? text_esc(&type, g[i].type ? g[i].type : "-") : "",
+                  (unsigned long long)g[i].count, ms(g[i].wait_ns),
+                  g[i].count ? ms(g[i].wait_ns) / (double)g[i].count : 0.0, ms(g[i].max_ns),
+                  ms(model_hist_quantile_max(g[i].hist, 0.99, g[i].max_ns)), pct(g[i].wait_ns, total, p),
+                  frame.s ? frame.s : "");
     }
+    sb_free(&label);
+    sb_free(&type);
+    sb_free(&frame);
     if (lim < n)
         sb_printf(o, "  ... %zu more (use --top 0 to see all)\n", n - lim);
 }
@@ -113,10 +128,12 @@ static void text_stacks(struct strbuf *o, const struct model *m, struct grp *g, 
     size_t locks = n < 5 ? n : 5;
     if (ro->top && (size_t)ro->top < locks)
         locks = (size_t)ro->top;
+    struct strbuf label = {0}, type = {0}, name = {0};
     for (size_t i = 0; i < locks; i++) {
-        sb_printf(o, "\n  [%zu] %s %s%s%s — %llu contentions, %.3f ms\n", i + 1, lp_kind_name(g[i].kind), g[i].label,
-                  g[i].type && ro->by == BY_LOCK ? " of type " : "", g[i].type && ro->by == BY_LOCK ? g[i].type : "",
-                  (unsigned long long)g[i].count, ms(g[i].wait_ns));
+        sb_printf(o, "\n  [%zu] %s %s%s%s — %llu contentions, %.3f ms\n", i + 1, lp_kind_name(g[i].kind),
+                  text_esc(&label, g[i].label), g[i].type && ro->by == BY_LOCK ? " of type " : "",
+                  g[i].type && ro->by == BY_LOCK ? text_esc(&type, g[i].type) : "", (unsigned long long)g[i].count,
+                  ms(g[i].wait_ns));
         size_t ns = g[i].n_stacks < 3 ? g[i].n_stacks : 3;
         for (size_t j = 0; j < ns; j++) {
             const struct stack_stat *s = &g[i].stacks[j];
@@ -132,19 +149,23 @@ static void text_stacks(struct strbuf *o, const struct model *m, struct grp *g, 
             }
             if (s->holder_tid) {
                 const char *nm = model_thread_name(m, s->proc, s->holder_tid);
-                sb_printf(o, "      holder thread: %s (tid %llu)\n", nm ? nm : "?", (unsigned long long)s->holder_tid);
+                sb_printf(o, "      holder thread: %s (tid %llu)\n", nm ? text_esc(&name, nm) : "?",
+                          (unsigned long long)s->holder_tid);
             }
         }
         if (g[i].n_stacks > ns)
             sb_printf(o, "    ... %zu more stacks\n", g[i].n_stacks - ns);
     }
+    sb_free(&label);
+    sb_free(&type);
+    sb_free(&name);
 }
 
 static uint64_t sum_wait(struct grp *g, size_t n)
 {
     uint64_t t = 0;
     for (size_t i = 0; i < n; i++)
-        t += g[i].wait_ns;
+        t = sat_add(t, g[i].wait_ns);
     return t;
 }
 
@@ -152,26 +173,34 @@ static void text_header(struct strbuf *o, const struct model *m)
 {
     uint64_t events = 0;
     for (size_t i = 0; i < m->n_rows; i++)
-        events += m->rows[i].count;
+        events = sat_add(events, m->rows[i].count);
     sb_printf(o, "lockprof report: %zu process%s, %zu thread%s, %llu recorded waits\n", m->n_procs,
               m->n_procs == 1 ? "" : "es", m->n_threads, m->n_threads == 1 ? "" : "s", (unsigned long long)events);
+    struct strbuf cmd = {0}, py = {0}, build = {0};
     for (size_t i = 0; i < m->n_procs; i++) {
         const struct m_proc *p = &m->procs[i];
-        sb_printf(o, "  pid %llu: %.200s — %.3f s, %llu thread%s", (unsigned long long)p->pid,
-                  *p->cmdline ? p->cmdline : p->exe, (double)p->duration_ns / 1e9, (unsigned long long)p->threads,
-                  p->threads == 1 ? "" : "s");
+        sb_reset(&cmd);
+        const char *c = *p->cmdline ? p->cmdline : p->exe;
+        sb_text(&cmd, c, strnlen(c, 200), TEXT_ESCAPE);
+        sb_printf(o, "  pid %llu: %s — %.3f s, %llu thread%s", (unsigned long long)p->pid, cmd.s ? cmd.s : "",
+                  (double)p->duration_ns / 1e9, (unsigned long long)p->threads, p->threads == 1 ? "" : "s");
         if (p->python)
-            sb_printf(o, ", Python %s (%s)", p->python, p->python_build ? p->python_build : "?");
+            sb_printf(o, ", Python %s (%s)", text_esc(&py, p->python),
+                      p->python_build ? text_esc(&build, p->python_build) : "?");
         if (p->sample_every > 1)
             sb_printf(o, ", sampled 1 in %llu (counts and waits scaled x%llu)", (unsigned long long)p->sample_every,
                       (unsigned long long)p->sample_every);
         sb_puts(o, "\n");
     }
+    sb_free(&cmd);
+    sb_free(&py);
+    sb_free(&build);
 }
 
 static void text_notes(struct strbuf *o, const struct model *m)
 {
     int header = 0;
+    struct strbuf esc = {0};
 #define NOTE(...)                                                                                              \
     do {                                                                                                       \
         if (!header++)                                                                                         \
@@ -199,8 +228,9 @@ static void text_notes(struct strbuf *o, const struct model *m)
             NOTE("pid %llu: the profiler's own internal lock was contended %llu times", (unsigned long long)p->pid,
                  (unsigned long long)p->self_contentions);
         for (size_t w = 0; w < p->n_warnings; w++)
-            NOTE("pid %llu: collector warning: %s", (unsigned long long)p->pid, p->warnings[w]);
+            NOTE("pid %llu: collector warning: %s", (unsigned long long)p->pid, text_esc(&esc, p->warnings[w]));
     }
+    sb_free(&esc);
 #undef NOTE
 }
 
@@ -414,14 +444,17 @@ static size_t md_backtick_run(const char *s)
     return best;
 }
 
-/* s as an inline code span. In a table cell '|' is escaped (GFM reads "\|" inside code spans of tables as
- * '|'); control characters become spaces. An empty s is an em dash. */
-static void md_code(struct strbuf *o, const char *s, int in_table)
+/* s as an inline code span. In a table cell '|' is escaped (GFM reads "\\|" inside code spans of tables as
+ * '|'); control characters become spaces (sb_text's TEXT_SPACE). An empty s is an em dash. */
+static void md_code(struct strbuf *o, const char *raw, int in_table)
 {
-    if (!*s) {
+    if (!*raw) {
         sb_puts(o, "—");
         return;
     }
+    struct strbuf t = {0};
+    sb_text(&t, raw, strlen(raw), TEXT_SPACE);
+    const char *s = t.s;
     size_t fence = md_backtick_run(s) + 1;
     size_t len = strlen(s);
     int pad = s[0] == '`' || s[len - 1] == '`' || s[0] == ' ' || s[len - 1] == ' ';
@@ -432,8 +465,6 @@ static void md_code(struct strbuf *o, const char *s, int in_table)
     for (; *s; s++) {
         if (in_table && *s == '|')
             sb_add(o, "\\|", 2);
-        else if ((unsigned char)*s < 0x20 || *s == 0x7f)
-            sb_add(o, " ", 1);
         else
             sb_add(o, s, 1);
     }
@@ -441,6 +472,7 @@ static void md_code(struct strbuf *o, const char *s, int in_table)
         sb_add(o, " ", 1);
     for (size_t i = 0; i < fence; i++)
         sb_add(o, "`", 1);
+    sb_free(&t);
 }
 
 /* A fenced code block around `body` (which ends in a newline), with a fence longer than any backtick run in it. */
@@ -465,14 +497,12 @@ static void md_label(struct strbuf *o, const struct grp *g, enum group_by by, in
         sb_puts(o, html ? "locks that are not objects" : "*not an object*");
     } else if (html) {
         /* control characters (a newline pair would end the HTML block) become spaces */
-        char *t = xstrdup(g->label);
-        for (char *c = t; *c; c++)
-            if ((unsigned char)*c < 0x20 || *c == 0x7f)
-                *c = ' ';
+        struct strbuf t = {0};
+        sb_text(&t, g->label, strlen(g->label), TEXT_SPACE);
         sb_puts(o, "<code>");
-        sb_xml(o, t);
+        sb_xml(o, t.s);
         sb_puts(o, "</code>");
-        free(t);
+        sb_free(&t);
     } else {
         md_code(o, g->label, in_table);
     }
@@ -483,9 +513,9 @@ static void md_summary(struct strbuf *o, const struct model *m, const struct grp
 {
     uint64_t count = 0, threads = 0, duration = 0;
     for (size_t i = 0; i < n; i++)
-        count += g[i].count;
+        count = sat_add(count, g[i].count);
     for (size_t i = 0; i < m->n_procs; i++) {
-        threads += m->procs[i].threads;
+        threads = sat_add(threads, m->procs[i].threads);
         if (m->procs[i].duration_ns > duration)
             duration = m->procs[i].duration_ns;
     }
@@ -520,11 +550,13 @@ static void md_gil_warning(struct strbuf *o, const struct model *m)
         const struct m_proc *p = &m->procs[i];
         if (!p->python_build || strcmp(p->python_build, "free-threaded") || p->gil_enabled != 1)
             continue;
+        struct strbuf v = {0};
         sb_printf(o, "> [!WARNING]\n> **The GIL is enabled** in free-threaded Python %s (pid %llu): threads are "
                      "serialised on the GIL, so this profile does not show free-threaded behaviour. "
                      "`PYTHON_GIL=1` enables it, and so does importing an extension module that does not declare "
                      "`Py_mod_gil` (Python then warns with the module's name); `PYTHON_GIL=0` keeps it off.\n\n",
-                  p->python ? p->python : "", (unsigned long long)p->pid);
+                  text_esc(&v, p->python), (unsigned long long)p->pid);
+        sb_free(&v);
     }
 }
 
@@ -583,7 +615,12 @@ static void md_top_stack(struct strbuf *o, const struct model *m, const struct g
         sb_puts(&b, "blocked by (the holder when it released the lock)");
         if (s->holder_tid) {
             const char *nm = model_thread_name(m, s->proc, s->holder_tid);
-            sb_printf(&b, ", thread %s (tid %llu)", nm ? nm : "?", (unsigned long long)s->holder_tid);
+            sb_puts(&b, ", thread ");
+            if (nm)
+                sb_text_str(&b, nm);
+            else
+                sb_puts(&b, "?");
+            sb_printf(&b, " (tid %llu)", (unsigned long long)s->holder_tid);
         }
         sb_puts(&b, ":\n");
         if (s->holder_stack >= 0)
@@ -610,8 +647,13 @@ static void md_processes(struct strbuf *o, const struct model *m)
         md_code(o, *p->cmdline ? p->cmdline : p->exe, 0);
         sb_printf(o, " — %.3f s, %llu thread%s that waited", (double)p->duration_ns / 1e9,
                   (unsigned long long)p->threads, p->threads == 1 ? "" : "s");
-        if (p->python)
-            sb_printf(o, ", Python %s (%s)", p->python, p->python_build ? p->python_build : "?");
+        if (p->python) {
+            struct strbuf v = {0}, b = {0};
+            sb_printf(o, ", Python %s (%s)", text_esc(&v, p->python),
+                      p->python_build ? text_esc(&b, p->python_build) : "?");
+            sb_free(&v);
+            sb_free(&b);
+        }
         sb_puts(o, "\n");
     }
     if (lim < m->n_procs)
@@ -711,13 +753,7 @@ int cmd_report(int argc, char **argv)
             break;
         case 't': if (parse_count("--top", optarg, &ro.top)) rc = EXIT_USAGE; break;
         case 'd': if (parse_count("--depth", optarg, &ro.depth)) rc = EXIT_USAGE; break;
-        case 'F':
-            if (strcmp(optarg, "user") && strcmp(optarg, "all")) {
-                die_msg("report: --frames must be user or all, not '%s'", optarg);
-                rc = EXIT_USAGE;
-            }
-            ro.all_frames = !strcmp(optarg, "all");
-            break;
+        case 'F': if (parse_frames("report", optarg, &ro.all_frames)) rc = EXIT_USAGE; break;
         case 'o': out = optarg; break;
         case 'h': fputs(usage, stdout); label_filters_free(&lf); return EXIT_OK;
         default: rc = bad_option("report", c, argv); break;
@@ -778,9 +814,13 @@ void report_summary(char **paths, int n, int top)
     else
         fprintf(stderr, "  %-15s %-36s %-16s %11s %11s %9s\n", "kind", "lock", "object type", "contentions",
                 "wait[ms]", "max[ms]");
+    struct strbuf label = {0}, type = {0};
     for (size_t i = 0; i < ng && (int)i < top; i++)
-        fprintf(stderr, "  %-15s %-36.36s %-16.16s %11llu %11.3f %9.3f\n", lp_kind_name(g[i].kind), g[i].label,
-                g[i].type ? g[i].type : "-", (unsigned long long)g[i].count, ms(g[i].wait_ns), ms(g[i].max_ns));
+        fprintf(stderr, "  %-15s %-36.36s %-16.16s %11llu %11.3f %9.3f\n", lp_kind_name(g[i].kind),
+                text_esc(&label, g[i].label), text_esc(&type, g[i].type ? g[i].type : "-"),
+                (unsigned long long)g[i].count, ms(g[i].wait_ns), ms(g[i].max_ns));
+    sb_free(&label);
+    sb_free(&type);
     groups_free(g, ng);
     model_free(&m);
 }

@@ -216,7 +216,7 @@ int export_chrome(const struct model *m, const struct export_opts *o, struct str
             GROWV(cc, cap_cc, (size_t)id + 1);
             memset(&cc[id], 0, sizeof cc[id]);
         }
-        cc[id].n[export_row_class(m, r)] += r->count;
+        cc[id].n[export_row_class(m, r)] = sat_add(cc[id].n[export_row_class(m, r)], r->count);
     }
 
     uint64_t t0 = 0;

@@ -71,7 +71,7 @@ uint32_t export_frames(const struct model *m, int32_t stack, const struct export
     GROWV(*buf, *cap, (size_t)s->n + 1);
     uint32_t n = 0;
     for (uint32_t i = 0; i < s->n; i++)
-        if (o->all_frames || i == 0 || !m->frames[s->frames[i]].interp)
+        if (model_frame_shown(m, s, i, o->all_frames))
             (*buf)[n++] = s->frames[i];
     return n;
 }

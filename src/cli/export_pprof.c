@@ -194,8 +194,8 @@ static void add_row(struct pp *p, size_t ri, uint32_t **frames, size_t *cap_fram
     } else {
         p->n_pool = start;
     }
-    p->smp[si].count += r->count;
-    p->smp[si].wait_ns += r->wait_ns;
+    p->smp[si].count = sat_add(p->smp[si].count, r->count);
+    p->smp[si].wait_ns = sat_add(p->smp[si].wait_ns, r->wait_ns);
 }
 
 static void label_str(struct pp *p, struct strbuf *b, const char *key, const char *val)

@@ -106,8 +106,8 @@ static void add_row(struct ss *s, const struct export_opts *o, const struct m_ro
     }
     sb_free(&split);
     struct ss_profile *p = &s->prof[pi];
-    p->count += r->count;
-    p->wait_ns += r->wait_ns;
+    p->count = sat_add(p->count, r->count);
+    p->wait_ns = sat_add(p->wait_ns, r->wait_ns);
 
     uint32_t n = export_frames(s->m, r->stack, o, frames, cap_frames);
     size_t start = s->n_pool;
@@ -126,7 +126,7 @@ static void add_row(struct ss *s, const struct export_opts *o, const struct m_ro
     } else {
         s->n_pool = start;
     }
-    s->smp[si].wait_ns += r->wait_ns;
+    s->smp[si].wait_ns = sat_add(s->smp[si].wait_ns, r->wait_ns);
 }
 
 static const struct ss *sort_ctx; /* qsort has no context argument */

@@ -40,7 +40,8 @@ void flame_html(const struct folded *f, const struct flame_opts *o, struct strbu
 void flame_svg_element(const struct folded *f, const struct flame_opts *o, int embedded, struct strbuf *out);
 /* The script that makes the graph interactive; it finds the elements by id, in an SVG document or a page. */
 extern const char flame_script[];
-/* Appends s escaped for XML/HTML text or attributes, replacing invalid UTF-8 and control characters by '?'. */
+/* Appends s escaped for XML/HTML text or attributes, replacing invalid UTF-8 and control characters by '?' and
+ * writing "##[" as "&#35;#[" (util.h). */
 void flame_xml_text(struct strbuf *o, const char *s);
 
 #endif

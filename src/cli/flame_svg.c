@@ -65,6 +65,9 @@ static void xml_text_n(struct strbuf *o, const char *s, size_t n, size_t max_cha
         case '&': sb_puts(o, "&amp;"); break;
         case '"': sb_puts(o, "&quot;"); break;
         case '\'': sb_puts(o, "&#39;"); break;
+        case '#': /* "##[" never reaches a log raw (util.h) */
+            sb_puts(o, n - i >= 3 && s[i + 1] == '#' && s[i + 2] == '[' ? "&#35;" : "#");
+            break;
         default: sb_add(o, s + i, l);
         }
         i += l;

@@ -12,18 +12,7 @@
 /* Text without ';' and control characters: see folded.h. */
 static void add_sanitised(struct strbuf *o, const char *s)
 {
-    while (*s) {
-        size_t run = 0;
-        while (s[run] && s[run] != ';' && (unsigned char)s[run] >= 0x20 && s[run] != 0x7f)
-            run++;
-        if (run)
-            sb_add(o, s, run);
-        s += run;
-        if (!*s)
-            break;
-        sb_add(o, *s == ';' ? ":" : "?", 1);
-        s++;
-    }
+    sb_text(o, s, strlen(s), TEXT_QUESTION | TEXT_NO_SEMICOLON);
 }
 
 static const char *base_name(const char *p)
@@ -146,7 +135,7 @@ void folded_build(const struct model *m, const struct folded_opts *o, struct fol
     for (size_t i = 0; i < np; i++) {
         if (nu && pairs[nu - 1].lock == pairs[i].lock && pairs[nu - 1].stack == pairs[i].stack &&
             pairs[nu - 1].labels == pairs[i].labels)
-            pairs[nu - 1].amount += pairs[i].amount;
+            pairs[nu - 1].amount = sat_add(pairs[nu - 1].amount, pairs[i].amount);
         else
             pairs[nu++] = pairs[i];
     }
@@ -177,7 +166,7 @@ void folded_build(const struct model *m, const struct folded_opts *o, struct fol
         } else {
             const struct m_stack *s = &m->stacks[pairs[i].stack];
             for (uint32_t k = s->n; k-- > 0;) {
-                if (!o->all_frames && k > 0 && m->frames[s->frames[k]].interp)
+                if (!model_frame_shown(m, s, k, o->all_frames))
                     continue;
                 sb_add(&keys, ";", 1);
                 sb_puts(&keys, cached(&frames, s->frames[k], m, 0));
@@ -197,7 +186,7 @@ void folded_build(const struct model *m, const struct folded_opts *o, struct fol
     size_t ne = 0;
     for (size_t i = 0; i < nu; i++) {
         if (ne && !strcmp(keys.s + ent[ne - 1].off, keys.s + ent[i].off))
-            ent[ne - 1].amount += ent[i].amount;
+            ent[ne - 1].amount = sat_add(ent[ne - 1].amount, ent[i].amount);
         else
             ent[ne++] = ent[i];
     }
@@ -211,7 +200,7 @@ void folded_build(const struct model *m, const struct folded_opts *o, struct fol
         if (!ent[i].amount)
             continue;
         out->lines[out->n++] = (struct folded_line){out->text + ent[i].off, ent[i].amount};
-        out->total += ent[i].amount;
+        out->total = sat_add(out->total, ent[i].amount);
     }
     free(ent);
 }

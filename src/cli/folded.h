@@ -13,7 +13,9 @@
  *   no stack     a row without a recorded stack has the single frame `[no stack recorded]` under its root;
  *   split        with `split_label` KEY, a frame `KEY=VALUE` (the row's value of that label, `KEY unset` when it
  *                has none) comes first, above the lock class, so each value is its own tower.
- * In every frame ';' becomes ':' and control characters (newline, tab, ...) become '?', so a line always
+ * In every frame ';' becomes ':' and control characters (newline, tab, ..., and the Unicode line separators and
+ * bidirectional formatting characters) become '?', as does the second '#' of "##[" (util.h, sb_text's
+ * TEXT_QUESTION: no name can forge a line of a CI log), so a line always
  * splits into frames at ';' and into stack and value at its last space. */
 #ifndef LP_FOLDED_H
 #define LP_FOLDED_H

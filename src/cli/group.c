@@ -134,13 +134,13 @@ struct grp *group_rows(const struct model *m, enum group_by by, enum row_class c
             ng_->cls = model_row_class(r, m);
         }
         struct grp *gr = &g[e->idx];
-        gr->count += r->count;
-        gr->wait_ns += r->wait_ns;
+        gr->count = sat_add(gr->count, r->count);
+        gr->wait_ns = sat_add(gr->wait_ns, r->wait_ns);
         if (r->max_ns > gr->max_ns)
             gr->max_ns = r->max_ns;
         gr->flags |= r->flags;
         for (int b = 0; b < LP_HIST_BUCKETS; b++)
-            gr->hist[b] += r->hist[b];
+            gr->hist[b] = sat_add(gr->hist[b], r->hist[b]);
         struct sidx *s;
         int64_t sk[2] = {r->stack, r->holder_stack};
         HASH_FIND(hh, sidx[e->idx], sk, sizeof sk, s);
@@ -155,8 +155,8 @@ struct grp *group_rows(const struct model *m, enum group_by by, enum row_class c
         struct stack_stat *ss = &gr->stacks[s->idx];
         if (r->wait_ns >= ss->wait_ns / 2 && r->holder_tid)
             ss->holder_tid = r->holder_tid;
-        ss->count += r->count;
-        ss->wait_ns += r->wait_ns;
+        ss->count = sat_add(ss->count, r->count);
+        ss->wait_ns = sat_add(ss->wait_ns, r->wait_ns);
         ss->flags |= r->flags;
         if (r->max_ns > ss->max_ns)
             ss->max_ns = r->max_ns;

@@ -2,6 +2,7 @@
  * failures, errors and skipped on <testsuites> and <testsuite>; classname and name on <testcase>. */
 #include "junit.h"
 
+#include "output.h"
 #include "util.h"
 
 int junit_write(const char *path, const char *suite, const struct junit_case *cases, size_t n)

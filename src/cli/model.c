@@ -77,12 +77,6 @@ static uint64_t meta_u64(const struct lp_profile *p, const char *key)
     return v ? strtoull(v, NULL, 10) : 0;
 }
 
-static uint64_t sat_mul(uint64_t a, uint64_t b)
-{
-    uint64_t r;
-    return __builtin_mul_overflow(a, b, &r) ? UINT64_MAX : r;
-}
-
 static int add_profile(struct model *m, struct priv *pv, const struct lp_profile *p, uint32_t proc)
 {
     struct m_proc *pr = &m->procs[proc];
@@ -242,6 +236,42 @@ static int add_profile(struct model *m, struct priv *pv, const struct lp_profile
     return 0;
 }
 
+/* Whether b is a profile already held as a: the same file (device and inode: also through another path or a
+ * link), or the same process (pid and start time; a later dump of a process contains everything an earlier one
+ * did). Returns 0 (no), 1 (same file) or 2 (same process). */
+static int same_profile(const struct lp_profile *a, const struct lp_profile *b)
+{
+    if (a->ino && a->dev == b->dev && a->ino == b->ino)
+        return 1;
+    uint64_t start = meta_u64(a, "start_unix_ns"), pid = meta_u64(a, "pid");
+    return start && pid && start == meta_u64(b, "start_unix_ns") && pid == meta_u64(b, "pid") ? 2 : 0;
+}
+
+/* One warning for a profile given again; keeps in *kept the one to count (the later dump of a process). */
+static void drop_duplicate(struct lp_profile *kept, struct lp_profile *again, int why)
+{
+    struct strbuf a = {0}, b = {0};
+    text_esc(&a, kept->path);
+    text_esc(&b, again->path);
+    if (why == 1) {
+        fprintf(stderr, "lockprof: warning: %s is the same file as %s: counted once\n", b.s, a.s);
+    } else {
+        int later = meta_u64(again, "duration_ns") > meta_u64(kept, "duration_ns");
+        fprintf(stderr, "lockprof: warning: %s and %s are profiles of the same process (pid %llu, started at %llu "
+                "ns): counted once, from %s (%s)\n", a.s, b.s, (unsigned long long)meta_u64(kept, "pid"),
+                (unsigned long long)meta_u64(kept, "start_unix_ns"), later ? b.s : a.s,
+                "its later dump holds everything the earlier one does");
+        if (later) {
+            struct lp_profile t = *kept;
+            *kept = *again;
+            *again = t;
+        }
+    }
+    sb_free(&a);
+    sb_free(&b);
+    lp_profile_free(again);
+}
+
 int model_load(struct model *m, char **paths, int n)
 {
     memset(m, 0, sizeof *m);
@@ -251,12 +281,23 @@ int model_load(struct model *m, char **paths, int n)
     m->procs = xcalloc((size_t)n, sizeof *m->procs);
     for (int i = 0; i < n; i++) {
         char err[512];
-        if (lp_profile_load(paths[i], &pv->profiles[i], err, sizeof err)) {
-            fprintf(stderr, "lockprof: %s\n", err);
+        struct lp_profile p;
+        if (lp_profile_load(paths[i], &p, err, sizeof err)) {
+            struct strbuf e = {0};
+            fprintf(stderr, "lockprof: %s\n", text_esc(&e, err));
+            sb_free(&e);
             model_free(m);
             return -1;
         }
-        pv->n_profiles = i + 1;
+        int k, why = 0;
+        for (k = 0; k < pv->n_profiles && !why; k++)
+            why = same_profile(&pv->profiles[k], &p);
+        if (why)
+            drop_duplicate(&pv->profiles[k - 1], &p, why);
+        else
+            pv->profiles[pv->n_profiles++] = p;
+    }
+    for (int i = 0; i < pv->n_profiles; i++) {
         add_profile(m, pv, &pv->profiles[i], (uint32_t)i);
         m->n_procs = (size_t)i + 1;
     }
@@ -344,6 +385,12 @@ char *model_frame_str(const struct model *m, uint32_t frame, char *buf, size_t c
     return buf;
 }
 
+void model_frame_text(const struct model *m, uint32_t frame, struct strbuf *o)
+{
+    char buf[1024];
+    sb_text_str(o, model_frame_str(m, frame, buf, sizeof buf));
+}
+
 uint64_t model_hist_quantile_max(const uint64_t *hist, double q, uint64_t max)
 {
     uint64_t v = model_hist_quantile(hist, q);
@@ -354,7 +401,7 @@ uint64_t model_hist_quantile(const uint64_t *hist, double q)
 {
     uint64_t total = 0;
     for (int b = 0; b < LP_HIST_BUCKETS; b++)
-        total += hist[b];
+        total = sat_add(total, hist[b]);
     if (!total)
         return 0;
     double target = q * (double)total, acc = 0;
@@ -384,7 +431,7 @@ uint64_t model_thread_time_ns(const struct model *m)
 {
     uint64_t t = 0;
     for (size_t i = 0; i < m->n_procs; i++)
-        t += m->procs[i].duration_ns * m->procs[i].threads;
+        t = sat_add(t, sat_mul(m->procs[i].duration_ns, m->procs[i].threads));
     return t;
 }
 

@@ -125,12 +125,24 @@ const char *model_row_class_name(enum row_kind k);
 /* True for rows that are not contention between threads (ROW_SELF and ROW_WAIT). */
 int model_row_is_wait(const struct m_row *r, const struct model *m);
 
+/* The "user frames" rule of `--frames user` (report, flamegraph, diff, export): frame i of stack s (0 = the
+ * leaf) is shown unless it is a native frame of the interpreter, libc, the loader or lockprof itself
+ * (m_frame.interp) other than the leaf. With all_frames every frame is shown. */
+static inline int model_frame_shown(const struct model *m, const struct m_stack *s, uint32_t i, int all_frames)
+{
+    return all_frames || i == 0 || !m->frames[s->frames[i]].interp;
+}
+
 /* The most telling frame of a stack: innermost Python frame, else innermost native frame outside the
  * interpreter and libc, else the leaf. -1 for an empty/absent stack. */
 int64_t model_top_frame(const struct model *m, int32_t stack);
 
-/* Formats a frame as "func (file:line)" or "func (module+0xoff)". Returns buf. */
+/* Formats a frame as "func (file:line)" or "func (module+0xoff)". Returns buf. The text is raw (for matching and
+ * for the escapers of JSON and XML); text outputs use model_frame_text. */
 char *model_frame_str(const struct model *m, uint32_t frame, char *buf, size_t cap);
+/* The same, escaped for a text output (util.h sb_text), appended to o. */
+struct strbuf;
+void model_frame_text(const struct model *m, uint32_t frame, struct strbuf *o);
 
 /* Approximate quantile (0..1) of a histogram, in ns (log2 buckets, linear inside a bucket). */
 uint64_t model_hist_quantile(const uint64_t *hist, double q);

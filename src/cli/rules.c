@@ -10,6 +10,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "labelsets.h"
 #include "reader.h"
@@ -251,9 +253,16 @@ static int parse_line(const char *path, unsigned line, char *text, int have_base
 int rules_load(const char *path, int have_baseline, struct rules *out)
 {
     memset(out, 0, sizeof *out);
-    FILE *f = fopen(path, "r");
+    char err[512];
+    struct stat st;
+    int fd = lp_open_regular(path, &st, err, sizeof err); /* never a FIFO or a device: they could block or never end */
+    FILE *f = fd < 0 ? NULL : fdopen(fd, "r");
     if (!f) {
-        die_msg("cannot read rules file %s: %s", path, strerror(errno));
+        if (fd >= 0) {
+            snprintf(err, sizeof err, "%s: %s", path, strerror(errno));
+            close(fd);
+        }
+        die_msg("cannot read rules file %s", err);
         return -1;
     }
     out->path = xstrdup(path);
@@ -375,14 +384,14 @@ static void tally(const struct rule *r, const struct model *m, struct tally *t)
             continue;
         sel[i] = 1;
         t->rows++;
-        t->count += row->count;
-        t->wait_ns += row->wait_ns;
+        t->count = sat_add(t->count, row->count);
+        t->wait_ns = sat_add(t->wait_ns, row->wait_ns);
         if (row->max_ns > t->max_ns)
             t->max_ns = row->max_ns;
         for (int b = 0; b < LP_HIST_BUCKETS; b++)
-            t->hist[b] += row->hist[b];
-        lock_wait[row->lock] += row->wait_ns;
-        lock_count[row->lock] += row->count;
+            t->hist[b] = sat_add(t->hist[b], row->hist[b]);
+        lock_wait[row->lock] = sat_add(lock_wait[row->lock], row->wait_ns);
+        lock_count[row->lock] = sat_add(lock_count[row->lock], row->count);
     }
     /* the lock with the most wait; ties: more contentions, then the lower id (model order is the order of
      * the profiles on the command line, so this is deterministic). None when the selected rows' counts sum
@@ -396,19 +405,25 @@ static void tally(const struct rule *r, const struct model *m, struct tally *t)
         uint64_t *stack_wait = xcalloc(m->n_stacks + 1, sizeof *stack_wait);
         for (size_t i = 0; i < m->n_rows; i++)
             if (sel[i] && m->rows[i].lock == top)
-                stack_wait[m->rows[i].stack + 1] += m->rows[i].wait_ns;
+                stack_wait[m->rows[i].stack + 1] = sat_add(stack_wait[m->rows[i].stack + 1], m->rows[i].wait_ns);
         size_t ts = 0;
         for (size_t s = 1; s <= m->n_stacks; s++)
             if (stack_wait[s] > stack_wait[ts])
                 ts = s;
+        /* names come from the profiled program: escaped here, so every output of check (text, JUnit, GitHub
+         * annotations) gets them on one line */
         const struct m_lock *l = &m->locks[top];
-        char frame[1024] = "";
+        struct strbuf frame = {0}, name = {0}, type = {0};
         int64_t f = model_top_frame(m, (int32_t)ts - 1);
         if (f >= 0)
-            model_frame_str(m, (uint32_t)f, frame, sizeof frame);
+            model_frame_text(m, (uint32_t)f, &frame);
         snprintf(t->top, sizeof t->top, "most wait: %s %s%s%s (%.3f ms in %llu contentions)%s%.200s",
-                 lp_kind_name(l->kind), l->name, l->type ? " of type " : "", l->type ? l->type : "",
-                 ms(lock_wait[top]), (unsigned long long)lock_count[top], *frame ? " waiting in " : "", frame);
+                 lp_kind_name(l->kind), text_esc(&name, l->name), l->type ? " of type " : "",
+                 l->type ? text_esc(&type, l->type) : "", ms(lock_wait[top]), (unsigned long long)lock_count[top],
+                 frame.len ? " waiting in " : "", frame.s ? frame.s : "");
+        sb_free(&frame);
+        sb_free(&name);
+        sb_free(&type);
         free(stack_wait);
     }
     free(memo);

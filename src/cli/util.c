@@ -127,6 +127,13 @@ void sb_json_str(struct strbuf *b, const char *s)
         case '\n': sb_add(b, "\\n", 2); p++; continue;
         case '\t': sb_add(b, "\\t", 2); p++; continue;
         case '\r': sb_add(b, "\\r", 2); p++; continue;
+        case '#':
+            if (p[1] == '#' && p[2] == '[') { /* see gh_prefix() */
+                sb_puts(b, "#\\u0023");
+                p += 2;
+                continue;
+            }
+            break;
         }
         if (*p < 0x20 || *p == 0x7f) {
             sb_printf(b, "\\u%04x", *p);
@@ -145,111 +152,136 @@ void sb_json_str(struct strbuf *b, const char *s)
     sb_add(b, "\"", 1);
 }
 
+/* GitHub Actions reads a line as a workflow command when it starts, after blanks, with "::" (`::error ...::`),
+ * and, in its older syntax, when "##[" appears anywhere in it (`##[error]...`, `##[stop-commands]...`). A profiled
+ * program names its functions, locks and threads itself, so a name must never be able to end a line or carry
+ * that prefix into a CI log: the escapers below turn the second '#' of "##[" into an escape of their own format
+ * (\u0023 in JSON, &#35; in XML, \x23 in text), and text never contains a raw line break. True at s. */
+static int gh_prefix(const char *s) { return s[0] == '#' && s[1] == '#' && s[2] == '['; }
+
 void sb_xml(struct strbuf *b, const char *s)
 {
-    for (; *s; s++) {
-        switch (*s) {
-        case '<': sb_puts(b, "&lt;"); break;
-        case '>': sb_puts(b, "&gt;"); break;
-        case '&': sb_puts(b, "&amp;"); break;
-        case '"': sb_puts(b, "&quot;"); break;
-        case '\'': sb_puts(b, "&#39;"); break;
-        default:
-            if ((unsigned char)*s < 0x20 && *s != '\n' && *s != '\t')
-                sb_puts(b, "?");
-            else
-                sb_add(b, s, 1);
+    for (const unsigned char *p = (const unsigned char *)s; *p;) {
+        switch (*p) {
+        case '<': sb_puts(b, "&lt;"); p++; continue;
+        case '>': sb_puts(b, "&gt;"); p++; continue;
+        case '&': sb_puts(b, "&amp;"); p++; continue;
+        case '"': sb_puts(b, "&quot;"); p++; continue;
+        case '\'': sb_puts(b, "&#39;"); p++; continue;
+        case '#':
+            if (gh_prefix((const char *)p)) {
+                sb_puts(b, "#&#35;");
+                p += 2;
+                continue;
+            }
+            break;
+        }
+        int n = *p < 0x20 || *p == 0x7f ? (*p == '\n' || *p == '\t') : utf8_len(p);
+        if (!n) {
+            sb_puts(b, "?"); /* not allowed in XML 1.0 (control characters), or not UTF-8 */
+            p++;
+            continue;
+        }
+        sb_add(b, (const char *)p, (size_t)n);
+        p += n;
+    }
+}
+
+/* The code point of the valid UTF-8 sequence of length n at p. */
+static unsigned utf8_cp(const unsigned char *p, int n)
+{
+    if (n == 1)
+        return p[0];
+    unsigned cp = p[0] & (0xff >> (n + 1));
+    for (int i = 1; i < n; i++)
+        cp = cp << 6 | (p[i] & 0x3f);
+    return cp;
+}
+
+/* Characters that change how a terminal or a log viewer lays text out: C1 controls, line and paragraph
+ * separators, and the bidirectional formatting characters ("Trojan Source"). */
+static int layout_char(unsigned cp)
+{
+    return (cp >= 0x80 && cp <= 0x9f) || cp == 0x61c || cp == 0x200e || cp == 0x200f ||
+           (cp >= 0x2028 && cp <= 0x202e) || (cp >= 0x2066 && cp <= 0x2069);
+}
+
+void sb_text(struct strbuf *b, const char *s, size_t len, unsigned style)
+{
+    const unsigned char *p = (const unsigned char *)s, *end = p + len;
+    enum text_style how = style & TEXT_STYLE_MASK;
+    while (p < end) {
+        size_t run = 0; /* the common case: a run of plain printable ASCII, copied at once */
+        while (p + run < end && p[run] >= 0x20 && p[run] < 0x7f && p[run] != '\\' && p[run] != '#' &&
+               p[run] != ';')
+            run++;
+        if (run) {
+            sb_add(b, (const char *)p, run);
+            p += run;
+            continue;
+        }
+        unsigned c = *p;
+        if (c == ';') {
+            sb_add(b, (style & TEXT_NO_SEMICOLON) ? ":" : ";", 1);
+            p++;
+            continue;
+        }
+        if (c == '#') {
+            if (end - p >= 3 && gh_prefix((const char *)p)) {
+                sb_puts(b, how == TEXT_ESCAPE ? "#\\x23" : how == TEXT_SPACE ? "# " : "#?");
+                p += 2;
+            } else {
+                sb_add(b, "#", 1);
+                p++;
+            }
+            continue;
+        }
+        if (c == '\\') {
+            sb_puts(b, how == TEXT_ESCAPE ? "\\\\" : "\\");
+            p++;
+            continue;
+        }
+        int n = c < 0x80 ? (c >= 0x20 && c != 0x7f) : utf8_len(p);
+        if (n > end - p)
+            n = 0; /* a sequence cut by len */
+        if (n && !(n > 1 && layout_char(utf8_cp(p, n)))) {
+            sb_add(b, (const char *)p, (size_t)n);
+            p += n;
+            continue;
+        }
+        if (how == TEXT_SPACE || how == TEXT_QUESTION) {
+            if (!n && c >= 0x80) { /* not UTF-8: the byte stays (these styles only keep lines whole) */
+                sb_add(b, (const char *)p, 1);
+                p++;
+            } else {
+                sb_add(b, how == TEXT_SPACE ? " " : "?", 1);
+                p += n ? n : 1;
+            }
+            continue;
+        }
+        if (n) {
+            sb_printf(b, "\\u%04x", utf8_cp(p, n));
+            p += n;
+        } else if (c == '\n') {
+            sb_puts(b, "\\n"), p++;
+        } else if (c == '\r') {
+            sb_puts(b, "\\r"), p++;
+        } else if (c == '\t') {
+            sb_puts(b, "\\t"), p++;
+        } else {
+            sb_printf(b, "\\x%02x", c);
+            p++;
         }
     }
 }
 
-int out_open(struct out *o, const char *path)
-{
-    memset(o, 0, sizeof *o);
-    if (!path || !strcmp(path, "-")) {
-        o->f = stdout;
-        return 0;
-    }
-    struct stat st;
-    if (stat(path, &st) == 0 && !S_ISREG(st.st_mode)) {
-        /* An existing device, FIFO or socket (-o /dev/null, -o /dev/stdout): write to it; a temporary file renamed
-         * over it would replace the device node itself. */
-        if (S_ISDIR(st.st_mode)) {
-            die_msg("cannot write %s: is a directory", path);
-            return -1;
-        }
-        o->f = fopen(path, "w");
-        if (!o->f) {
-            die_msg("cannot open %s: %s", path, strerror(errno));
-            return -1;
-        }
-        o->special = 1;
-        return 0;
-    }
-    o->path = xstrdup(path);
-    size_t n = strlen(path) + 32;
-    o->tmp = xmalloc(n);
-    snprintf(o->tmp, n, "%s.tmp-%d", path, (int)getpid());
-    int fd = open(o->tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0644);
-    if (fd < 0 || !(o->f = fdopen(fd, "w"))) {
-        die_msg("cannot create %s: %s", o->tmp, strerror(errno));
-        if (fd >= 0)
-            close(fd);
-        free(o->path);
-        free(o->tmp);
-        o->path = o->tmp = NULL;
-        return -1;
-    }
-    return 0;
-}
+void sb_text_str(struct strbuf *b, const char *s) { sb_text(b, s, strlen(s), TEXT_ESCAPE); }
 
-int out_commit(struct out *o)
+const char *text_esc(struct strbuf *scratch, const char *s)
 {
-    if (o->special) {
-        int bad = ferror(o->f) | (fclose(o->f) != 0);
-        o->f = NULL;
-        o->special = 0;
-        if (bad)
-            die_msg("writing the output failed: %s", strerror(errno ? errno : EIO));
-        return bad ? -1 : 0;
-    }
-    if (!o->path) {
-        if (fflush(stdout)) {
-            die_msg("writing to standard output: %s", strerror(errno));
-            return -1;
-        }
-        return 0;
-    }
-    int bad = ferror(o->f);
-    if (fclose(o->f))
-        bad = 1;
-    o->f = NULL;
-    if (bad || rename(o->tmp, o->path)) {
-        die_msg("cannot write %s: %s", o->path, strerror(errno ? errno : EIO));
-        unlink(o->tmp);
-        free(o->path);
-        free(o->tmp);
-        o->path = o->tmp = NULL;
-        return -1;
-    }
-    free(o->path);
-    free(o->tmp);
-    o->path = o->tmp = NULL;
-    return 0;
-}
-
-void out_abort(struct out *o)
-{
-    if (o->special && o->f)
-        fclose(o->f);
-    if (o->path) {
-        if (o->f)
-            fclose(o->f);
-        unlink(o->tmp);
-        free(o->path);
-        free(o->tmp);
-    }
-    memset(o, 0, sizeof *o);
+    sb_reset(scratch);
+    sb_text_str(scratch, s ? s : "");
+    return scratch->s ? scratch->s : "";
 }
 
 void die_msg(const char *fmt, ...)
@@ -267,6 +299,16 @@ int bad_option(const char *cmd, int c, char **argv)
     die_msg("%s: %s %s (lockprof %s --help)", cmd, c == ':' ? "missing value for option" : "unknown option",
             argv[optind - 1], cmd);
     return EXIT_USAGE;
+}
+
+int parse_frames(const char *cmd, const char *val, int *all_frames)
+{
+    if (strcmp(val, "user") && strcmp(val, "all")) {
+        die_msg("%s: --frames must be user or all, not '%s'", cmd, val);
+        return -1;
+    }
+    *all_frames = !strcmp(val, "all");
+    return 0;
 }
 
 int parse_count(const char *opt, const char *val, long *out)

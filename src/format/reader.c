@@ -586,21 +586,56 @@ bad:
     return -1;
 }
 
-int lp_profile_load(const char *path, struct lp_profile *out, char *err, size_t errlen)
+const char *lp_file_kind(unsigned mode)
 {
-    char msg[256];
-    memset(out, 0, sizeof *out);
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    switch (mode & S_IFMT) {
+    case S_IFREG: return "a regular file";
+    case S_IFLNK: return "a symbolic link";
+    case S_IFIFO: return "a FIFO";
+    case S_IFSOCK: return "a socket";
+    case S_IFCHR: return "a character device";
+    case S_IFBLK: return "a block device";
+    case S_IFDIR: return "a directory";
+    default: return "not a regular file";
+    }
+}
+
+int lp_open_regular(const char *path, struct stat *st, char *err, size_t errlen)
+{
+    /* stat first: opening a FIFO for reading blocks until a writer comes, and opening a device can have effects;
+     * then O_NONBLOCK and fstat on the descriptor, in case the name was replaced in between */
+    if (stat(path, st)) {
+        snprintf(err, errlen, "%s: %s", path, strerror(errno));
+        return -1;
+    }
+    if (!S_ISREG(st->st_mode)) {
+        snprintf(err, errlen, "%s: is %s, not a regular file", path, lp_file_kind(st->st_mode));
+        return -1;
+    }
+    int fd = open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
     if (fd < 0) {
         snprintf(err, errlen, "%s: %s", path, strerror(errno));
         return -1;
     }
-    struct stat st;
-    if (fstat(fd, &st) || !S_ISREG(st.st_mode)) {
-        snprintf(err, errlen, "%s: not a regular file", path);
+    if (fstat(fd, st) || !S_ISREG(st->st_mode)) {
+        snprintf(err, errlen, "%s: is %s, not a regular file", path, lp_file_kind(st->st_mode));
         close(fd);
         return -1;
     }
+    int fl = fcntl(fd, F_GETFL);
+    if (fl >= 0)
+        fcntl(fd, F_SETFL, fl & ~O_NONBLOCK);
+    return fd;
+}
+
+int lp_profile_load(const char *path, struct lp_profile *out, char *err, size_t errlen)
+{
+    char msg[256];
+    memset(out, 0, sizeof *out);
+    struct stat st;
+    int fd = lp_open_regular(path, &st, err, errlen);
+    if (fd < 0)
+        return -1;
     size_t cap = (size_t)st.st_size + 1, len = 0;
     char *buf = malloc(cap);
     if (!buf) {
@@ -640,6 +675,8 @@ int lp_profile_load(const char *path, struct lp_profile *out, char *err, size_t 
         return -1;
     }
     out->path = strdup(path);
+    out->dev = (uint64_t)st.st_dev;
+    out->ino = (uint64_t)st.st_ino;
     return 0;
 }
 

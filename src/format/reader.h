@@ -38,6 +38,7 @@ struct lpr_inflight { uint64_t tid, start_ns, owner_tid; uint32_t lock, flags; i
 
 struct lp_profile {
     char *path;
+    uint64_t dev, ino; /* the file's, when read by lp_profile_load (0 after lp_profile_parse) */
     int version;
     struct lpr_meta *meta; size_t n_meta;
     const char **strings; size_t n_strings;
@@ -57,7 +58,15 @@ struct lp_profile {
  * one-line message (without the file name) into err. */
 int lp_profile_parse(const char *data, size_t len, struct lp_profile *out, char *err, size_t errlen);
 
-/* Reads and parses a file. Errors are "PATH: message". */
+/* Opens `path` for reading when it is a regular file (following symbolic links), without ever blocking on a FIFO
+ * or opening a device: returns the descriptor (close-on-exec) and fills *st, or returns -1 with "PATH: message"
+ * in err ("PATH: is a FIFO, not a regular file"). */
+struct stat;
+int lp_open_regular(const char *path, struct stat *st, char *err, size_t errlen);
+/* What a file of this st_mode is, for messages: "a FIFO", "a directory", "a character device", ... */
+const char *lp_file_kind(unsigned mode);
+
+/* Reads and parses a file (lp_open_regular: regular files only). Errors are "PATH: message". */
 int lp_profile_load(const char *path, struct lp_profile *out, char *err, size_t errlen);
 
 void lp_profile_free(struct lp_profile *p);
