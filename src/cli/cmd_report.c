@@ -10,7 +10,9 @@
 #include "labelsets.h"
 #include "model.h"
 #include "output.h"
+#include "textstack.h"
 #include "util.h"
+#include "waiting.h"
 
 static const char usage[] =
     "usage: lockprof report [--format text|json|markdown] [--by lock|type|stack|thread|label] [--top N]\n"
@@ -62,33 +64,7 @@ static const char *by_column(enum group_by by)
 static void print_stack(struct strbuf *o, const struct model *m, int32_t stack, const struct ropts *ro,
                         const char *indent)
 {
-    if (stack < 0) {
-        sb_printf(o, "%s(no stack recorded)\n", indent);
-        return;
-    }
-    const struct m_stack *s = &m->stacks[stack];
-    long shown = 0;
-    int hidden = 0;
-    for (uint32_t i = 0; i < s->n; i++) {
-        if (!model_frame_shown(m, s, i, ro->all_frames)) {
-            hidden++;
-            continue;
-        }
-        if (ro->depth && shown >= ro->depth) {
-            sb_printf(o, "%s... %u more frames\n", indent, s->n - i);
-            return;
-        }
-        if (hidden) {
-            sb_printf(o, "%s  (%d interpreter/libc frames)\n", indent, hidden);
-            hidden = 0;
-        }
-        sb_printf(o, "%s#%-2u ", indent, i);
-        model_frame_text(m, s->frames[i], o);
-        sb_puts(o, "\n");
-        shown++;
-    }
-    if (hidden)
-        sb_printf(o, "%s  (%d interpreter/libc frames)\n", indent, hidden);
+    text_stack(o, m, stack, ro->depth, ro->all_frames, indent);
 }
 
 static void text_table(struct strbuf *o, const struct model *m, struct grp *g, size_t n, const struct ropts *ro,
@@ -259,6 +235,7 @@ static void text_section(struct strbuf *o, const struct model *m, const struct r
 static void render_text(struct strbuf *o, const struct model *m, const struct ropts *ro)
 {
     text_header(o, m);
+    waiting_text_deadlocks(o, m, ro->depth, ro->all_frames);
     char heading[160];
     snprintf(heading, sizeof heading, "Lock contention by %s (time threads waited for a lock another thread held)",
              group_by_name(ro->by));
@@ -272,6 +249,7 @@ static void render_text(struct strbuf *o, const struct model *m, const struct ro
                  "Waits for events, not contention (condition variables, semaphores, Event/Queue/join "
                  "notifications)",
                  NULL, 0);
+    waiting_text(o, m, ro->depth, ro->all_frames);
     text_notes(o, m);
     sb_puts(o, "\nLegend: wait = time from the failed fast path to acquisition; p99 from a log2 histogram; "
                "share = part of this table's total.\n");
@@ -421,7 +399,9 @@ static void render_json(struct strbuf *o, const struct model *m)
                   (unsigned long long)g[i].wait_ns, (unsigned long long)g[i].max_ns);
     }
     groups_free(g, n);
-    sb_puts(o, "]}\n");
+    sb_puts(o, "],");
+    waiting_json(o, m, json_frames);
+    sb_puts(o, "}\n");
 }
 
 /* ---- Markdown ----------------------------------------------------------------------------------------- */
@@ -822,5 +802,12 @@ void report_summary(char **paths, int n, int top)
     sb_free(&label);
     sb_free(&type);
     groups_free(g, ng);
+    size_t deadlocks = waiting_deadlock_count(&m);
+    if (deadlocks)
+        fprintf(stderr, "lockprof: DEADLOCK: %zu cycle%s of threads each waiting for a lock the next one holds "
+                        "(lockprof report shows them)\n", deadlocks, deadlocks == 1 ? "" : "s");
+    else if (m.n_waiting)
+        fprintf(stderr, "lockprof: %zu wait%s in progress when the last profile was written (lockprof report shows "
+                        "them)\n", m.n_waiting, m.n_waiting == 1 ? " was" : "s were");
     model_free(&m);
 }
