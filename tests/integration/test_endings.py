@@ -34,6 +34,8 @@ def raw_status(cmd, env=None, cwd=None, ignore_term=False):
                          preexec_fn=child)
     out = p.stdout.read().decode()
     p.stderr.read()
+    p.stdout.close()
+    p.stderr.close()
     _, status = os.waitpid(p.pid, 0)
     p.returncode = 0  # reaped here
     return status, out
@@ -91,6 +93,116 @@ class FatalSignals(TempDirTest):
         p, files = self.profile([ENDINGS, "term"], expect_rc=128 + signal.SIGTERM, name="run")
         self.assertEqual(len(files), 1)
         self.assertEqual(lptest.profile_meta(files[0])["fatal_signal"], ["SIGTERM"])
+
+
+class StuckThreads(TempDirTest):
+    """Threads blocked when the profile is written: every dump says who waits for which lock, since when, with its
+    stack and the owner where the lock records one; a cycle of such waits is reported as a deadlock."""
+
+    def run_endings(self, mode, rc):
+        out = os.path.join(self.tmp, mode + ".%p.prof")
+        status, stdout = raw_status([ENDINGS, mode], env={"LD_PRELOAD": LIB, "LOCKPROF_OUTPUT": out})
+        self.assertTrue(os.WIFEXITED(status) and os.WEXITSTATUS(status) == rc, status)
+        self.assertEqual(stdout, "contended\nblocked\n")
+        files = [f for f in profiles_in(self.tmp) if os.path.basename(f).startswith(mode + ".")]
+        self.assertEqual(len(files), 1)
+        return files, self.report_json(files, "--top", "0")
+
+    def test_abba_deadlock_at_exit(self):
+        files, rep = self.run_endings("abba", 3)
+        waits = [w for w in rep["waiting"] if w["kind"] == "pthread_mutex"]
+        self.assertEqual(sorted(w["lock"] for w in waits), ["mutex_a", "mutex_b"], rep["waiting"])
+        by_tid = {w["tid"]: w for w in waits}
+        for w in waits:  # each is held by the other
+            self.assertIn(w["owner"]["tid"], by_tid)
+            self.assertNotEqual(w["owner"]["tid"], w["tid"])
+            self.assertTrue(lptest.has_frame(w["frames"], "ab"), w["frames"])
+        self.assertEqual(len(rep["deadlocks"]), 1, rep["deadlocks"])
+        members = {rep["waiting"][i]["tid"] for i in rep["deadlocks"][0]["waiting"]}
+        self.assertEqual(members, set(by_tid))
+        text = lptest.lockprof("report", *files, check=True).stdout
+        self.assertIn("DEADLOCK in pid", text)
+        self.assertIn("Waits in progress when the profile was written (2)", text)
+
+    def test_seven_threads_blocked_when_another_calls_exit(self):
+        files, rep = self.run_endings("stuck", 4)
+        pid = rep["processes"][0]["pid"]
+        kinds = sorted((w["kind"], w["lock"], w["owner"]["tid"] if w["owner"] else None, w["event"])
+                       for w in rep["waiting"])
+        self.assertEqual(kinds, sorted([("pthread_mutex", "mutex_a", pid, False)] * 3 +
+                                       [("pthread_rwlock", "rw", pid, False)] * 2 +
+                                       [("pthread_cond", "cond", None, True)] * 2), rep["waiting"])
+        self.assertEqual(rep["deadlocks"], [])
+        for w in rep["waiting"]:
+            self.assertTrue(any(lptest.has_frame(w["frames"], f) for f in ("lock_a", "write_rw", "wait_cond")))
+
+    def test_dump_signal_on_a_deadlocked_program(self):
+        # SIGUSR2 to `lockprof run`, which forwards it: the profile written on that signal shows the deadlock
+        out = os.path.join(self.tmp, "sig.%p.prof")
+        proc = subprocess.Popen([lptest.LOCKPROF, "run", "-o", out, "--no-summary", "--", ENDINGS, "abba-wait"],
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        try:
+            self.assertEqual(proc.stdout.readline(), "contended\n")
+            self.assertEqual(proc.stdout.readline(), "blocked\n")  # both threads sit in futex waits now
+            self.assertTrue(lptest.wait_until(lambda: any(lptest.catches_signal(c, signal.SIGUSR2)
+                                                          for c in child_pids(proc.pid))))
+            proc.send_signal(signal.SIGUSR2)
+            self.assertTrue(lptest.wait_until(lambda: profiles_in(self.tmp)), "no profile on SIGUSR2")
+            files = profiles_in(self.tmp)
+            self.assertEqual(lptest.profile_meta(files[0])["reason"], ["signal"])
+            rep = self.report_json(files)
+            self.assertEqual(len(rep["deadlocks"]), 1, rep["waiting"])
+        finally:
+            proc.send_signal(signal.SIGTERM)  # forwarded: ends the program (and writes its last profile)
+            proc.communicate(timeout=60)
+        self.assertEqual(proc.returncode, 128 + signal.SIGTERM)
+
+    PY_ABBA = ("import os, sys, threading, time\n"
+               "a = threading.Lock(); b = threading.Lock()\n"
+               "both = threading.Barrier(2)\n"
+               "tids = []\n"
+               "def one(x, y):\n"
+               "    with x:\n"
+               "        tids.append(threading.get_native_id())\n"
+               "        both.wait()\n"
+               "        with y:  # the deadlocked line\n"
+               "            pass\n"
+               "for x, y in ((a, b), (b, a)):\n"
+               "    threading.Thread(target=one, args=(x, y), daemon=True).start()\n"
+               "def blocked(tid):\n"
+               "    try:\n"
+               "        with open(f'/proc/self/task/{tid}/syscall') as f:\n"
+               "            return f.read().startswith('202 ')\n"
+               "    except OSError:\n"
+               "        return False\n"
+               "while len(tids) < 2 or not all(blocked(t) for t in tids):\n"
+               "    time.sleep(0.001)\n"
+               "print(*tids, flush=True)\n"
+               "os._exit(3)\n")
+
+    def test_python_abba_deadlock(self):
+        # threading.Lock records no owner; lockprof knows the last thread that took it (a PyThread lock's semaphore,
+        # or a PyMutex through the patched _PyMutex_LockTimed)
+        for label, py in interpreters(self, ("debian-3.11", "3.13-gil", "3.13t", "3.14-gil", "3.14t")):
+            with self.subTest(python=label):
+                p, files = self.profile([py, "-c", self.PY_ABBA], expect_rc=3, name="pyabba-" + label)
+                tids = {int(t) for t in p.stdout.split()}
+                rep = self.report_json(files, "--top", "0")
+                self.assertEqual(len(rep["deadlocks"]), 1, rep["waiting"])
+                members = [rep["waiting"][i] for i in rep["deadlocks"][0]["waiting"]]
+                self.assertEqual({w["tid"] for w in members}, tids)
+                for w in members:
+                    self.assertEqual(w["kind"], "threading.Lock")
+                    self.assertEqual({w["tid"], w["owner"]["tid"]}, tids)
+                    self.assertTrue(lptest.has_frame(w["frames"], "one", 9), lptest.frames_text(w["frames"]))
+
+
+def child_pids(pid):
+    try:
+        with open(f"/proc/{pid}/task/{pid}/children") as f:
+            return [int(x) for x in f.read().split()]
+    except OSError:
+        return []
 
 
 def interpreters(test, labels_wanted):
