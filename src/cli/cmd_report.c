@@ -685,6 +685,26 @@ static void md_notes(struct strbuf *o, const struct model *m)
 #undef MD_NOTE
 }
 
+/* A deadlock in the waits in progress: a warning with each member's wait as a code span. */
+static void md_deadlocks(struct strbuf *o, const struct model *m)
+{
+    struct m_deadlock *d;
+    size_t n = model_deadlocks(m, &d);
+    for (size_t i = 0; i < n; i++) {
+        sb_printf(o, "> [!CAUTION]\n> **Deadlock** in pid %llu: %zu threads, each waiting for a lock the next one "
+                     "holds:\n", (unsigned long long)m->procs[d[i].proc].pid, d[i].n);
+        for (size_t j = 0; j < d[i].n; j++) {
+            const struct m_waiting *w = &m->waiting[d[i].waiting[j]];
+            sb_printf(o, "> - tid %llu waits for %s ", (unsigned long long)w->tid, lp_kind_name(m->locks[w->lock].kind));
+            md_code(o, m->locks[w->lock].name, 0);
+            sb_printf(o, ", held by tid %llu\n", (unsigned long long)w->owner_tid);
+        }
+        sb_puts(o, "\n");
+        free(d[i].waiting);
+    }
+    free(d);
+}
+
 static void render_markdown(struct strbuf *o, const struct model *m, const struct ropts *ro)
 {
     size_t n;
@@ -692,6 +712,7 @@ static void render_markdown(struct strbuf *o, const struct model *m, const struc
     uint64_t total = sum_wait(g, n);
     md_summary(o, m, g, n, total, ro->by);
     md_gil_warning(o, m);
+    md_deadlocks(o, m);
     if (!n) {
         sb_puts(o, "No thread waited for a lock that another thread held.\n");
     } else {

@@ -29,7 +29,7 @@ struct metric {
 };
 
 static measure_fn measure_wait_ms, measure_contentions, measure_p99_ms, measure_wait_fraction,
-    measure_regression_pct;
+    measure_regression_pct, measure_deadlocks;
 
 static const struct metric metrics[] = {
     {"wait_ms", " ms", 0, 0, HUGE_VAL, 0, measure_wait_ms},
@@ -37,6 +37,7 @@ static const struct metric metrics[] = {
     {"p99_ms", " ms", 0, 0, HUGE_VAL, 0, measure_p99_ms},
     {"wait_fraction", "", 0, 0, 1, 0, measure_wait_fraction},
     {"regression_pct", "%", 0, -100, HUGE_VAL, 1, measure_regression_pct},
+    {"deadlocks", "", 1, 0, 9.2e18, 0, measure_deadlocks},
 };
 #define N_METRICS (sizeof metrics / sizeof metrics[0])
 
@@ -363,6 +364,27 @@ static int row_selected(const struct rule *r, const struct model *m, const struc
     return *c == 1;
 }
 
+/* A wait in progress (a deadlock's member) selected: the lock and stack terms as for rows; a wait carries no labels,
+ * so a label term never holds for it. */
+static int waiting_selected(const struct rule *r, const struct model *m, const struct m_waiting *w)
+{
+    const struct m_lock *l = &m->locks[w->lock];
+    for (size_t i = 0; i < r->n_terms; i++) {
+        const struct sel_term *t = &r->terms[i];
+        int holds;
+        switch (t->what) {
+        case SEL_KIND: holds = l->kind == t->kind; break;
+        case SEL_TYPE: holds = l->type && !strcmp(l->type, t->arg); break;
+        case SEL_LOCK: holds = !strcmp(l->name, t->arg); break;
+        case SEL_LABEL: holds = 0; break;
+        default: continue;
+        }
+        if (holds == t->negate)
+            return 0;
+    }
+    return stack_matches(r, m, w->stack);
+}
+
 /* Totals of the selected rows, and a description of the lock with the most wait among them (and its stack
  * with the most wait). */
 struct tally {
@@ -492,6 +514,34 @@ static void measure_wait_fraction(const struct rule *r, const struct rules_input
     res->value = tt ? (double)t.wait_ns / (double)tt : 0.0;
     snprintf(res->measured, sizeof res->measured, "%.4f", res->value);
     set_detail(res, &t, "%.3f ms of contention in %.3f ms of thread time", ms(t.wait_ns), ms(tt));
+}
+
+/* deadlocks: cycles of threads each waiting for a lock the next one holds, in the waits in progress the profiles
+ * were written with (a deadlock counts when the lock one of its threads waits for is selected). */
+static void measure_deadlocks(const struct rule *r, const struct rules_input *in, struct rule_result *res)
+{
+    const struct model *m = in->profiles;
+    struct m_deadlock *d;
+    size_t n = model_deadlocks(m, &d), hits = 0;
+    char first[256] = "";
+    for (size_t i = 0; i < n; i++) {
+        int sel = 0;
+        for (size_t j = 0; j < d[i].n && !sel; j++)
+            sel = waiting_selected(r, m, &m->waiting[d[i].waiting[j]]);
+        if (sel && !hits++) {
+            struct strbuf name = {0};
+            const struct m_waiting *w = &m->waiting[d[i].waiting[0]];
+            snprintf(first, sizeof first, "pid %llu: %zu threads, one waiting for %s",
+                     (unsigned long long)m->procs[d[i].proc].pid, d[i].n, text_esc(&name, m->locks[w->lock].name));
+            sb_free(&name);
+        }
+        free(d[i].waiting);
+    }
+    free(d);
+    res->matched = hits > 0;
+    res->value = (double)hits;
+    snprintf(res->measured, sizeof res->measured, "%zu", hits);
+    snprintf(res->detail, sizeof res->detail, "%s", hits ? first : "no deadlock in the waits in progress");
 }
 
 /* regression_pct: relative change of the selected locks' contention wait against the baseline, in percent:

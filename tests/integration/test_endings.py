@@ -123,6 +123,13 @@ class StuckThreads(TempDirTest):
         text = lptest.lockprof("report", *files, check=True).stdout
         self.assertIn("DEADLOCK in pid", text)
         self.assertIn("Waits in progress when the profile was written (2)", text)
+        # a CI gate: `max deadlocks 0` fails this run
+        rules = os.path.join(self.tmp, "rules.txt")
+        with open(rules, "w") as f:
+            f.write("max deadlocks 0\n")
+        gate = lptest.lockprof("check", "--rules", rules, *files)
+        self.assertEqual(gate.returncode, 1, gate.stdout)
+        self.assertIn("measured 1, limit 0", gate.stdout)
 
     def test_seven_threads_blocked_when_another_calls_exit(self):
         files, rep = self.run_endings("stuck", 4)
@@ -133,6 +140,10 @@ class StuckThreads(TempDirTest):
                                        [("pthread_rwlock", "rw", pid, False)] * 2 +
                                        [("pthread_cond", "cond", None, True)] * 2), rep["waiting"])
         self.assertEqual(rep["deadlocks"], [])
+        rules = os.path.join(self.tmp, "rules.txt")
+        with open(rules, "w") as f:
+            f.write("max deadlocks 0\n")
+        self.assertEqual(lptest.lockprof("check", "--rules", rules, *files).returncode, 0)
         for w in rep["waiting"]:
             self.assertTrue(any(lptest.has_frame(w["frames"], f) for f in ("lock_a", "write_rw", "wait_cond")))
 
