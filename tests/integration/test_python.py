@@ -53,7 +53,7 @@ class PythonTest(TempDirTest):
             _, files = self.profile([py, example(name), *args], env=env, name=f"{name}{i}")
             self.assertEqual(len(files), 1)
             rep = self.report_json(files, *report_opts)
-            self.assertEqual(rep["processes"][0]["python"] is not None, True, "CPython not detected")
+            self.assertIsNotNone(rep["processes"][0]["python"], "CPython not detected")
             got = want(rep)
             if got:
                 return rep, got
@@ -67,7 +67,7 @@ class PythonTest(TempDirTest):
         p, files = self.profile([py, os.path.join(DATA, "held_example.py"), example(name), *extra], name=name)
         self.assertEqual(len(files), 1)
         rep = self.report_json(files)
-        self.assertEqual(rep["processes"][0]["python"] is not None, True, "CPython not detected")
+        self.assertIsNotNone(rep["processes"][0]["python"], "CPython not detected")
         return rep, p.stdout.strip()
 
     def assert_no_object_type_on_runtime_locks(self, rep):
