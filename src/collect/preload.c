@@ -8,6 +8,7 @@
 #include <pthread.h>
 #include <semaphore.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/syscall.h>
@@ -195,6 +196,64 @@ EXPORT int execvpe(const char *p, char *const a[], char *const e[])
 {
     before_exec();
     return lp_real_execvpe(p, a, e);
+}
+EXPORT int fexecve(int fd, char *const a[], char *const e[])
+{
+    before_exec();
+    return lp_real_fexecve(fd, a, e);
+}
+
+/* execl, execle, execlp: the arguments up to the NULL that ends them (and, for execle, the environment after it)
+ * into a vector on the stack, as glibc does (posix/execl.c: the count first, then a VLA). */
+static int count_args(const char *first, va_list ap)
+{
+    int n = 1;
+    for (const char *a = first; a; a = va_arg(ap, const char *))
+        n++;
+    return n;
+}
+
+#define COLLECT_ARGV(argv, arg, n, ap)                                                                              do {                                                                                                                (argv)[0] = (char *)(arg);                                                                                      for (int i_ = 1; i_ < (n); i_++)                                                                                    (argv)[i_] = va_arg(ap, char *);                                                                        } while (0)
+
+EXPORT int execl(const char *path, const char *arg, ...)
+{
+    va_list ap;
+    va_start(ap, arg);
+    int n = count_args(arg, ap);
+    va_end(ap);
+    char *argv[n];
+    va_start(ap, arg);
+    COLLECT_ARGV(argv, arg, n, ap);
+    va_end(ap);
+    before_exec();
+    return lp_real_execve(path, argv, environ);
+}
+EXPORT int execlp(const char *file, const char *arg, ...)
+{
+    va_list ap;
+    va_start(ap, arg);
+    int n = count_args(arg, ap);
+    va_end(ap);
+    char *argv[n];
+    va_start(ap, arg);
+    COLLECT_ARGV(argv, arg, n, ap);
+    va_end(ap);
+    before_exec();
+    return lp_real_execvp(file, argv);
+}
+EXPORT int execle(const char *path, const char *arg, ...)
+{
+    va_list ap;
+    va_start(ap, arg);
+    int n = count_args(arg, ap);
+    va_end(ap);
+    char *argv[n];
+    va_start(ap, arg);
+    COLLECT_ARGV(argv, arg, n, ap);
+    char *const *envp = va_arg(ap, char *const *);
+    va_end(ap);
+    before_exec();
+    return lp_real_execve(path, argv, envp);
 }
 
 /* ---- start-up ----------------------------------------------------------------------------------------- */

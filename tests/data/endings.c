@@ -12,6 +12,8 @@
  *   stuck       seven threads block: three on mutex_a (held by the main thread), two on rw (write-held by the main
  *               thread), two on cond; once all are blocked in the kernel, the main thread calls exit(4)
  *   abba-wait   as abba, but the main thread then waits forever (for a signal)
+ *   execl, execle, execlp, fexecve, execv
+ *               replaces itself with /bin/true through that exec function
  * Prints "contended" once the threads are done, and "blocked" once the blocked threads are. */
 #define _GNU_SOURCE 1
 #include <fcntl.h>
@@ -199,6 +201,20 @@ int main(int argc, char **argv)
             pthread_create(&s, NULL, wait_cond, NULL);
         wait_blocked(7);
         exit(4);
+    } else if (!strcmp(mode, "execl")) {
+        execl("/bin/true", "true", (char *)NULL);
+    } else if (!strcmp(mode, "execle")) {
+        char *env[] = {NULL};
+        execle("/bin/true", "true", (char *)NULL, env);
+    } else if (!strcmp(mode, "execlp")) {
+        execlp("true", "true", (char *)NULL);
+    } else if (!strcmp(mode, "execv")) {
+        char *argv[] = {"true", NULL};
+        execv("/bin/true", argv);
+    } else if (!strcmp(mode, "fexecve")) {
+        char *argv[] = {"true", NULL};
+        int fd = open("/bin/true", O_RDONLY | O_CLOEXEC);
+        fexecve(fd, argv, environ);
     } else if (!strcmp(mode, "ignored")) {
         kill(getpid(), SIGTERM);
         printf("still here\n");

@@ -95,6 +95,23 @@ class FatalSignals(TempDirTest):
         self.assertEqual(lptest.profile_meta(files[0])["fatal_signal"], ["SIGTERM"])
 
 
+class Exec(TempDirTest):
+    def test_every_exec_function_keeps_the_old_images_waits(self):
+        # the image about to be replaced writes its profile first (reason exec), whichever exec function it calls
+        for fn in ("execl", "execle", "execlp", "execv", "fexecve"):
+            with self.subTest(exec=fn):
+                d = os.path.join(self.tmp, fn)
+                os.mkdir(d)
+                status, out = raw_status([ENDINGS, fn], env={"LD_PRELOAD": LIB,
+                                                            "LOCKPROF_OUTPUT": os.path.join(d, "x.%p.prof")})
+                self.assertTrue(os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0, status)  # /bin/true's
+                reasons = [lptest.profile_meta(f)["reason"][0] for f in profiles_in(d)]
+                self.assertIn("exec", reasons, reasons)
+                old = [f for f in profiles_in(d) if lptest.profile_meta(f)["reason"] == ["exec"]]
+                rep = self.report_json(old)
+                self.assertTrue([l for l in rep["locks"] if l["name"] == "hot" and l["contentions"] > 0])
+
+
 class StuckThreads(TempDirTest):
     """Threads blocked when the profile is written: every dump says who waits for which lock, since when, with its
     stack and the owner where the lock records one; a cycle of such waits is reported as a deadlock."""
