@@ -213,48 +213,34 @@ static int count_args(const char *first, va_list ap)
     return n;
 }
 
-#define COLLECT_ARGV(argv, arg, n, ap)                                                                              do {                                                                                                                (argv)[0] = (char *)(arg);                                                                                      for (int i_ = 1; i_ < (n); i_++)                                                                                    (argv)[i_] = va_arg(ap, char *);                                                                        } while (0)
+enum { EXEC_PATH, EXEC_ENV, EXEC_SEARCH };
 
-EXPORT int execl(const char *path, const char *arg, ...)
+static int exec_list(int how, const char *file, const char *arg, va_list count, va_list args)
 {
-    va_list ap;
-    va_start(ap, arg);
-    int n = count_args(arg, ap);
-    va_end(ap);
+    int n = count_args(arg, count);
     char *argv[n];
-    va_start(ap, arg);
-    COLLECT_ARGV(argv, arg, n, ap);
-    va_end(ap);
+    argv[0] = (char *)arg;
+    for (int i = 1; i < n; i++) /* the last one read is the terminating NULL */
+        argv[i] = va_arg(args, char *);
+    char *const *envp = how == EXEC_ENV ? va_arg(args, char *const *) : NULL; /* execle: after the NULL */
     before_exec();
-    return lp_real_execve(path, argv, environ);
+    if (how == EXEC_SEARCH)
+        return lp_real_execvp(file, argv);
+    return lp_real_execve(file, argv, how == EXEC_ENV ? envp : environ);
 }
-EXPORT int execlp(const char *file, const char *arg, ...)
-{
-    va_list ap;
-    va_start(ap, arg);
-    int n = count_args(arg, ap);
-    va_end(ap);
-    char *argv[n];
-    va_start(ap, arg);
-    COLLECT_ARGV(argv, arg, n, ap);
-    va_end(ap);
-    before_exec();
-    return lp_real_execvp(file, argv);
-}
-EXPORT int execle(const char *path, const char *arg, ...)
-{
-    va_list ap;
-    va_start(ap, arg);
-    int n = count_args(arg, ap);
-    va_end(ap);
-    char *argv[n];
-    va_start(ap, arg);
-    COLLECT_ARGV(argv, arg, n, ap);
-    char *const *envp = va_arg(ap, char *const *);
-    va_end(ap);
-    before_exec();
-    return lp_real_execve(path, argv, envp);
-}
+
+#define EXEC_LIST(how, file, arg)                                                                                  \
+    va_list count, args;                                                                                           \
+    va_start(count, arg);                                                                                          \
+    va_start(args, arg);                                                                                           \
+    int rc = exec_list(how, file, arg, count, args);                                                               \
+    va_end(args);                                                                                                  \
+    va_end(count);                                                                                                 \
+    return rc
+
+EXPORT int execl(const char *path, const char *arg, ...) { EXEC_LIST(EXEC_PATH, path, arg); }
+EXPORT int execle(const char *path, const char *arg, ...) { EXEC_LIST(EXEC_ENV, path, arg); }
+EXPORT int execlp(const char *file, const char *arg, ...) { EXEC_LIST(EXEC_SEARCH, file, arg); }
 
 /* ---- start-up ----------------------------------------------------------------------------------------- */
 static void after_fork_child(void)
