@@ -332,13 +332,12 @@ static int stack_matches(const struct rule *r, const struct model *m, int32_t st
     return 1;
 }
 
-/* memo: per stack (index stack + 1), 0 unknown, 1 match, 2 no match. */
-static int row_selected(const struct rule *r, const struct model *m, const struct m_row *row, unsigned char *memo)
+/* Whether every kind/type/lock/label term holds for lock l with label set `labels` (-1: none); stack terms are left
+ * to the caller (*has_stack_term says whether there are any). */
+static int lock_terms_hold(const struct rule *r, const struct model *m, const struct m_lock *l, int32_t labels,
+                           int *has_stack_term)
 {
-    if (model_row_is_wait(row, m))
-        return 0;
-    const struct m_lock *l = &m->locks[row->lock];
-    int has_stack_term = 0;
+    *has_stack_term = 0;
     for (size_t i = 0; i < r->n_terms; i++) {
         const struct sel_term *t = &r->terms[i];
         int holds;
@@ -347,15 +346,26 @@ static int row_selected(const struct rule *r, const struct model *m, const struc
         case SEL_TYPE: holds = l->type && !strcmp(l->type, t->arg); break;
         case SEL_LOCK: holds = !strcmp(l->name, t->arg); break;
         case SEL_LABEL: {
-            const char *v = labelset_value(m, row->labels, t->arg);
+            const char *v = labelset_value(m, labels, t->arg);
             holds = v && !strcmp(v, t->value);
             break;
         }
-        default: has_stack_term = 1; continue; /* SEL_STACK: per stack, memoised below */
+        default: *has_stack_term = 1; continue; /* SEL_STACK */
         }
         if (holds == t->negate)
             return 0;
     }
+    return 1;
+}
+
+/* memo: per stack (index stack + 1), 0 unknown, 1 match, 2 no match. */
+static int row_selected(const struct rule *r, const struct model *m, const struct m_row *row, unsigned char *memo)
+{
+    if (model_row_is_wait(row, m))
+        return 0;
+    int has_stack_term;
+    if (!lock_terms_hold(r, m, &m->locks[row->lock], row->labels, &has_stack_term))
+        return 0;
     if (!has_stack_term)
         return 1;
     unsigned char *c = &memo[row->stack + 1];
@@ -368,21 +378,9 @@ static int row_selected(const struct rule *r, const struct model *m, const struc
  * so a label term never holds for it. */
 static int waiting_selected(const struct rule *r, const struct model *m, const struct m_waiting *w)
 {
-    const struct m_lock *l = &m->locks[w->lock];
-    for (size_t i = 0; i < r->n_terms; i++) {
-        const struct sel_term *t = &r->terms[i];
-        int holds;
-        switch (t->what) {
-        case SEL_KIND: holds = l->kind == t->kind; break;
-        case SEL_TYPE: holds = l->type && !strcmp(l->type, t->arg); break;
-        case SEL_LOCK: holds = !strcmp(l->name, t->arg); break;
-        case SEL_LABEL: holds = 0; break;
-        default: continue;
-        }
-        if (holds == t->negate)
-            return 0;
-    }
-    return stack_matches(r, m, w->stack);
+    int has_stack_term;
+    return lock_terms_hold(r, m, &m->locks[w->lock], -1, &has_stack_term) &&
+           (!has_stack_term || stack_matches(r, m, w->stack));
 }
 
 /* Totals of the selected rows, and a description of the lock with the most wait among them (and its stack
