@@ -16,6 +16,7 @@ struct lp_config lp_cfg = {
     .python = 1,
     .patch = 1,
     .holders = 1,
+    .holder_interval_ns = 1000000,
     .stack_cache = 1,
     .mutex_fast_path = 1,
     .signal = SIGUSR2,
@@ -122,6 +123,9 @@ void lp_config_load(void)
     get_bool("LOCKPROF_PYTHON", &lp_cfg.python);
     get_bool("LOCKPROF_PATCH", &lp_cfg.patch);
     get_bool("LOCKPROF_HOLDERS", &lp_cfg.holders);
+    unsigned hi_us = (unsigned)(lp_cfg.holder_interval_ns / 1000);
+    get_uint("LOCKPROF_HOLDER_INTERVAL_US", &hi_us, 0, 60000000u, 10);
+    lp_cfg.holder_interval_ns = (uint64_t)hi_us * 1000;
     get_bool("LOCKPROF_STACK_CACHE", &lp_cfg.stack_cache);
     get_bool("LOCKPROF_MUTEX_FAST_PATH", &lp_cfg.mutex_fast_path);
     int timeline = 0;

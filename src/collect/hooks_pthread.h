@@ -20,7 +20,7 @@ static inline int lp_acquired(int rc) { return rc == 0 || rc == EOWNERDEAD; }
 
 int lp_mutex_lock_slow(pthread_mutex_t *m, int rc);
 int lp_mutex_lock_mt(pthread_mutex_t *m);
-void lp_release_slow(uintptr_t addr);
+int lp_mutex_unlock_slow(pthread_mutex_t *m);
 
 /* pthread_mutex_lock's fast path, inlined into the exported symbol. A default mutex is taken in place
  * (glibc_mutex.h); busy, it is a wait, except in a process that has never had a second thread, where only the
@@ -41,10 +41,11 @@ static inline int lp_mutex_lock(pthread_mutex_t *m)
     return lp_mutex_lock_mt(m);
 }
 
+/* Somebody is blocked (on some lock): the unlock goes through the waiter registry (lp_mutex_unlock_slow). */
 static inline int lp_mutex_unlock(pthread_mutex_t *m)
 {
     if (LP_UNLIKELY(lp_waiters_any()))
-        lp_release_slow((uintptr_t)m);
+        return lp_mutex_unlock_slow(m);
     if (lp_glibc_mutex_mine(m))
         return lp_glibc_mutex_unlock(m);
     return lp_real_pthread_mutex_unlock(m);

@@ -188,6 +188,11 @@ static void defer(struct lp_thread *t, const struct lp_event *e, uint64_t t0, ui
     atomic_store_explicit(&d->state, LP_DEFER_FULL, memory_order_release);
 }
 
+void lp_record_later(struct lp_thread *t, const struct lp_event *e, uint64_t t0, uint64_t wait_ns, uint64_t stack)
+{
+    defer(t, e, t0, wait_ns, stack, e->holder_stack, e->holder_tid);
+}
+
 int lp_deferred_hold(struct lp_thread *t)
 {
     struct lp_rec_thread *r = atomic_load_explicit(&t->rec, memory_order_acquire);
@@ -306,7 +311,7 @@ uint64_t lp_wait_end_at(struct lp_wait *w, const struct lp_event *e, uint64_t t1
     lp_inflight_pop(w->t, w->inflight);
     struct lp_waitslot *s = lp_waiters_slot(w->slot);
     uint64_t hstack = e->holder_stack, htid = e->holder_tid;
-    if (!hstack && s && atomic_load_explicit(&s->release_ns, memory_order_acquire)) {
+    if (!hstack && s && atomic_load_explicit(&s->released, memory_order_acquire)) {
         hstack = atomic_load_explicit(&s->holder_hash, memory_order_relaxed);
         if (!htid)
             htid = atomic_load_explicit(&s->holder_tid, memory_order_relaxed);

@@ -156,6 +156,9 @@ void lp_wait_cancel(struct lp_wait *w);
 /* Records an already measured wait (used where one episode spans several calls, e.g. the GIL). */
 void lp_record(struct lp_thread *t, const struct lp_event *e, uint64_t t0, uint64_t wait_ns, uint64_t stack,
                uint64_t holder_stack, uint64_t holder_tid);
+/* Records an already measured wait of the calling thread t at its next wait (the deferred slot, as lp_wait_end_at
+ * with `deferred`): for a caller that holds the lock now. The holder is e->holder_stack / e->holder_tid. */
+void lp_record_later(struct lp_thread *t, const struct lp_event *e, uint64_t t0, uint64_t wait_ns, uint64_t stack);
 /* Counts a slow-path acquisition that never blocked (the CPython hooks): the profile's events_unblocked. */
 void lp_record_unblocked(struct lp_thread *t);
 

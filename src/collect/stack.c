@@ -81,8 +81,19 @@ static int high_mark(void)
     return top - 64; /* room above for a few more descriptors of lockprof's or the program's */
 }
 
+/* A recycled state's next owner must not stamp its predecessor's holder stacks. */
+static void forget_holders(struct lp_thread *t)
+{
+    struct lp_stack_thread *st = atomic_load_explicit(&t->stk, memory_order_relaxed);
+    if (st)
+        memset(st->holder, 0, sizeof st->holder);
+}
+
 void lp_stack_init(void)
 {
+    static int registered;
+    if (!registered++)
+        lp_thread_on_exit(forget_holders);
     if (atomic_load(&unwinder_state) != 0 || lp_cfg.native_depth == 0)
         return;
     int mark = high_mark();
@@ -311,4 +322,48 @@ uint64_t lp_stack_capture(struct lp_thread *t, const void *leaf, uintptr_t site)
         sc->slot[set][way].hash = h;
     }
     return h;
+}
+
+/* ---- holder stacks ------------------------------------------------------------------------------------------ */
+
+static unsigned holder_index(uintptr_t lock) { return (unsigned)(lp_mix(1, lock) % LP_HOLDER_SAMPLES); }
+
+uint64_t lp_stack_holder_last(struct lp_thread *t, uintptr_t lock)
+{
+    struct lp_stack_thread *st = stk_of(t);
+    unsigned i = holder_index(lock);
+    return st && st->holder[i].lock == lock ? st->holder[i].hash : 0;
+}
+
+uint64_t lp_stack_holder_sample(struct lp_thread *t, uintptr_t lock)
+{
+    struct lp_stack_thread *st = stk_of(t);
+    if (!st)
+        return 0;
+    unsigned i = holder_index(lock);
+    uint64_t now = lp_now();
+    if (st->holder[i].lock == lock && st->holder[i].hash && now - st->holder[i].at_ns < lp_cfg.holder_interval_ns) {
+        atomic_store_explicit(&st->n_holder_reused, atomic_load_explicit(&st->n_holder_reused, memory_order_relaxed) + 1,
+                              memory_order_relaxed);
+        return 0;
+    }
+    uint64_t h = lp_stack_capture(t, NULL, 0);
+    st->holder[i].lock = lock;
+    st->holder[i].hash = h;
+    st->holder[i].at_ns = now;
+    atomic_store_explicit(&st->n_holder_captured,
+                          atomic_load_explicit(&st->n_holder_captured, memory_order_relaxed) + 1, memory_order_relaxed);
+    return h;
+}
+
+void lp_stack_holder_counts(uint64_t *captured, uint64_t *reused)
+{
+    *captured = *reused = 0;
+    for (struct lp_thread *t = lp_thread_all(); t; t = t->next_all) {
+        struct lp_stack_thread *st = atomic_load_explicit(&t->stk, memory_order_acquire);
+        if (st) {
+            *captured += atomic_load_explicit(&st->n_holder_captured, memory_order_relaxed);
+            *reused += atomic_load_explicit(&st->n_holder_reused, memory_order_relaxed);
+        }
+    }
 }

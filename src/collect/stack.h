@@ -23,12 +23,19 @@ struct lp_stack_ent {
     uint64_t w[];
 };
 
-/* A thread's stacks. One writer (the thread); the dump reads `stacks` concurrently. */
+#define LP_HOLDER_SAMPLES 16
+
+/* A thread's stacks. One writer (the thread); the dump reads `stacks` and the counters concurrently. */
 struct lp_stack_thread {
     struct lp_map stacks;   /* stack hash → struct lp_stack_ent */
     void *cache;            /* recent (Python position, stack pointer) → stack hash */
     _Atomic int unwinding;  /* inside libunwind: a fork now would copy libunwind's locks held */
     _Atomic uint64_t n_dropped; /* stacks not kept for lack of memory */
+    struct {
+        uintptr_t lock;
+        uint64_t hash, at_ns;
+    } holder[LP_HOLDER_SAMPLES]; /* the holder stack this thread last captured per lock (direct-mapped) */
+    _Atomic uint64_t n_holder_captured, n_holder_reused; /* releases that woke a waiter: fresh stack, or not */
 };
 
 /* Where Python frames come from (py/frames.c), handed over by the CPython layer at start-up. */
@@ -51,6 +58,16 @@ void lp_stack_set_python(const struct lp_pyframes_source *src);
  * native paths between the same Python line and the same site with exactly the same total frame size would be
  * conflated; that is the price of the cache. */
 uint64_t lp_stack_capture(struct lp_thread *t, const void *leaf, uintptr_t site);
+
+/* Holder stacks (docs/DESIGN.md "The waiter registry and holder stacks"). A thread that releases a lock somebody
+ * waits for stamps, before the release, the stack it last captured when releasing that lock (0: none yet), and after
+ * the release asks lp_stack_holder_sample for a fresh one: captured when none was captured for this lock in the
+ * last LOCKPROF_HOLDER_INTERVAL_US (returns its hash), else not (returns 0; the stamped stack stands for this
+ * release). So a hot lock costs at most one unwind per thread and interval, and never while the lock is held. */
+uint64_t lp_stack_holder_last(struct lp_thread *t, uintptr_t lock);
+uint64_t lp_stack_holder_sample(struct lp_thread *t, uintptr_t lock);
+/* Sums of the counters above over all threads (for the profile's metadata). */
+void lp_stack_holder_counts(uint64_t *captured, uint64_t *reused);
 
 /* Called by the pipe2() forwarder after every successful call: when the calling thread is initialising libunwind,
  * moves the new pipe to the top of the descriptor table (see stack.c); otherwise does nothing. */

@@ -99,7 +99,9 @@ int main(void)
     struct lp_wait w;
     CHECK(lp_wait_begin(&w, 0x3000, NULL, 0));
     CHECK(lp_waiters_any());
-    lp_waiters_on_release(0x3000); /* as pthread_mutex_unlock would, from the holder */
+    struct lp_release rel; /* as pthread_mutex_unlock would, from the holder: before and after the release */
+    CHECK(lp_waiters_release_begin(&rel, 0x3000));
+    lp_waiters_release_end(&rel);
     uint64_t before = R(t)->aggs.count;
     lp_wait_end(&w, &(struct lp_event){.kind = LP_KIND_PTHREAD_MUTEX, .addr = 0x3000});
     CHECK(!lp_waiters_any());
