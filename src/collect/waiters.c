@@ -257,6 +257,9 @@ int lp_waiters_release_begin(struct lp_release *r, uintptr_t addr)
         return 0;
     r->t = lp_cfg.holders ? lp_thread_self() : NULL;
     r->hash = r->t ? lp_stack_holder_last(r->t, addr) : 0;
+    if (r->t && !r->hash)
+        r->hash = lp_stack_holder_sample(r->t, addr); /* the first time only (per thread and lock): before the
+                                                         release, so that the waiters it lets in have it */
     uint64_t tid = lp_gettid();
     for (int i = 0; i < r->n; i++) {
         r->w[i].seq = atomic_load(&slots[r->w[i].slot].seq);

@@ -6,10 +6,10 @@
  * A releasing thread (mutex/rwlock unlock, sem_post, cond wait entry) first reads one global counter; only when
  * some thread is blocked does it look up the slots of its address. Lock-free: slots are claimed with
  * compare-and-swap. Nothing expensive happens while the releasing thread still holds the program's lock: before
- * the release it only finds the waiters and stamps its thread id and the stack it last sampled for this lock;
- * after the release it may capture a fresh stack (at most one per lock and LOCKPROF_HOLDER_INTERVAL_US, stack.c)
- * and stamps that into the waiters that are still waiting (docs/DESIGN.md "The waiter registry and holder
- * stacks").
+ * the release it only finds the waiters and stamps its thread id and the stack it last sampled for this lock
+ * (captured there only the first time a thread releases a lock somebody waits for); after the release it may
+ * capture a fresh stack (at most one per lock and LOCKPROF_HOLDER_INTERVAL_US, stack.c) and stamps that into the
+ * waiters that are still waiting (docs/DESIGN.md "The waiter registry and holder stacks").
  *
  * A condition waiter holds two slots: one keyed by the condition (found by pthread_cond_signal/broadcast) and a
  * re-acquisition slot keyed by its mutex (found by every release of the mutex). glibc re-locks the mutex after a

@@ -115,6 +115,47 @@ class RwlockAndCond(TempDirTest):
         self.assertTrue(any(has_frame(s["holder_frames"], "produce") for s in reacq))
 
 
+def stacks_with(rep, kind, name, flag=None):
+    """(lock, [stack rows]) of the lock `name` of `kind`; with `flag`, only the rows that carry it."""
+    locks = [l for l in locks_of(rep, kind) if l["name"] == name]
+    rows = [s for l in locks for s in l["stacks"] if flag is None or flag in s["flags"]]
+    return locks, rows
+
+
+class CondReacquire(TempDirTest):
+    """The mutex re-acquired after a condition-variable wake-up (tests/data/cond_reacquire.c knows, without a tracer,
+    how long its waiter was blocked re-acquiring it): that time is contention on the mutex, flagged reacquire, with
+    the waiter's stack at its pthread_cond_wait and the thread that held the mutex; the condition wait ends when the
+    waiter was woken; a wake-up that did not block records no re-acquisition."""
+    PROG = os.path.join(lptest.BUILD, "tests", "cond_reacquire")
+
+    def test_blocked_behind_a_third_thread(self):
+        # the signaller does not hold the mutex; another thread does, for 20 ms after the waiter woke
+        p, files = self.profile([self.PROG, "third", "5", "20"])
+        own = dict(kv.split("=") for kv in p.stdout.split())
+        rep = self.report_json(files)
+        _, reacq = stacks_with(rep, "pthread_mutex", "state_lock", "reacquire")
+        blocked = sum(s["wait_ns"] for s in reacq)
+        self.assertGreaterEqual(blocked, 5 * int(own["hold_ns"]), reacq)
+        self.assertEqual(sum(s["contentions"] for s in reacq), 5)
+        self.assertTrue(all(has_frame(s["frames"], "wait_for_go") for s in reacq))
+        self.assertTrue(any(has_frame(s["holder_frames"], "hold_through_wakeup") for s in reacq), reacq)
+        _, cond = stacks_with(rep, "pthread_cond", "ready")
+        # the condition wait ended when the waiter was woken: before the holder saw it woken
+        self.assertLessEqual(sum(s["wait_ns"] for s in cond), int(own["cond_bound_ns"]))
+
+    def test_no_reacquire_when_the_mutex_was_free(self):
+        # signalled under the mutex, which is released before the waiter wakes (the program checks each round)
+        p, files = self.profile([self.PROG, "free", "1000"])
+        own = dict(kv.split("=") for kv in p.stdout.split())
+        self.assertGreater(int(own["free"]), 500, "the waiter woke before the unlock in most rounds: no test")
+        rep = self.report_json(files)
+        _, reacq = stacks_with(rep, "pthread_mutex", "state_lock", "reacquire")
+        self.assertLessEqual(sum(s["contentions"] for s in reacq), int(own["rounds"]) - int(own["free"]), reacq)
+        _, cond = stacks_with(rep, "pthread_cond", "ready")
+        self.assertEqual(sum(s["contentions"] for s in cond), 1000)
+
+
 class Processes(TempDirTest):
     def test_forked_child_writes_its_own_profile(self):
         code = ("import os\npid = os.fork()\nif pid == 0:\n    os._exit(0)\nos.waitpid(pid, 0)\n")
