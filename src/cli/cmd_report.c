@@ -84,10 +84,12 @@ static void text_table(struct strbuf *o, const struct model *m, struct grp *g, s
             if (f >= 0)
                 model_frame_text(m, (uint32_t)f, &frame);
         }
-        sb_printf(o, "  %-3zu %-15s %-32s %-18s %11llu %11.3f %9.3f %9.3f %9.3f %6s  %s\n", i + 1,
+        char wait[32]; /* "~" marks a wait estimated in part */
+        snprintf(wait, sizeof wait, "%s%.3f", g[i].est_ns ? "~" : "", ms(g[i].wait_ns));
+        sb_printf(o, "  %-3zu %-15s %-32s %-18s %11llu %11s %9.3f %9.3f %9.3f %6s  %s\n", i + 1,
                   lp_kind_name(g[i].kind), text_esc(&label, g[i].label),
                   ro->by == BY_LOCK ? text_esc(&type, g[i].type ? g[i].type : "-") : "",
-                  (unsigned long long)g[i].count, ms(g[i].wait_ns),
+                  (unsigned long long)g[i].count, wait,
                   g[i].count ? ms(g[i].wait_ns) / (double)g[i].count : 0.0, ms(g[i].max_ns),
                   ms(model_hist_quantile_max(g[i].hist, 0.99, g[i].max_ns)), pct(g[i].wait_ns, total, p),
                   frame.s ? frame.s : "");
@@ -97,6 +99,14 @@ static void text_table(struct strbuf *o, const struct model *m, struct grp *g, s
     sb_free(&frame);
     if (lim < n)
         sb_printf(o, "  ... %zu more (use --top 0 to see all)\n", n - lim);
+    uint64_t est = 0;
+    for (size_t i = 0; i < n; i++)
+        est = sat_add(est, g[i].est_ns);
+    if (est)
+        sb_printf(o, "  ~ estimated in part: %.3f ms of this table's wait are mutexes re-acquired after a condition-"
+                     "variable wake-up,\n    which glibc does where lockprof cannot time it (docs/DESIGN.md, "
+                     "\"Re-acquiring the mutex after a condition wait\")\n",
+                  ms(est));
 }
 
 static void text_stacks(struct strbuf *o, const struct model *m, struct grp *g, size_t n, const struct ropts *ro)
@@ -114,9 +124,10 @@ static void text_stacks(struct strbuf *o, const struct model *m, struct grp *g, 
         for (size_t j = 0; j < ns; j++) {
             const struct stack_stat *s = &g[i].stacks[j];
             char p[16];
-            sb_printf(o, "    stack %zu: %llu contentions, %.3f ms (%s of this lock)%s\n", j + 1,
+            sb_printf(o, "    stack %zu: %llu contentions, %.3f ms (%s of this lock)%s%s\n", j + 1,
                       (unsigned long long)s->count, ms(s->wait_ns), pct(s->wait_ns, g[i].wait_ns, p),
-                      s->flags & LP_AGG_SELF ? " [held by the waiter itself]" : "");
+                      s->flags & LP_AGG_SELF ? " [held by the waiter itself]" : "",
+                      s->est_ns ? " [re-acquired after a condition wait: estimated]" : "");
             sb_puts(o, "      waiter:\n");
             print_stack(o, m, s->stack, ro, "        ");
             if (s->holder_stack >= 0) {
@@ -341,9 +352,10 @@ static void render_json(struct strbuf *o, const struct model *m)
         sb_printf(o, ",\"contention\":%s,\"class\":\"%s\",\"flags\":", gr->is_wait ? "false" : "true",
                   model_row_class_name(gr->cls));
         json_flags(o, gr->flags);
-        sb_printf(o, ",\"contentions\":%llu,\"wait_ns\":%llu,\"max_wait_ns\":%llu,\"p50_wait_ns\":%llu,"
-                     "\"p99_wait_ns\":%llu,\"histogram\":[",
-                  (unsigned long long)gr->count, (unsigned long long)gr->wait_ns, (unsigned long long)gr->max_ns,
+        sb_printf(o, ",\"contentions\":%llu,\"wait_ns\":%llu,\"estimated_wait_ns\":%llu,\"max_wait_ns\":%llu,"
+                     "\"p50_wait_ns\":%llu,\"p99_wait_ns\":%llu,\"histogram\":[",
+                  (unsigned long long)gr->count, (unsigned long long)gr->wait_ns, (unsigned long long)gr->est_ns,
+                  (unsigned long long)gr->max_ns,
                   (unsigned long long)model_hist_quantile_max(gr->hist, 0.5, gr->max_ns),
                   (unsigned long long)model_hist_quantile_max(gr->hist, 0.99, gr->max_ns));
         for (int b = 0; b < LP_HIST_BUCKETS; b++)
@@ -351,8 +363,9 @@ static void render_json(struct strbuf *o, const struct model *m)
         sb_puts(o, "],\"stacks\":[");
         for (size_t j = 0; j < gr->n_stacks; j++) {
             const struct stack_stat *s = &gr->stacks[j];
-            sb_printf(o, "%s{\"contentions\":%llu,\"wait_ns\":%llu,\"max_wait_ns\":%llu,\"flags\":", j ? "," : "",
-                      (unsigned long long)s->count, (unsigned long long)s->wait_ns, (unsigned long long)s->max_ns);
+            sb_printf(o, "%s{\"contentions\":%llu,\"wait_ns\":%llu,\"estimated_wait_ns\":%llu,\"max_wait_ns\":%llu,"
+                         "\"flags\":", j ? "," : "", (unsigned long long)s->count, (unsigned long long)s->wait_ns,
+                      (unsigned long long)s->est_ns, (unsigned long long)s->max_ns);
             json_flags(o, s->flags);
             sb_puts(o, ",\"holder_thread\":");
             if (s->holder_tid) {
@@ -560,7 +573,8 @@ static void md_table(struct strbuf *o, const struct model *m, const struct grp *
             md_code(o, g[i].type ? g[i].type : "", 1);
             sb_puts(o, " |");
         }
-        sb_printf(o, " %llu | %.3f | %s | %.3f | %.3f | %.3f |", (unsigned long long)g[i].count, ms(g[i].wait_ns),
+        sb_printf(o, " %llu | %s%.3f | %s | %.3f | %.3f | %.3f |", (unsigned long long)g[i].count,
+                  g[i].est_ns ? "~" : "", ms(g[i].wait_ns),
                   pct(g[i].wait_ns, total, p), g[i].count ? ms(g[i].wait_ns) / (double)g[i].count : 0.0,
                   ms(g[i].max_ns), ms(model_hist_quantile_max(g[i].hist, 0.99, g[i].max_ns)));
         if (ro->by != BY_STACK) {
@@ -589,7 +603,8 @@ static void md_top_stack(struct strbuf *o, const struct model *m, const struct g
     sb_printf(o, " (%s), %llu contentions, %.3f ms (%s of its wait)</summary>\n\n", lp_kind_name(g->kind),
               (unsigned long long)s->count, ms(s->wait_ns), pct(s->wait_ns, g->wait_ns, p));
     struct strbuf b = {0};
-    sb_printf(&b, "waiter%s:\n", s->flags & LP_AGG_SELF ? " (the lock was held by the waiter itself)" : "");
+    sb_printf(&b, "waiter%s%s:\n", s->flags & LP_AGG_SELF ? " (the lock was held by the waiter itself)" : "",
+              s->est_ns ? " (re-acquiring the mutex after a condition wait: the time is estimated)" : "");
     print_stack(&b, m, s->stack, ro, "  ");
     if (s->holder_stack >= 0 || s->holder_tid) {
         sb_puts(&b, "blocked by (the holder when it released the lock)");
@@ -651,7 +666,16 @@ static void md_notes(struct strbuf *o, const struct model *m)
         sb_printf(o, "- " __VA_ARGS__);                                                                        \
     } while (0)
     size_t ng;
-    struct grp *g = group_rows(m, BY_LOCK, ROWS_WAITS, &ng);
+    struct grp *g = group_rows(m, BY_LOCK, ROWS_CONTENTION, &ng);
+    uint64_t est = 0;
+    for (size_t i = 0; i < ng; i++)
+        est = sat_add(est, g[i].est_ns);
+    if (est)
+        MD_NOTE("`~`: estimated in part. %.3f ms of the contention are mutexes re-acquired after a condition-variable "
+                "wake-up, which glibc does where lockprof cannot time it (docs/DESIGN.md, \"Re-acquiring the mutex "
+                "after a condition wait\").\n", ms(est));
+    groups_free(g, ng);
+    g = group_rows(m, BY_LOCK, ROWS_WAITS, &ng);
     if (ng)
         MD_NOTE("Not lock contention, so left out: %.3f ms of waits on condition variables, semaphores, "
                 "Event/Queue/join notifications and locks held by the waiter itself.\n",

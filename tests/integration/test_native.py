@@ -144,6 +144,22 @@ class CondReacquire(TempDirTest):
         # the condition wait ended when the waiter was woken: before the holder saw it woken
         self.assertLessEqual(sum(s["wait_ns"] for s in cond), int(own["cond_bound_ns"]))
 
+    def test_reports_mark_the_estimate(self):
+        _, files = self.profile([self.PROG, "third", "2", "5"])
+        rep = self.report_json(files)
+        locks, reacq = stacks_with(rep, "pthread_mutex", "state_lock", "reacquire")
+        self.assertTrue(reacq)
+        self.assertEqual(locks[0]["estimated_wait_ns"], sum(s["wait_ns"] for s in reacq))
+        self.assertTrue(all(s["estimated_wait_ns"] == s["wait_ns"] for s in reacq))
+        text = lockprof("report", *files, check=True).stdout
+        row = next(l for l in text.splitlines() if "state_lock" in l and "pthread_mutex" in l)
+        self.assertRegex(row, r" ~[0-9]+\.[0-9]{3} ")
+        self.assertIn("~ estimated in part:", text)
+        self.assertIn("[re-acquired after a condition wait: estimated]", text)
+        md = lockprof("report", "--format", "markdown", *files, check=True).stdout
+        self.assertRegex(md, r"\| ~[0-9]+\.[0-9]{3} \|")
+        self.assertIn("`~`: estimated in part.", md)
+
     def test_no_reacquire_when_the_mutex_was_free(self):
         # signalled under the mutex, which is released before the waiter wakes (the program checks each round)
         p, files = self.profile([self.PROG, "free", "1000"])
