@@ -397,6 +397,7 @@ static void write_profile(struct ctx *c, const char *reason, const struct lp_enc
     lpw_meta_u64(w, "native_depth", lp_cfg.native_depth);
     lpw_meta_u64(w, "python_depth", lp_cfg.py_depth);
     lpw_meta_u64(w, "holders", (uint64_t)lp_cfg.holders);
+    lpw_meta_u64(w, "holder_interval_ns", lp_cfg.holder_interval_ns);
     lpw_meta_u64(w, "timeline_capacity", lp_cfg.timeline);
     lpw_meta(w, "mutex_fast_path", lp_glibc_mutex_state());
     lp_py_write_meta(w);
@@ -438,6 +439,13 @@ static void write_profile(struct ctx *c, const char *reason, const struct lp_enc
     lpw_meta_u64(w, "timeline_dropped", tl_lost);
     lpw_meta_u64(w, "threads", threads);
     lpw_meta_u64(w, "self_contentions", atomic_load(&lp_self_contentions));
+    uint64_t a, b;
+    lp_stack_own_waits(&a, &b);
+    lpw_meta_u64(w, "self_waits", a);
+    lpw_meta_u64(w, "self_wait_ns", b);
+    lp_stack_holder_counts(&a, &b);
+    lpw_meta_u64(w, "holder_stacks_captured", a);
+    lpw_meta_u64(w, "holder_stacks_reused", b);
     lpw_meta_u64(w, "dumps_skipped", info->skipped_dumps);
     for (int i = 0; i < lp_n_warnings(); i++)
         lpw_meta(w, "warning", lp_warning(i));

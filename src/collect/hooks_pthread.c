@@ -15,6 +15,7 @@
 #include "py/py.h"
 #include "real.h"
 #include "record.h"
+#include "stack.h"
 #include "waiters.h"
 
 /* A release the waiter registry may have to hear about (somebody is blocked), in the two halves of waiters.h around
@@ -95,8 +96,11 @@ int lp_mutex_lock_mt(pthread_mutex_t *m)
 int lp_mutex_lock_slow(pthread_mutex_t *m, int rc)
 {
     struct lp_wait w;
-    if (rc != EBUSY || !wait_begin(&w, (uintptr_t)m, SITE()))
+    if (rc != EBUSY || !wait_begin(&w, (uintptr_t)m, SITE())) {
+        if (rc == EBUSY && LP_UNLIKELY(lp_stack_unwinding_here()))
+            return lp_stack_own_wait_lock(m); /* libunwind's own lock, busy: lockprof's own wait, counted */
         return lp_real_pthread_mutex_lock(m);
+    }
     struct lp_event ev;
     mutex_event(m, &ev, 0);
     lp_wait_inflight(&w, &ev);

@@ -12,6 +12,7 @@
 #ifndef LP_STACK_H
 #define LP_STACK_H
 
+#include <pthread.h>
 #include <stdint.h>
 
 #include "thread.h"
@@ -68,6 +69,17 @@ uint64_t lp_stack_holder_last(struct lp_thread *t, uintptr_t lock);
 uint64_t lp_stack_holder_sample(struct lp_thread *t, uintptr_t lock);
 /* Sums of the counters above over all threads (for the profile's metadata). */
 void lp_stack_holder_counts(uint64_t *captured, uint64_t *reused);
+
+/* lockprof's own waits (docs/DESIGN.md "lockprof's own waits"): libunwind takes pthread mutexes of its own while it
+ * unwinds (with Debian's build, a global cache lock at every unwind step and its memory pools' locks), which reach
+ * lockprof's hooks re-entrantly and pass through unrecorded; two threads capturing stacks at once may block there.
+ * lp_stack_unwinding_here says whether the calling thread is inside libunwind for lockprof, and
+ * lp_stack_own_wait_lock takes such a mutex, counting the waits and their time (so do the waits for another thread
+ * initialising libunwind); lp_stack_own_waits reads the totals for the profile (self_waits, self_wait_ns). */
+extern LP_TLS int lp_stack_in_unwind;
+static inline int lp_stack_unwinding_here(void) { return lp_stack_in_unwind; }
+int lp_stack_own_wait_lock(pthread_mutex_t *m);
+void lp_stack_own_waits(uint64_t *n, uint64_t *ns);
 
 /* Called by the pipe2() forwarder after every successful call: when the calling thread is initialising libunwind,
  * moves the new pipe to the top of the descriptor table (see stack.c); otherwise does nothing. */
