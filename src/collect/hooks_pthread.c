@@ -28,9 +28,16 @@ struct release {
 static inline void release_begin(struct release *x, uintptr_t addr)
 {
     x->active = 0;
-    if (LP_UNLIKELY(lp_waiters_any()) && lp_guard_enter()) {
+    if (LP_LIKELY(!lp_waiters_any()))
+        return;
+    x->active = 1;
+    x->r.addr = addr;
+    x->r.n = 0;
+    x->r.t = NULL;
+    x->r.hash = x->r.tid = 0;
+    if (lp_waiters_reacquiring() && lp_guard_enter()) {
         int e = errno;
-        x->active = lp_waiters_release_begin(&x->r, addr);
+        lp_waiters_release_begin(&x->r, addr);
         errno = e;
         lp_guard_leave();
     }

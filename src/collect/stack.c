@@ -377,7 +377,11 @@ uint64_t lp_stack_holder_sample(struct lp_thread *t, uintptr_t lock)
     if (!st)
         return 0;
     unsigned i = holder_index(lock);
-    uint64_t now = lp_now();
+    /* the coarse clock (a few ns; it ticks every few ms): asked at every release that wakes a waiter, the fine
+     * one cost several percent of a hot lock's releases (docs/PERFORMANCE.md) */
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+    uint64_t now = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
     if (st->holder[i].lock == lock && st->holder[i].hash && now - st->holder[i].at_ns < lp_cfg.holder_interval_ns) {
         atomic_store_explicit(&st->n_holder_reused, atomic_load_explicit(&st->n_holder_reused, memory_order_relaxed) + 1,
                               memory_order_relaxed);

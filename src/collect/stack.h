@@ -63,8 +63,8 @@ uint64_t lp_stack_capture(struct lp_thread *t, const void *leaf, uintptr_t site)
 /* Holder stacks (docs/DESIGN.md "The waiter registry and holder stacks"). A thread that releases a lock somebody
  * waits for stamps, before the release, the stack it last captured when releasing that lock (0: none yet), and after
  * the release asks lp_stack_holder_sample for a fresh one: captured when none was captured for this lock in the
- * last LOCKPROF_HOLDER_INTERVAL_US (returns its hash), else not (returns 0; the stamped stack stands for this
- * release). So a hot lock costs at most one unwind per thread and interval, and never while the lock is held. */
+ * last LOCKPROF_HOLDER_INTERVAL_US, as told by the coarse clock (a few ms resolution) (returns its hash), else not
+ * (returns 0; the stamped stack stands for this release). So a hot lock costs at most one unwind per thread and interval, and never while the lock is held. */
 uint64_t lp_stack_holder_last(struct lp_thread *t, uintptr_t lock);
 uint64_t lp_stack_holder_sample(struct lp_thread *t, uintptr_t lock);
 /* Sums of the counters above over all threads (for the profile's metadata). */

@@ -26,12 +26,23 @@ static unsigned home(uintptr_t addr) { return (unsigned)(lp_mix(0, addr) & (LP_W
 
 /* A slot is claimed in three steps: reserved (its address word set to SETTING_UP, which matches no lock), filled,
  * then published with the address it waits on. A releaser that finds the address therefore sees the slot's fields
- * as its waiter set them, never those of the slot's previous use. */
+ * as its waiter set them, never those of the slot's previous use. A re-acquisition slot is published with its
+ * mutex's address tagged (REACQ: a bit no user-space address has), so that a releaser tells the two kinds apart
+ * from the address array alone, without reading the slots, whose lines other releasers write. */
 #define SETTING_UP ((uintptr_t)1)
+#define REACQ ((uintptr_t)1 << 62)
+
+/* The longest probe any claim ever needed: scans stop there (most programs: one or two slots). */
+static _Atomic unsigned max_probe;
+/* Re-acquisition slots claimed now: releases look for them before the release only while there are some. */
+_Atomic long lp_n_reacquiring;
+#define n_reacq lp_n_reacquiring
+
+static unsigned probes(void) { return atomic_load_explicit(&max_probe, memory_order_acquire); }
 
 static int reserve(uintptr_t addr)
 {
-    if (!addr || addr == SETTING_UP)
+    if (!addr || addr == SETTING_UP || (addr & REACQ))
         return -1;
     unsigned h = home(addr);
     for (unsigned i = 0; i < LP_WAITPROBE; i++) {
@@ -45,6 +56,9 @@ static int reserve(uintptr_t addr)
             store(&w->holder_hash, 0);
             store(&w->holder_tid, 0);
             store(&w->released, 0);
+            unsigned m = atomic_load(&max_probe);
+            while (m < i + 1 && !atomic_compare_exchange_weak(&max_probe, &m, i + 1))
+                ;
             return (int)s;
         }
     }
@@ -82,11 +96,16 @@ void lp_waiters_reset(void)
     for (unsigned i = 0; i < LP_WAITSLOTS; i++)
         atomic_store(&slot_addr[i], 0);
     atomic_store(&lp_n_blocked, 0);
+    atomic_store(&n_reacq, 0);
 }
 
 /* Returns the slot's new release count, which a later stamp of the same release compares against. */
 static uint64_t stamp(struct lp_waitslot *w, uint64_t hash, uint64_t tid)
 {
+    uint64_t seen = atomic_load_explicit(&w->released, memory_order_acquire);
+    if (seen && load(&w->holder_tid) == tid && load(&w->holder_hash) == hash)
+        return seen; /* as the previous release left it: no write, so the line stays shared (a hot lock's waiter
+                      * sleeps through many releases by the same threads) */
     store(&w->holder_hash, hash);
     store(&w->holder_tid, tid);
     uint64_t n = load(&w->released) + 1;
@@ -112,7 +131,8 @@ int lp_waiters_claim_reacquire(int cond_slot, uintptr_t mutex, uintptr_t cond, u
     store(&w->acc_ns, 0);
     store(&w->last_busy, 0);
     store(&w->cond, cond);
-    publish(s, mutex);
+    atomic_fetch_add(&n_reacq, 1);
+    publish(s, mutex | REACQ);
     atomic_store_explicit(&slots[cond_slot].link, s, memory_order_release);
     return s;
 }
@@ -183,7 +203,7 @@ static void account_reacquire(struct lp_release *r, const int *re, int n, uint64
             store(&w->last_busy, busy != 0);
             uint64_t rel = stamp(w, r->hash, tid);
             if (r->n < LP_WAITPROBE)
-                r->w[r->n++] = (typeof(r->w[0])){cand[j], atomic_load(&w->seq), rel};
+                r->w[r->n++] = (typeof(r->w[0])){cand[j], r->addr | REACQ, atomic_load(&w->seq), rel};
         }
     }
 }
@@ -207,6 +227,7 @@ void lp_waiters_reacquire_end(int slot, uint64_t now, struct lp_reacquire *out)
         }
     }
     lp_waiters_release(slot);
+    atomic_fetch_sub(&n_reacq, 1);
 }
 
 void lp_waiters_on_signal(uintptr_t cond, int broadcast)
@@ -214,7 +235,7 @@ void lp_waiters_on_signal(uintptr_t cond, int broadcast)
     unsigned h = home(cond);
     uint64_t now = 0;
     struct lp_waitslot *oldest = NULL;
-    for (unsigned i = 0; i < LP_WAITPROBE; i++) {
+    for (unsigned i = 0, n = probes(); i < n; i++) {
         unsigned s = (h + i) & (LP_WAITSLOTS - 1);
         if (atomic_load_explicit(&slot_addr[s], memory_order_acquire) != cond)
             continue;
@@ -242,45 +263,54 @@ int lp_waiters_release_begin(struct lp_release *r, uintptr_t addr)
     r->n = 0;
     r->t = NULL;
     r->hash = 0;
+    r->tid = 0;
+    if (!atomic_load_explicit(&n_reacq, memory_order_acquire))
+        return 1; /* no condition waiter anywhere: everything happens after the release */
     unsigned h = home(addr);
     int re[LP_WAITPROBE], n_re = 0;
-    for (unsigned i = 0; i < LP_WAITPROBE; i++) {
+    for (unsigned i = 0, n = probes(); i < n; i++) {
         unsigned s = (h + i) & (LP_WAITSLOTS - 1);
-        if (atomic_load_explicit(&slot_addr[s], memory_order_acquire) != addr)
-            continue;
-        if (atomic_load_explicit(&slots[s].cond, memory_order_acquire))
+        if (atomic_load_explicit(&slot_addr[s], memory_order_acquire) == (addr | REACQ))
             re[n_re++] = (int)s;
-        else
-            r->w[r->n++].slot = (int)s;
     }
-    if (!r->n && !n_re)
-        return 0;
-    r->t = lp_cfg.holders ? lp_thread_self() : NULL;
-    r->hash = r->t ? lp_stack_holder_last(r->t, addr) : 0;
-    if (r->t && !r->hash)
-        r->hash = lp_stack_holder_sample(r->t, addr); /* the first time only (per thread and lock): before the
-                                                         release, so that the waiters it lets in have it */
-    uint64_t tid = lp_gettid();
-    for (int i = 0; i < r->n; i++) {
-        r->w[i].seq = atomic_load(&slots[r->w[i].slot].seq);
-        r->w[i].rel = stamp(&slots[r->w[i].slot], r->hash, tid);
+    if (n_re) {
+        r->t = lp_cfg.holders ? lp_thread_self() : NULL;
+        r->hash = r->t ? lp_stack_holder_last(r->t, addr) : 0;
+        r->tid = lp_gettid();
+        account_reacquire(r, re, n_re, lp_now(), r->tid);
     }
-    if (n_re)
-        account_reacquire(r, re, n_re, lp_now(), tid);
     return 1;
 }
 
 void lp_waiters_release_end(struct lp_release *r)
 {
-    if (!r->t)
+    /* The waiters on the address, stamped now that the lock is free: a woken waiter needs microseconds to run
+     * again, this takes a fraction of one; a waiter that got the lock and left first keeps what an earlier release
+     * stamped (its holder is then the thread that released the lock before). */
+    uintptr_t addr = r->addr;
+    unsigned h = home(addr);
+    int n0 = r->n;
+    for (unsigned i = 0, n = probes(); i < n && r->n < LP_WAITPROBE; i++) {
+        unsigned s = (h + i) & (LP_WAITSLOTS - 1);
+        if (atomic_load_explicit(&slot_addr[s], memory_order_acquire) == addr)
+            r->w[r->n++] = (typeof(r->w[0])){(int)s, addr, atomic_load(&slots[s].seq), 0};
+    }
+    if (!r->n)
         return;
-    uint64_t fresh = lp_stack_holder_sample(r->t, r->addr);
+    if (!r->tid) {
+        r->t = lp_cfg.holders ? lp_thread_self() : NULL;
+        r->hash = r->t ? lp_stack_holder_last(r->t, addr) : 0;
+        r->tid = lp_gettid();
+    }
+    for (int i = n0; i < r->n; i++)
+        r->w[i].rel = stamp(&slots[r->w[i].slot], r->hash, r->tid);
+    uint64_t fresh = r->t ? lp_stack_holder_sample(r->t, addr) : 0;
     if (!fresh || fresh == r->hash)
         return;
     /* Waiters that already left, or that a later release stamped, keep what they have. */
     for (int i = 0; i < r->n; i++) {
         struct lp_waitslot *w = &slots[r->w[i].slot];
-        if (atomic_load_explicit(&slot_addr[r->w[i].slot], memory_order_acquire) == r->addr &&
+        if (atomic_load_explicit(&slot_addr[r->w[i].slot], memory_order_acquire) == r->w[i].key &&
             atomic_load(&w->seq) == r->w[i].seq && load(&w->released) == r->w[i].rel)
             store(&w->holder_hash, fresh);
     }

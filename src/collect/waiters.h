@@ -5,11 +5,11 @@
  * A waiter claims a slot keyed by the address it blocks on before it blocks, and frees it when the wait ends.
  * A releasing thread (mutex/rwlock unlock, sem_post, cond wait entry) first reads one global counter; only when
  * some thread is blocked does it look up the slots of its address. Lock-free: slots are claimed with
- * compare-and-swap. Nothing expensive happens while the releasing thread still holds the program's lock: before
- * the release it only finds the waiters and stamps its thread id and the stack it last sampled for this lock
- * (captured there only the first time a thread releases a lock somebody waits for); after the release it may
- * capture a fresh stack (at most one per lock and LOCKPROF_HOLDER_INTERVAL_US, stack.c) and stamps that into the
- * waiters that are still waiting (docs/DESIGN.md "The waiter registry and holder stacks").
+ * compare-and-swap. Nothing happens while the releasing thread still holds the program's lock, except the
+ * accounting of condition waiters re-acquiring it (below): after the release, it finds the waiters and stamps its
+ * thread id and the stack it last sampled for this lock into their slots, then may capture a fresh stack (at most
+ * one per lock and LOCKPROF_HOLDER_INTERVAL_US, stack.c) and stamps that into the waiters still waiting
+ * (docs/DESIGN.md "The waiter registry and holder stacks").
  *
  * A condition waiter holds two slots: one keyed by the condition (found by pthread_cond_signal/broadcast) and a
  * re-acquisition slot keyed by its mutex (found by every release of the mutex). glibc re-locks the mutex after a
@@ -44,6 +44,7 @@ struct lp_waitslot {
 };
 
 extern _Atomic long lp_n_blocked;
+extern _Atomic long lp_n_reacquiring; /* condition waiters registered for re-acquiring their mutex */
 
 /* Claims a slot for `addr`; returns its index or -1 when the registry is full (the wait is still recorded,
  * only without a holder). */
@@ -64,17 +65,19 @@ struct lp_reacquire {
 void lp_waiters_reacquire_end(int slot, uint64_t now, struct lp_reacquire *out);
 
 /* A release of `addr`, in two halves around the real release. lp_waiters_release_begin (the caller still holds the
- * lock) finds the waiters, stamps the caller's thread id and the stack it last sampled for this lock into their
- * slots, and accounts for condition waiters re-acquiring the lock; it returns 0 when nobody waits (then nothing
- * else is needed). lp_waiters_release_end (the lock released) captures a fresh holder stack when one is due and
- * stamps it into the waiters still waiting. Both are called inside the re-entrancy guard. */
+ * lock; called only while lp_waiters_reacquiring(), after the caller set r's fields to zero and r->addr) accounts
+ * for the condition waiters re-acquiring the lock, and returns 1. lp_waiters_release_end (the lock released: `addr` is not dereferenced) stamps the caller's thread id
+ * and the stack it last sampled for this lock into the waiters' slots, then captures a fresh holder stack when one
+ * is due and stamps that into the waiters still waiting. Both are called inside the re-entrancy guard. */
 struct lp_release {
     uintptr_t addr;
     struct lp_thread *t; /* NULL: holder stacks are off */
-    uint64_t hash;       /* the stack stamped before the release */
+    uint64_t hash;       /* the stack stamped first (the one last sampled) */
+    uint64_t tid;        /* the caller's, once known */
     int n;
     struct {
         int slot;
+        uintptr_t key;     /* what the slot is published under */
         uint64_t seq, rel; /* the slot's claim, and its release count after this release's stamp */
     } w[LP_WAITPROBE];
 };
@@ -87,6 +90,12 @@ void lp_waiters_on_signal(uintptr_t cond, int broadcast);
 
 /* Forgets every slot (child after fork: the parent's waiters do not exist here). */
 void lp_waiters_reset(void);
+
+/* Whether a release must call lp_waiters_release_begin before it: some condition waiter may re-acquire a mutex. */
+static inline int lp_waiters_reacquiring(void)
+{
+    return atomic_load_explicit(&lp_n_reacquiring, memory_order_acquire) != 0;
+}
 
 /* Whether a release of any lock must look at the registry: somebody is blocked. */
 static inline int lp_waiters_any(void)
