@@ -313,6 +313,51 @@ int lp_cond_signal(pthread_cond_t *c, int broadcast)
     return broadcast ? lp_real_pthread_cond_broadcast(c) : lp_real_pthread_cond_signal(c);
 }
 
+/* ---- thread joins -------------------------------------------------------------------------------------
+ * A join waits for a thread to end: a wait class of its own, not contention. It registers no waiter slot (nothing
+ * releases it, and a main thread joining its workers for the whole run would otherwise send every unlock of the
+ * process through the registry). The thread being joined is its "holder" where lockprof knows its tid. */
+
+static int real_join(pthread_t t, void **ret, int timed, int clocked, clockid_t clk, const struct timespec *abstime)
+{
+    if (!timed)
+        return lp_real_pthread_join(t, ret);
+    return clocked ? lp_real_pthread_clockjoin_np(t, ret, clk, abstime) : lp_real_pthread_timedjoin_np(t, ret, abstime);
+}
+
+static void join_cancelled(void *w) { lp_wait_cancel(w); }
+
+int lp_join(pthread_t t, void **ret, int timed, int clocked, clockid_t clk, const struct timespec *abstime)
+{
+    if (LP_UNLIKELY(!on()))
+        return real_join(t, ret, timed, clocked, clk, abstime);
+    /* Try first: a thread that has ended is joined at once (an error, e.g. EDEADLK or EINVAL, is what the blocking
+     * call would return too, and it would not block either). */
+    int rc = lp_real_pthread_tryjoin_np(t, ret);
+    if (rc != EBUSY)
+        return rc;
+    struct lp_wait w;
+    if (!wait_begin(&w, 0, SITE()))
+        return real_join(t, ret, timed, clocked, clk, abstime);
+    struct lp_event ev = {.kind = LP_KIND_PTHREAD_JOIN, .addr = (uintptr_t)t, .name = "pthread_join"};
+    if (lp_guard_enter()) {
+        ev.holder_tid = lp_thread_tid_of_live((uint64_t)t);
+        lp_guard_leave();
+    }
+    lp_wait_inflight(&w, &ev);
+    pthread_cleanup_push(join_cancelled, &w);
+    rc = real_join(t, ret, timed, clocked, clk, abstime);
+    pthread_cleanup_pop(0);
+    if (rc == 0 || rc == ETIMEDOUT) {
+        if (rc)
+            ev.flags |= LP_AGG_FAILED;
+        lp_wait_end(&w, &ev);
+    } else {
+        lp_wait_cancel(&w);
+    }
+    return rc;
+}
+
 /* ---- semaphores --------------------------------------------------------------------------------------- */
 
 static int real_sem_wait(sem_t *sem, int timed, clockid_t clk, const struct timespec *abstime, int clocked)
@@ -372,13 +417,16 @@ int lp_sem_wait(sem_t *sem, int timed, clockid_t clk, const struct timespec *abs
 
 int lp_sem_post(sem_t *sem)
 {
+    /* The waiter a post wakes runs at once, and nothing after the post could reach it in time: the holder is stamped
+     * (and a fresh stack captured when due) before the post. A post releases no lock of the program's on the
+     * program's behalf but a 3.11/3.12 threading.Lock's; CPython's parking lot posts after it released the PyMutex
+     * (Python/lock.c: the unpark callback hands it over first), to a semaphore of the waiter's own. */
     struct release x;
     release_begin(&x, (uintptr_t)sem);
+    release_end(&x, 1);
     if (LP_UNLIKELY(lp_py_tracks_sems()))
         lp_py_sem_posted(sem); /* before the post: after it, another thread may already have taken it */
-    int rc = lp_real_sem_post(sem);
-    release_end(&x, rc == 0);
-    return rc;
+    return lp_real_sem_post(sem);
 }
 
 int lp_sem_trywait(sem_t *sem)

@@ -58,6 +58,7 @@ int lp_rwlock_unlock(pthread_rwlock_t *l);
 int lp_cond_wait(pthread_cond_t *c, pthread_mutex_t *m, int timed, clockid_t clk, const struct timespec *abstime,
                  int clocked);
 int lp_cond_signal(pthread_cond_t *c, int broadcast);
+int lp_join(pthread_t t, void **ret, int timed, int clocked, clockid_t clk, const struct timespec *abstime);
 int lp_sem_wait(sem_t *sem, int timed, clockid_t clk, const struct timespec *abstime, int clocked);
 int lp_sem_post(sem_t *sem);
 int lp_sem_trywait(sem_t *sem);

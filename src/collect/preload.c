@@ -63,6 +63,17 @@ EXPORT int pthread_rwlock_clockwrlock(pthread_rwlock_t *l, clockid_t c, const st
 }
 EXPORT int pthread_rwlock_unlock(pthread_rwlock_t *l) { return lp_rwlock_unlock(l); }
 
+/* ---- thread joins ------------------------------------------------------------------------------------- */
+EXPORT int pthread_join(pthread_t t, void **ret) { return lp_join(t, ret, 0, 0, 0, NULL); }
+EXPORT int pthread_timedjoin_np(pthread_t t, void **ret, const struct timespec *abstime)
+{
+    return lp_join(t, ret, 1, 0, CLOCK_REALTIME, abstime);
+}
+EXPORT int pthread_clockjoin_np(pthread_t t, void **ret, clockid_t c, const struct timespec *abstime)
+{
+    return lp_join(t, ret, 1, 1, c, abstime);
+}
+
 /* ---- condition variables ------------------------------------------------------------------------------
  * Our definitions are unversioned on purpose: an unversioned definition in a library without version nodes
  * satisfies both pthread_cond_*@GLIBC_2.3.2 and @GLIBC_2.2.5 references (so: no linker version script). */

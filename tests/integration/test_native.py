@@ -172,6 +172,25 @@ class CondReacquire(TempDirTest):
         self.assertEqual(sum(s["contentions"] for s in cond), 1000)
 
 
+class Joins(TempDirTest):
+    """pthread_join waits are their own wait class (kind pthread_join), with the thread joined as the holder; a join
+    of a thread that has already ended is no wait."""
+
+    def test_join_is_a_wait_class(self):
+        p, files = self.profile([os.path.join(lptest.BUILD, "tests", "join_wait")])
+        blocked = int(p.stdout.split("=")[1])
+        rep = self.report_json(files)
+        joins = locks_of(rep, "pthread_join")
+        self.assertEqual(len(joins), 1, rep["locks"])
+        self.assertFalse(joins[0]["contention"])
+        self.assertEqual(joins[0]["class"], "wait")
+        self.assertEqual(joins[0]["contentions"], 1)  # the second join found its thread ended: not a wait
+        stack = joins[0]["stacks"][0]
+        self.assertTrue(has_frame(stack["frames"], "main"))
+        self.assertEqual(stack["holder_thread"]["tid"], blocked)
+        self.assertEqual(locks_of(rep, contention=True), [])
+
+
 class Processes(TempDirTest):
     def test_forked_child_writes_its_own_profile(self):
         code = ("import os\npid = os.fork()\nif pid == 0:\n    os._exit(0)\nos.waitpid(pid, 0)\n")
