@@ -214,6 +214,16 @@ static void text_notes(struct strbuf *o, const struct model *m)
         if (p->self_contentions)
             NOTE("pid %llu: the profiler's own internal lock was contended %llu times", (unsigned long long)p->pid,
                  (unsigned long long)p->self_contentions);
+        if (p->self_waits)
+            NOTE("pid %llu: lockprof itself waited %llu time%s, %.3f ms in all, not counted above (for libunwind's "
+                 "internal locks while threads captured stacks, or for libunwind's start-up)", (unsigned long long)p->pid,
+                 (unsigned long long)p->self_waits, p->self_waits == 1 ? "" : "s", ms(p->self_wait_ns));
+        if (p->holder_reused)
+            NOTE("pid %llu: holder stacks are sampled: %llu of the %llu releases made while a thread waited captured "
+                 "the releasing thread's stack; the others show the stack it last captured releasing the same lock "
+                 "(at most one capture per thread and lock every %.3f ms)", (unsigned long long)p->pid,
+                 (unsigned long long)p->holder_captured, (unsigned long long)(p->holder_captured + p->holder_reused),
+                 ms(p->holder_interval_ns));
         for (size_t w = 0; w < p->n_warnings; w++)
             NOTE("pid %llu: collector warning: %s", (unsigned long long)p->pid, text_esc(&esc, p->warnings[w]));
     }
@@ -332,7 +342,11 @@ static void render_json(struct strbuf *o, const struct model *m)
         else
             sb_puts(o, ",\"gil_enabled\":null");
         sb_printf(o, ",\"slow_paths_unblocked\":%llu", (unsigned long long)p->events_unblocked);
-        sb_printf(o, ",\"self_contentions\":%llu,\"warnings\":[", (unsigned long long)p->self_contentions);
+        sb_printf(o, ",\"self_contentions\":%llu,\"self_waits\":%llu,\"self_wait_ns\":%llu,"
+                     "\"holder_stacks\":{\"captured\":%llu,\"reused\":%llu,\"interval_ns\":%llu},\"warnings\":[",
+                  (unsigned long long)p->self_contentions, (unsigned long long)p->self_waits,
+                  (unsigned long long)p->self_wait_ns, (unsigned long long)p->holder_captured,
+                  (unsigned long long)p->holder_reused, (unsigned long long)p->holder_interval_ns);
         for (size_t w = 0; w < p->n_warnings; w++) {
             if (w)
                 sb_puts(o, ",");
@@ -700,6 +714,15 @@ static void md_notes(struct strbuf *o, const struct model *m)
         if (p->self_contentions)
             MD_NOTE("pid %llu: the profiler's own internal lock was contended %llu times.\n", pid,
                     (unsigned long long)p->self_contentions);
+        if (p->self_waits)
+            MD_NOTE("pid %llu: lockprof itself waited %llu time%s, %.3f ms in all, not counted in these waits (for "
+                    "libunwind's internal locks while threads captured stacks, or for libunwind's start-up).\n", pid,
+                    (unsigned long long)p->self_waits, p->self_waits == 1 ? "" : "s", ms(p->self_wait_ns));
+        if (p->holder_reused)
+            MD_NOTE("pid %llu: holder stacks are sampled: %llu of %llu releases made while a thread waited captured "
+                    "one; the others show the releasing thread's last one for the same lock (at most one capture per thread "
+                    "and lock every %.3f ms).\n", pid, (unsigned long long)p->holder_captured,
+                    (unsigned long long)(p->holder_captured + p->holder_reused), ms(p->holder_interval_ns));
         for (size_t w = 0; w < p->n_warnings; w++) {
             MD_NOTE("pid %llu: collector warning: ", pid);
             md_code(o, p->warnings[w], 0);

@@ -101,6 +101,11 @@ static int add_profile(struct model *m, struct priv *pv, const struct lp_profile
     pr->events_unblocked = meta_u64(p, "events_unblocked");
     pr->events_dropped = meta_u64(p, "events_dropped");
     pr->self_contentions = meta_u64(p, "self_contentions");
+    pr->self_waits = meta_u64(p, "self_waits");
+    pr->self_wait_ns = meta_u64(p, "self_wait_ns");
+    pr->holder_interval_ns = meta_u64(p, "holder_interval_ns");
+    pr->holder_captured = meta_u64(p, "holder_stacks_captured");
+    pr->holder_reused = meta_u64(p, "holder_stacks_reused");
     pr->timeline_capacity = meta_u64(p, "timeline_capacity");
     pr->timeline_dropped = meta_u64(p, "timeline_dropped");
     const char *ge = lp_profile_meta(p, "gil_enabled");

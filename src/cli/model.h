@@ -80,6 +80,8 @@ struct m_proc {
     uint64_t start_unix_ns, duration_ns, threads, sample_every, min_wait_ns;
     uint64_t events_below_min_wait, wait_below_min_wait_ns, events_dropped, self_contentions;
     uint64_t events_unblocked; /* CPython slow paths that took the lock without blocking: not waits */
+    uint64_t self_waits, self_wait_ns; /* lockprof's own waits (libunwind's locks, ...): 0 in older profiles */
+    uint64_t holder_interval_ns, holder_captured, holder_reused; /* holder stacks sampled (0: older profile) */
     uint64_t timeline_capacity, timeline_dropped; /* 0 capacity: recorded without LOCKPROF_TIMELINE */
     int gil_enabled; /* -1 unknown */
     const char **warnings;

@@ -191,6 +191,29 @@ class Joins(TempDirTest):
         self.assertEqual(locks_of(rep, contention=True), [])
 
 
+class OwnWaits(TempDirTest):
+    """lockprof's own waits are counted, not hidden: a thread whose stack capture blocks on libunwind's lock (held by
+    another thread's capture, tests/data/unwind_wait.c with slow_unwind.c preloaded first) makes self_waits
+    non-zero, and the report says so."""
+
+    def test_a_capture_blocked_inside_libunwind_is_counted(self):
+        slow = os.path.join(lptest.BUILD, "tests", "libslow_unwind.so")
+        out = os.path.join(self.tmp, "u.%p.prof")
+        p = run([os.path.join(lptest.BUILD, "tests", "unwind_wait")],
+                env={"LD_PRELOAD": f"{slow}:{LIB}", "LOCKPROF_OUTPUT": out}, timeout=60)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertEqual(p.stdout.strip(), "blocked_in=unwind", "the second capture did not block: nothing tested")
+        files = [os.path.join(self.tmp, f) for f in os.listdir(self.tmp) if f.endswith(".prof")]
+        self.assertEqual(len(files), 1)
+        meta = lptest.profile_meta(files[0])
+        self.assertGreaterEqual(int(meta["self_waits"][0]), 1, meta)
+        self.assertGreater(int(meta["self_wait_ns"][0]), 0)
+        text = lockprof("report", *files, check=True).stdout
+        self.assertRegex(text, r"lockprof itself waited [1-9][0-9]* times?, [0-9.]+ ms in all")
+        rep = self.report_json(files)
+        self.assertGreaterEqual(rep["processes"][0]["self_waits"], 1)
+
+
 class Processes(TempDirTest):
     def test_forked_child_writes_its_own_profile(self):
         code = ("import os\npid = os.fork()\nif pid == 0:\n    os._exit(0)\nos.waitpid(pid, 0)\n")
