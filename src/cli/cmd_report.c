@@ -253,6 +253,75 @@ static void text_section(struct strbuf *o, const struct model *m, const struct r
     groups_free(g, n);
 }
 
+/* Sampled acquisitions and hold times of the contended locks (record h): a table of its own, when there are any. */
+struct hold_row {
+    uint32_t lock;
+    uint64_t contentions;
+    double total_ns; /* estimated: mean timed hold x estimated acquisitions */
+};
+
+static int cmp_hold_row(const void *a, const void *b)
+{
+    const struct hold_row *x = a, *y = b;
+    if (x->total_ns != y->total_ns)
+        return x->total_ns > y->total_ns ? -1 : 1;
+    return x->lock < y->lock ? -1 : x->lock > y->lock;
+}
+
+static size_t hold_rows(const struct model *m, struct hold_row **out)
+{
+    size_t n = 0;
+    struct hold_row *rows = xcalloc(m->n_locks + 1, sizeof *rows);
+    for (uint32_t i = 0; i < m->n_locks; i++) {
+        const struct m_hold *h = &m->locks[i].hold;
+        if (!h->sampled)
+            continue;
+        rows[n].lock = i;
+        rows[n].total_ns = h->timed ? (double)h->hold_ns / (double)h->timed * (double)h->acquired : 0;
+        n++;
+    }
+    for (size_t r = 0; r < m->n_rows; r++)
+        for (size_t i = 0; i < n; i++)
+            if (rows[i].lock == m->rows[r].lock && model_row_class(&m->rows[r], m) == ROW_CONTENTION)
+                rows[i].contentions = sat_add(rows[i].contentions, m->rows[r].count);
+    qsort(rows, n, sizeof *rows, cmp_hold_row);
+    *out = rows;
+    return n;
+}
+
+static void text_holds(struct strbuf *o, const struct model *m, const struct ropts *ro)
+{
+    struct hold_row *rows;
+    size_t n = hold_rows(m, &rows);
+    if (n) {
+        uint64_t every = 0;
+        for (size_t i = 0; i < n; i++)
+            if (m->locks[rows[i].lock].hold.every > every)
+                every = m->locks[rows[i].lock].hold.every;
+        sb_printf(o, "\nAcquisitions and hold times of the contended locks (sampled: 1 in %llu acquisitions per "
+                     "thread; acquisitions and total hold are estimates):\n",
+                  (unsigned long long)every);
+        sb_printf(o, "  %-3s %-15s %-32s %13s %10s %13s %12s %15s\n", "#", "kind", "lock", "acquisitions",
+                  "contended", "avg hold[us]", "max hold[ms]", "total hold[ms]");
+        size_t lim = ro->top && (size_t)ro->top < n ? (size_t)ro->top : n;
+        struct strbuf label = {0};
+        for (size_t i = 0; i < lim; i++) {
+            const struct m_lock *l = &m->locks[rows[i].lock];
+            const struct m_hold *h = &l->hold;
+            char c[16];
+            snprintf(c, sizeof c, "%.1f%%", h->acquired ? 100.0 * (double)rows[i].contentions / (double)h->acquired : 0);
+            sb_printf(o, "  %-3zu %-15s %-32s %13llu %10s %13.3f %12.3f %15.3f\n", i + 1, lp_kind_name(l->kind),
+                      text_esc(&label, l->name), (unsigned long long)h->acquired, c,
+                      h->timed ? (double)h->hold_ns / (double)h->timed / 1e3 : 0.0, ms(h->max_ns),
+                      rows[i].total_ns / 1e6);
+        }
+        sb_free(&label);
+        if (lim < n)
+            sb_printf(o, "  ... %zu more (use --top 0 to see all)\n", n - lim);
+    }
+    free(rows);
+}
+
 static void render_text(struct strbuf *o, const struct model *m, const struct ropts *ro)
 {
     text_header(o, m);
@@ -262,6 +331,7 @@ static void render_text(struct strbuf *o, const struct model *m, const struct ro
              group_by_name(ro->by));
     text_section(o, m, ro, ROWS_CONTENTION, heading,
                  "Top stacks (waiter, and the holder's stack when it released the lock):", (size_t)-1);
+    text_holds(o, m, ro);
     text_section(o, m, ro, ROWS_SELF,
                  "Slow paths on a lock the waiting thread already held (a nested critical section re-locking its "
                  "own object: CPython 3.13 does this, e.g. in dict.get)",
@@ -366,6 +436,15 @@ static void render_json(struct strbuf *o, const struct model *m)
         sb_printf(o, ",\"contention\":%s,\"class\":\"%s\",\"flags\":", gr->is_wait ? "false" : "true",
                   model_row_class_name(gr->cls));
         json_flags(o, gr->flags);
+        const struct m_hold *h = &m->locks[gr->lock].hold;
+        if (h->sampled && gr->cls == ROW_CONTENTION)
+            sb_printf(o, ",\"hold\":{\"acquisitions\":%llu,\"sampled\":%llu,\"timed\":%llu,\"avg_hold_ns\":%llu,"
+                         "\"max_hold_ns\":%llu,\"sample_every\":%llu}",
+                      (unsigned long long)h->acquired, (unsigned long long)h->sampled, (unsigned long long)h->timed,
+                      (unsigned long long)(h->timed ? h->hold_ns / h->timed : 0), (unsigned long long)h->max_ns,
+                      (unsigned long long)h->every);
+        else
+            sb_puts(o, ",\"hold\":null");
         sb_printf(o, ",\"contentions\":%llu,\"wait_ns\":%llu,\"estimated_wait_ns\":%llu,\"max_wait_ns\":%llu,"
                      "\"p50_wait_ns\":%llu,\"p99_wait_ns\":%llu,\"histogram\":[",
                   (unsigned long long)gr->count, (unsigned long long)gr->wait_ns, (unsigned long long)gr->est_ns,

@@ -24,10 +24,21 @@ struct m_stack {
     uint32_t *frames; /* leaf first */
 };
 
+/* Sampled acquisitions and hold times of a contended lock (`h` records), summed over profiles. */
+struct m_hold {
+    uint64_t acquired;   /* estimated acquisitions: each process's sampled ones times its hold_sample */
+    uint64_t sampled;    /* acquisitions sampled */
+    uint64_t timed;      /* ... whose hold was timed */
+    uint64_t hold_ns;    /* total of the timed holds */
+    uint64_t max_ns;     /* the longest timed hold */
+    uint64_t every;      /* the sampling rate (the largest, when profiles differ) */
+};
+
 struct m_lock {
     unsigned kind;
     const char *name;
     const char *type; /* NULL when not an object lock */
+    struct m_hold hold; /* sampled == 0: no hold data */
 };
 
 /* A label set (docs/FORMAT.md "Label sets"): n pairs, keys sorted bytewise; interned by content across profiles. */

@@ -94,9 +94,19 @@ int lp_mutex_lock_mt(pthread_mutex_t *m)
     if (LP_UNLIKELY(robust(m)))
         return looks_busy(m) ? lp_mutex_lock_slow(m, EBUSY) : lp_real_pthread_mutex_lock(m);
     int rc = lp_real_pthread_mutex_trylock(m);
-    if (LP_LIKELY(acquired(rc)))
+    if (LP_LIKELY(acquired(rc))) {
+        lp_hold_acquired(m);
         return rc;
+    }
     return lp_mutex_lock_slow(m, rc);
+}
+
+int lp_mutex_trylock(pthread_mutex_t *m)
+{
+    int rc = lp_real_pthread_mutex_trylock(m);
+    if (acquired(rc))
+        lp_hold_acquired(m);
+    return rc;
 }
 
 /* The trylock found the mutex busy (rc): the slow path of lp_mutex_lock (inline in hooks_pthread.h). */
@@ -114,6 +124,7 @@ int lp_mutex_lock_slow(pthread_mutex_t *m, int rc)
     rc = lp_real_pthread_mutex_lock(m);
     if (acquired(rc)) {
         lp_wait_end_at(&w, &ev, lp_now(), 1); /* recorded at this thread's next wait, not with m held */
+        lp_hold_acquired(m);
     } else {
         lp_wait_cancel(&w);
     }
@@ -140,6 +151,8 @@ int lp_mutex_timedlock(pthread_mutex_t *m, int clocked, clockid_t clk, const str
         lp_wait_inflight(&w, &ev);
     }
     rc = real_timedlock(m, clocked, clk, abstime);
+    if (acquired(rc))
+        lp_hold_acquired(m);
     if (profiled) {
         if (acquired(rc) || rc == ETIMEDOUT) {
             if (rc == ETIMEDOUT)
@@ -247,6 +260,7 @@ int lp_cond_wait(pthread_cond_t *c, pthread_mutex_t *m, int timed, clockid_t clk
                  int clocked)
 {
     int rc;
+    lp_hold_releasing(m, 0); /* the wait releases m: a sampled hold of it ends here */
     lp_py_before_block();
     if (atomic_load_explicit(&lp_state, memory_order_relaxed) == LP_STATE_ON &&
         lp_py_cond_wait(c, m, timed, clocked, clk, abstime, &rc))
@@ -276,6 +290,7 @@ int lp_cond_wait(pthread_cond_t *c, pthread_mutex_t *m, int timed, clockid_t clk
     /* The wait for the condition ends when the thread was woken; the rest, blocked re-acquiring m, is contention on
      * m: an estimate, flagged as such (LP_AGG_REACQUIRE), with this wait's stack and the release that let it in. */
     int e = errno;
+    lp_hold_acquired(m);
     uint64_t now = lp_now();
     struct lp_reacquire ra = {0};
     if (st.reacquire_slot >= 0) {

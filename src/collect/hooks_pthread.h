@@ -13,6 +13,7 @@
 #include "glibc_mutex.h"
 #include "lp.h"
 #include "real.h"
+#include "record.h"
 #include "waiters.h"
 
 static inline int lp_acquired(int rc) { return rc == 0 || rc == EOWNERDEAD; }
@@ -21,6 +22,7 @@ static inline int lp_acquired(int rc) { return rc == 0 || rc == EOWNERDEAD; }
 int lp_mutex_lock_slow(pthread_mutex_t *m, int rc);
 int lp_mutex_lock_mt(pthread_mutex_t *m);
 int lp_mutex_unlock_slow(pthread_mutex_t *m);
+int lp_mutex_trylock(pthread_mutex_t *m);
 
 /* pthread_mutex_lock's fast path, inlined into the exported symbol. A default mutex is taken in place
  * (glibc_mutex.h); busy, it is a wait, except in a process that has never had a second thread, where only the
@@ -30,8 +32,10 @@ int lp_mutex_unlock_slow(pthread_mutex_t *m);
 static inline int lp_mutex_lock(pthread_mutex_t *m)
 {
     if (lp_glibc_mutex_mine(m)) {
-        if (LP_LIKELY(lp_glibc_mutex_trylock(m)))
+        if (LP_LIKELY(lp_glibc_mutex_trylock(m))) {
+            lp_hold_acquired(m);
             return 0;
+        }
         if (__libc_single_threaded)
             return lp_real_pthread_mutex_lock(m);
         return lp_mutex_lock_slow(m, EBUSY);
@@ -44,6 +48,7 @@ static inline int lp_mutex_lock(pthread_mutex_t *m)
 /* Somebody is blocked (on some lock): the unlock goes through the waiter registry (lp_mutex_unlock_slow). */
 static inline int lp_mutex_unlock(pthread_mutex_t *m)
 {
+    lp_hold_releasing(m, m->__data.__count > 1); /* __count: a recursive mutex's depth, 0 for other kinds */
     if (LP_UNLIKELY(lp_waiters_any()))
         return lp_mutex_unlock_slow(m);
     if (lp_glibc_mutex_mine(m))

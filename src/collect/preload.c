@@ -31,7 +31,7 @@
 
 /* ---- pthread mutex ------------------------------------------------------------------------------------ */
 EXPORT int pthread_mutex_lock(pthread_mutex_t *m) { return lp_mutex_lock(m); }
-EXPORT int pthread_mutex_trylock(pthread_mutex_t *m) { return lp_real_pthread_mutex_trylock(m); }
+EXPORT int pthread_mutex_trylock(pthread_mutex_t *m) { return lp_mutex_trylock(m); }
 EXPORT int pthread_mutex_timedlock(pthread_mutex_t *m, const struct timespec *t)
 {
     return lp_mutex_timedlock(m, 0, CLOCK_REALTIME, t);

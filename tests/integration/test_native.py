@@ -214,6 +214,38 @@ class OwnWaits(TempDirTest):
         self.assertGreaterEqual(rep["processes"][0]["self_waits"], 1)
 
 
+class Holds(TempDirTest):
+    """Acquisition counts and hold times of contended locks (sampled; exact with LOCKPROF_HOLD_SAMPLE=1): counted from
+    the lock's first contention on, a recursive mutex's hold is its outermost one (tests/data/hold_times.c)."""
+
+    def test_counts_and_hold_times(self):
+        p, files = self.profile([os.path.join(lptest.BUILD, "tests", "hold_times"), "20"],
+                                env={"LOCKPROF_HOLD_SAMPLE": "1"})
+        rep = self.report_json(files)
+        hold = {l["name"]: l["hold"] for l in locks_of(rep, "pthread_mutex", contention=True)}
+        self.assertEqual((hold["plain_lock"]["acquisitions"], hold["plain_lock"]["timed"]), (21, 21), hold)
+        self.assertEqual((hold["nested_lock"]["acquisitions"], hold["nested_lock"]["timed"]), (41, 21), hold)
+        # each plain hold lasts at least 1 ms and each outer nested one 2 ms (the program sleeps that long inside)
+        self.assertGreaterEqual(hold["plain_lock"]["max_hold_ns"], 1000000)
+        self.assertGreaterEqual(hold["nested_lock"]["max_hold_ns"], 2000000)
+        self.assertGreater(hold["nested_lock"]["avg_hold_ns"], hold["plain_lock"]["avg_hold_ns"])
+        text = lockprof("report", *files, check=True).stdout
+        head = "Acquisitions and hold times of the contended locks (sampled: 1 in 1 acquisitions"
+        self.assertIn(head, text)
+        table = text[text.index(head):].split("\n\n")[0]
+        row = next(l for l in table.splitlines() if " nested_lock " in l)
+        self.assertRegex(row, r" 41 +2\.4% +[0-9]+\.[0-9]{3} ")
+
+    def test_sampled_by_default(self):
+        _, files = self.profile([os.path.join(lptest.BUILD, "tests", "hold_times"), "20"])
+        meta = lptest.profile_meta(files[0])
+        self.assertEqual(meta["hold_sample"], ["64"])
+        rep = self.report_json(files)
+        for l in locks_of(rep, "pthread_mutex", contention=True):
+            if l["hold"]:  # 1 in 64 acquisitions per thread: these few may all be missed
+                self.assertEqual(l["hold"]["acquisitions"], 64 * l["hold"]["sampled"])
+
+
 class Processes(TempDirTest):
     def test_forked_child_writes_its_own_profile(self):
         code = ("import os\npid = os.fork()\nif pid == 0:\n    os._exit(0)\nos.waitpid(pid, 0)\n")
