@@ -20,13 +20,13 @@ BEGIN { @tids[cpid] = 1; }
 tracepoint:sched:sched_process_fork /@tids[args->parent_pid]/ { @tids[args->child_pid] = 1; }
 tracepoint:syscalls:sys_enter_futex /@tids[tid]/ {
   $op = args->op & 0x7f;
-  if ($op == 0 || $op == 9 || $op == 6 || $op == 11) { @t[tid] = nsecs; @a[tid] = args->uaddr; }
+  if ($op == 0 || $op == 9 || $op == 6 || $op == 11) { @t[tid] = nsecs; @a[tid] = args->uaddr; @o[tid] = $op; }
 }
 tracepoint:syscalls:sys_exit_futex /@t[tid]/ {
-  @ns[pid, @a[tid]] = sum(nsecs - @t[tid]); @n[pid, @a[tid]] = count();
-  delete(@t[tid]); delete(@a[tid]);
+  @ns[pid, @a[tid], @o[tid]] = sum(nsecs - @t[tid]); @n[pid, @a[tid], @o[tid]] = count();
+  delete(@t[tid]); delete(@a[tid]); delete(@o[tid]);
 }
-END { clear(@tids); clear(@t); clear(@a); }
+END { clear(@tids); clear(@t); clear(@a); clear(@o); }
 """
 
 COND_FUTEX_OFFSETS = (40, 44)  # glibc 2.36: __g_signals[0], __g_signals[1] in struct __pthread_cond_s
@@ -45,9 +45,10 @@ def available():
     return None
 
 
-def traced(cmd, env=None, stdout=None):
+def traced(cmd, env=None, stdout=None, by_cmd=False):
     """Runs cmd under bpftrace's futex accounting. Returns (wall seconds of the whole traced run, {(pid, address):
-    [ns, calls]}). bpftrace -c splits its command at spaces, so cmd goes through a small script."""
+    [ns, calls]}, or with by_cmd {(pid, address, futex command): [ns, calls]}). bpftrace -c splits its command at
+    spaces, so cmd goes through a small script."""
     with tempfile.TemporaryDirectory(prefix="lockprof-kref-") as d:
         script, prog = os.path.join(d, "futex.bt"), os.path.join(d, "cmd.sh")
         with open(script, "w") as f:
@@ -65,9 +66,10 @@ def traced(cmd, env=None, stdout=None):
         raise RuntimeError(f"bpftrace -c {' '.join(cmd)} failed: {p.stderr[-500:]}")
     futex = collections.defaultdict(lambda: [0, 0])
     for line in p.stdout.splitlines():
-        m = re.match(r"@(ns|n)\[(\d+), (0x[0-9a-f]+)\]: (\d+)", line)
+        m = re.match(r"@(ns|n)\[(\d+), (0x[0-9a-f]+), (\d+)\]: (\d+)", line)
         if m:
-            futex[(int(m.group(2)), int(m.group(3), 16))][0 if m.group(1) == "ns" else 1] = int(m.group(4))
+            key = (int(m.group(2)), int(m.group(3), 16)) + ((int(m.group(4)),) if by_cmd else ())
+            futex[key][0 if m.group(1) == "ns" else 1] += int(m.group(5))
     return wall, futex
 
 
