@@ -28,13 +28,14 @@ struct release {
 static inline void release_begin(struct release *x, uintptr_t addr)
 {
     x->active = 0;
-    if (LP_LIKELY(!lp_waiters_any()))
+    if (LP_LIKELY(!lp_waiters_at(addr)))
         return;
     x->active = 1;
     x->r.addr = addr;
     x->r.n = 0;
     x->r.t = NULL;
     x->r.hash = x->r.tid = 0;
+    x->r.due = 0;
     if (lp_waiters_reacquiring() && lp_guard_enter()) {
         int e = errno;
         lp_waiters_release_begin(&x->r, addr);
@@ -319,7 +320,7 @@ int lp_cond_wait(pthread_cond_t *c, pthread_mutex_t *m, int timed, clockid_t clk
 
 int lp_cond_signal(pthread_cond_t *c, int broadcast)
 {
-    if (LP_UNLIKELY(lp_waiters_any()) && lp_guard_enter()) {
+    if (LP_UNLIKELY(lp_waiters_at((uintptr_t)c)) && lp_guard_enter()) {
         int e = errno;
         lp_waiters_on_signal((uintptr_t)c, broadcast);
         errno = e;

@@ -45,11 +45,12 @@ static inline int lp_mutex_lock(pthread_mutex_t *m)
     return lp_mutex_lock_mt(m);
 }
 
-/* Somebody is blocked (on some lock): the unlock goes through the waiter registry (lp_mutex_unlock_slow). */
+/* Somebody is blocked (on an address of this mutex's bucket): the unlock goes through the waiter registry
+ * (lp_mutex_unlock_slow). */
 static inline int lp_mutex_unlock(pthread_mutex_t *m)
 {
     lp_hold_releasing(m, m->__data.__count > 1); /* __count: a recursive mutex's depth, 0 for other kinds */
-    if (LP_UNLIKELY(lp_waiters_any()))
+    if (LP_UNLIKELY(lp_waiters_at((uintptr_t)m)))
         return lp_mutex_unlock_slow(m);
     if (lp_glibc_mutex_mine(m))
         return lp_glibc_mutex_unlock(m);

@@ -216,6 +216,7 @@ static void after_fork_child(void)
     lp_thread_after_fork_child();
     lp_stack_init(); /* the child's descriptor table may have shrunk back: grow it while single-threaded */
     lp_waiters_reset();
+    lp_hold.n = 0; /* the forking thread's sampled holds are the parent's */
     lp_dump_after_fork_child();
     lp_sig_after_fork_child();
     lp_dump_start_interval_thread(); /* threads do not survive fork */

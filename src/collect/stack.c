@@ -364,35 +364,53 @@ uint64_t lp_stack_capture(struct lp_thread *t, const void *leaf, uintptr_t site)
 
 static unsigned holder_index(uintptr_t lock) { return (unsigned)(lp_mix(1, lock) % LP_HOLDER_SAMPLES); }
 
-uint64_t lp_stack_holder_last(struct lp_thread *t, uintptr_t lock)
+/* How many releases between two looks at the clock (a release somebody waits for may come every few hundred ns). */
+#define HOLDER_CLOCK_EVERY 16
+
+static uint64_t coarse_now(void)
 {
-    struct lp_stack_thread *st = stk_of(t);
-    unsigned i = holder_index(lock);
-    return st && st->holder[i].lock == lock ? st->holder[i].hash : 0;
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC_COARSE, &ts); /* a few ns; it ticks every few ms */
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
-uint64_t lp_stack_holder_sample(struct lp_thread *t, uintptr_t lock)
+static void bump(_Atomic uint64_t *c)
+{
+    atomic_store_explicit(c, atomic_load_explicit(c, memory_order_relaxed) + 1, memory_order_relaxed);
+}
+
+uint64_t lp_stack_holder_last(struct lp_thread *t, uintptr_t lock, int *due)
+{
+    struct lp_stack_thread *st = stk_of(t);
+    *due = 0;
+    if (!st)
+        return 0;
+    unsigned i = holder_index(lock);
+    if (st->holder[i].lock != lock || !st->holder[i].hash) {
+        *due = 1;
+        return 0;
+    }
+    if (++st->holder[i].since >= HOLDER_CLOCK_EVERY) {
+        st->holder[i].since = 0;
+        *due = coarse_now() - st->holder[i].at_ns >= lp_cfg.holder_interval_ns;
+    }
+    if (!*due)
+        bump(&st->n_holder_reused);
+    return st->holder[i].hash;
+}
+
+uint64_t lp_stack_holder_capture(struct lp_thread *t, uintptr_t lock)
 {
     struct lp_stack_thread *st = stk_of(t);
     if (!st)
         return 0;
     unsigned i = holder_index(lock);
-    /* the coarse clock (a few ns; it ticks every few ms): asked at every release that wakes a waiter, the fine
-     * one cost several percent of a hot lock's releases (docs/PERFORMANCE.md) */
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
-    uint64_t now = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-    if (st->holder[i].lock == lock && st->holder[i].hash && now - st->holder[i].at_ns < lp_cfg.holder_interval_ns) {
-        atomic_store_explicit(&st->n_holder_reused, atomic_load_explicit(&st->n_holder_reused, memory_order_relaxed) + 1,
-                              memory_order_relaxed);
-        return 0;
-    }
     uint64_t h = lp_stack_capture(t, NULL, 0);
     st->holder[i].lock = lock;
     st->holder[i].hash = h;
-    st->holder[i].at_ns = now;
-    atomic_store_explicit(&st->n_holder_captured,
-                          atomic_load_explicit(&st->n_holder_captured, memory_order_relaxed) + 1, memory_order_relaxed);
+    st->holder[i].at_ns = coarse_now();
+    st->holder[i].since = 0;
+    bump(&st->n_holder_captured);
     return h;
 }
 

@@ -35,6 +35,7 @@ struct lp_stack_thread {
     struct {
         uintptr_t lock;
         uint64_t hash, at_ns;
+        unsigned since; /* releases since the clock was last looked at */
     } holder[LP_HOLDER_SAMPLES]; /* the holder stack this thread last captured per lock (direct-mapped) */
     _Atomic uint64_t n_holder_captured, n_holder_reused; /* releases that woke a waiter: fresh stack, or not */
 };
@@ -61,12 +62,12 @@ void lp_stack_set_python(const struct lp_pyframes_source *src);
 uint64_t lp_stack_capture(struct lp_thread *t, const void *leaf, uintptr_t site);
 
 /* Holder stacks (docs/DESIGN.md "The waiter registry and holder stacks"). A thread that releases a lock somebody
- * waits for stamps, before the release, the stack it last captured when releasing that lock (0: none yet), and after
- * the release asks lp_stack_holder_sample for a fresh one: captured when none was captured for this lock in the
- * last LOCKPROF_HOLDER_INTERVAL_US, as told by the coarse clock (a few ms resolution) (returns its hash), else not
- * (returns 0; the stamped stack stands for this release). So a hot lock costs at most one unwind per thread and interval, and never while the lock is held. */
-uint64_t lp_stack_holder_last(struct lp_thread *t, uintptr_t lock);
-uint64_t lp_stack_holder_sample(struct lp_thread *t, uintptr_t lock);
+ * waits for stamps the stack it last captured releasing that lock (lp_stack_holder_last; 0 when none yet), which
+ * sets *due when a fresh one is due: none yet, or none captured in the last LOCKPROF_HOLDER_INTERVAL_US (the coarse
+ * clock, a few ms resolution, looked at every 16 releases). Then, after the release, lp_stack_holder_capture takes
+ * it. So a hot lock costs at most one unwind per thread and interval, and never while the lock is held. */
+uint64_t lp_stack_holder_last(struct lp_thread *t, uintptr_t lock, int *due);
+uint64_t lp_stack_holder_capture(struct lp_thread *t, uintptr_t lock);
 /* Sums of the counters above over all threads (for the profile's metadata). */
 void lp_stack_holder_counts(uint64_t *captured, uint64_t *reused);
 

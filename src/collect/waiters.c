@@ -14,7 +14,7 @@
 #include "stack.h"
 #include "thread.h"
 
-_Atomic long lp_n_blocked;
+_Atomic int lp_n_blocked[LP_WAITBUCKETS];
 static _Atomic uintptr_t slot_addr[LP_WAITSLOTS];
 static struct lp_waitslot slots[LP_WAITSLOTS];
 
@@ -67,8 +67,17 @@ static int reserve(uintptr_t addr)
 
 static void publish(int s, uintptr_t addr)
 {
+    /* counted before it is published: a release that finds the slot also finds its bucket counted */
+    atomic_fetch_add(&lp_n_blocked[lp_waiters_bucket(addr & ~REACQ)], 1);
     atomic_store_explicit(&slot_addr[s], addr, memory_order_release);
-    atomic_fetch_add(&lp_n_blocked, 1);
+}
+
+int lp_waiters_any(void)
+{
+    for (unsigned i = 0; i < LP_WAITBUCKETS; i++)
+        if (atomic_load_explicit(&lp_n_blocked[i], memory_order_relaxed))
+            return 1;
+    return 0;
 }
 
 int lp_waiters_claim(uintptr_t addr, uintptr_t mutex)
@@ -85,8 +94,9 @@ void lp_waiters_release(int slot)
 {
     if (slot < 0)
         return;
-    atomic_store_explicit(&slot_addr[slot], 0, memory_order_release);
-    atomic_fetch_sub(&lp_n_blocked, 1);
+    uintptr_t a = atomic_exchange_explicit(&slot_addr[slot], 0, memory_order_acq_rel);
+    if (a && a != SETTING_UP)
+        atomic_fetch_sub(&lp_n_blocked[lp_waiters_bucket(a & ~REACQ)], 1);
 }
 
 struct lp_waitslot *lp_waiters_slot(int slot) { return slot < 0 ? NULL : &slots[slot]; }
@@ -95,7 +105,8 @@ void lp_waiters_reset(void)
 {
     for (unsigned i = 0; i < LP_WAITSLOTS; i++)
         atomic_store(&slot_addr[i], 0);
-    atomic_store(&lp_n_blocked, 0);
+    for (unsigned i = 0; i < LP_WAITBUCKETS; i++)
+        atomic_store(&lp_n_blocked[i], 0);
     atomic_store(&n_reacq, 0);
 }
 
@@ -264,6 +275,7 @@ int lp_waiters_release_begin(struct lp_release *r, uintptr_t addr)
     r->t = NULL;
     r->hash = 0;
     r->tid = 0;
+    r->due = 0;
     if (!atomic_load_explicit(&n_reacq, memory_order_acquire))
         return 1; /* no condition waiter anywhere: everything happens after the release */
     unsigned h = home(addr);
@@ -275,7 +287,7 @@ int lp_waiters_release_begin(struct lp_release *r, uintptr_t addr)
     }
     if (n_re) {
         r->t = lp_cfg.holders ? lp_thread_self() : NULL;
-        r->hash = r->t ? lp_stack_holder_last(r->t, addr) : 0;
+        r->hash = r->t ? lp_stack_holder_last(r->t, addr, &r->due) : 0;
         r->tid = lp_gettid();
         account_reacquire(r, re, n_re, lp_now(), r->tid);
     }
@@ -299,12 +311,14 @@ void lp_waiters_release_end(struct lp_release *r)
         return;
     if (!r->tid) {
         r->t = lp_cfg.holders ? lp_thread_self() : NULL;
-        r->hash = r->t ? lp_stack_holder_last(r->t, addr) : 0;
+        r->hash = r->t ? lp_stack_holder_last(r->t, addr, &r->due) : 0;
         r->tid = lp_gettid();
     }
     for (int i = n0; i < r->n; i++)
         r->w[i].rel = stamp(&slots[r->w[i].slot], r->hash, r->tid);
-    uint64_t fresh = r->t ? lp_stack_holder_sample(r->t, addr) : 0;
+    if (!r->due)
+        return;
+    uint64_t fresh = lp_stack_holder_capture(r->t, addr);
     if (!fresh || fresh == r->hash)
         return;
     /* Waiters that already left, or that a later release stamped, keep what they have. */

@@ -43,7 +43,12 @@ struct lp_waitslot {
     _Atomic int last_busy;        /* at that release, some woken waiter of the condition was re-acquiring */
 };
 
-extern _Atomic long lp_n_blocked;
+/* Threads blocked now, counted per bucket of the address they block on (LP_WAITBUCKETS buckets in one cache line):
+ * a release looks at the registry only when its own address's bucket counts somebody, so that a thread blocked on
+ * one lock does not send the releases of every other lock of the process through the registry. */
+#define LP_WAITBUCKETS 16
+extern _Atomic int lp_n_blocked[LP_WAITBUCKETS];
+static inline unsigned lp_waiters_bucket(uintptr_t addr) { return (unsigned)((addr >> 3) ^ (addr >> 9)) % LP_WAITBUCKETS; }
 extern _Atomic long lp_n_reacquiring; /* condition waiters registered for re-acquiring their mutex */
 
 /* Claims a slot for `addr`; returns its index or -1 when the registry is full (the wait is still recorded,
@@ -74,6 +79,7 @@ struct lp_release {
     struct lp_thread *t; /* NULL: holder stacks are off */
     uint64_t hash;       /* the stack stamped first (the one last sampled) */
     uint64_t tid;        /* the caller's, once known */
+    int due;             /* a fresh holder stack is due (stack.h) */
     int n;
     struct {
         int slot;
@@ -97,10 +103,13 @@ static inline int lp_waiters_reacquiring(void)
     return atomic_load_explicit(&lp_n_reacquiring, memory_order_acquire) != 0;
 }
 
-/* Whether a release of any lock must look at the registry: somebody is blocked. */
-static inline int lp_waiters_any(void)
+/* Whether a release of `addr` must look at the registry: somebody is blocked on an address of its bucket. */
+static inline int lp_waiters_at(uintptr_t addr)
 {
-    return atomic_load_explicit(&lp_n_blocked, memory_order_relaxed) != 0;
+    return atomic_load_explicit(&lp_n_blocked[lp_waiters_bucket(addr)], memory_order_relaxed) != 0;
 }
+
+/* Whether anybody is blocked at all. */
+int lp_waiters_any(void);
 
 #endif
