@@ -122,9 +122,11 @@ def one(name, cmd, lockprof, profiled, tmp, i):
                     meta[k] = meta.get(k, 0) + int(v)
     for p in profs:
         os.unlink(p)
+    total = sum(r[5] for r in mutex)
+    big = [(r[1], r[3], r[4], r[5]) for r in mutex if total and r[5] >= 0.05 * total]  # >= 5% of the kernel's
     return {"wall": wall, "k_wait": w, "k_bitset": b, "mutex": sums(mutex), "cond": sums(cond),
-            "sem": sums(sems), "top": mutex[0] if mutex else None, "self_waits": meta.get("self_waits", 0),
-            "self_wait_ns": meta.get("self_wait_ns", 0)}
+            "sem": sums(sems), "top": mutex[0] if mutex else None, "big": big,
+            "self_waits": meta.get("self_waits", 0), "self_wait_ns": meta.get("self_wait_ns", 0)}
 
 
 def perf_trace(name, cmd, lockprof, tmp):
@@ -199,6 +201,7 @@ def run(reps, tmp, build, here, cache, py311, only=None):
             "k_wait_ratios": [p["k_wait"] / b["k_wait"] for p, b in zip(prof, base) if b["k_wait"]],
             "self_waits": max(p["self_waits"] for p in prof), "self_wait_ms": max(p["self_wait_ns"] for p in prof) / 1e6,
             "top": [(t[1], t[3] / 1e6, t[4] / 1e6, t[5] / 1e6) for t in (p["top"] for p in prof) if t],
+            "per_lock_ratios": sorted(b[1] / b[3] for p in prof for b in p["big"] if b[3]),
             "perf_trace": pt,
         })
     for m in missing:
@@ -220,6 +223,9 @@ def print_row(r, out=sys.stdout):
     wr = statistics.median(r["wall_ratios"])
     kr = statistics.median(r["k_wait_ratios"]) if r["k_wait_ratios"] else float("nan")
     cond = f"conditions {r['cond_ratio'][0]:.2f}x the kernel's; " if r["cond_ratio"] else ""
+    pl = r.get("per_lock_ratios")
+    if pl and r["name"] != "python-logq":
+        cond = f"each mutex with 5%+ of the kernel's time {pl[0]:.2f}..{pl[-1]:.2f}x; " + cond
     est = f"{100 * r['est_share']:.0f}% of it estimated; " if r["est_share"] else ""
     what = "threading locks" if r["name"] == "python-logq" else "mutexes"
     print(f"{n:<26} {kern:>8.1f}ms {ours:>8.1f}ms {mr[0] if mr else float('nan'):>7.3f} {'':>13} {spread} "
