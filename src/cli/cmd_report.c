@@ -942,10 +942,17 @@ void report_summary(char **paths, int n, int top)
         fprintf(stderr, "  %-15s %-36s %-16s %11s %11s %9s\n", "kind", "lock", "object type", "contentions",
                 "wait[ms]", "max[ms]");
     struct strbuf label = {0}, type = {0};
-    for (size_t i = 0; i < ng && (int)i < top; i++)
-        fprintf(stderr, "  %-15s %-36.36s %-16.16s %11llu %11.3f %9.3f\n", lp_kind_name(g[i].kind),
+    int est = 0;
+    for (size_t i = 0; i < ng && (int)i < top; i++) {
+        char wait[32]; /* "~": estimated in part (re-acquisitions after a condition wait) */
+        snprintf(wait, sizeof wait, "%s%.3f", g[i].est_ns ? "~" : "", ms(g[i].wait_ns));
+        est |= g[i].est_ns != 0;
+        fprintf(stderr, "  %-15s %-36.36s %-16.16s %11llu %11s %9.3f\n", lp_kind_name(g[i].kind),
                 text_esc(&label, g[i].label), text_esc(&type, g[i].type ? g[i].type : "-"),
-                (unsigned long long)g[i].count, ms(g[i].wait_ns), ms(g[i].max_ns));
+                (unsigned long long)g[i].count, wait, ms(g[i].max_ns));
+    }
+    if (est)
+        fputs("  ~ estimated in part: mutexes re-acquired after a condition-variable wake-up\n", stderr);
     sb_free(&label);
     sb_free(&type);
     groups_free(g, ng);
