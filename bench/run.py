@@ -3,7 +3,8 @@
 
 Usage: scripts/bench.sh [--reps N] [--only NAME,...]   (builds first; or run this file directly with LOCKPROF_BUILD)
 (--only takes row names, or their first word: "start-up" selects the three start-up rows, "accuracy" both
-accuracy rows, "big" the 100k-stack rows, "label" the rows of lockprof.label's cost.)
+accuracy rows, "big" the 100k-stack rows, "label" the rows of lockprof.label's cost, "real" the real programs:
+pigz, zstd, sqlite, python-logq; those need root and bpftrace, see bench/real.py.)
 
 Each overhead figure is a ratio measured in one run of this script: the workload is run alternately without and
 with the profiler (`lockprof run` with default settings: full Python and native stacks on every event), --reps
@@ -24,6 +25,8 @@ import subprocess
 import sys
 import tempfile
 import time
+
+import real
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 SRC = os.path.dirname(HERE)
@@ -326,6 +329,11 @@ def main():
             if not only or name.split(",")[0] in only:
                 results.append(accuracy(tmp, min(a.reps, 5), name))
                 print_row(results[-1], flush=True)
+        real_names = {"real", "pigz", "zstd", "sqlite", "python-logq"}
+        if not only or only & real_names:
+            for r in real.run(min(a.reps, 5), tmp, BUILD, HERE, CACHE, PY_311, only=only & real_names):
+                results.append(r)
+                print_row(r, flush=True)
         if not only or "big" in only:
             for r in bigprofile(tmp):
                 results.append(r)
@@ -346,6 +354,9 @@ def print_row(r, flush=False):
               f"{'target':>8}  notes")
         HEADER_DONE[0] = True
     n = r["name"]
+    if r.get("real"):
+        real.print_row(r)
+        return
     if "skipped" in r:
         print(f"{n:<26} skipped: {r['skipped']}")
     elif n.startswith("accuracy"):

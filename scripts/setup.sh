@@ -4,7 +4,8 @@
 #
 #   scripts/setup.sh            build dependencies + build (build/)
 #   scripts/setup.sh --test     also what the test suite uses (jsonschema, Go for pprof, Chromium, clang, perf,
-#                               and for the Python package: meson-python, pytest, pytest-xdist, venv)
+#                               and for the Python package: meson-python, pytest, pytest-xdist, venv), and what the
+#                               benchmarks' real-program rows run (bpftrace, pigz, zstd, libsqlite3-dev)
 #   scripts/setup.sh --pythons  also builds the free-threaded and GIL CPython 3.13 test interpreters (cached)
 # Options combine. Environment: BUILD_DIR (default build), MESON_ARGS (extra `meson setup` arguments).
 set -euo pipefail
@@ -24,6 +25,8 @@ if [ "$want_test" = 1 ]; then
   pkgs+=(python3-jsonschema golang-go chromium clang libclang-rt-14-dev linux-perf valgrind cmark-gfm libpython3.11-testsuite)
   # tests/integration/test_pypkg.py, scripts/make-venv.sh (pure-Python packages, also used by the other interpreters)
   pkgs+=(python3-mesonpy python3-pytest python3-pytest-xdist python3-venv)
+  # bench/real.py: the kernel's futex accounting (bpftrace) next to lockprof's, on programs nobody here wrote
+  pkgs+=(bpftrace pigz zstd libsqlite3-dev)
   # Node.js runs the browser test driver; machines that already have node and npm (e.g. from NodeSource, whose
   # nodejs conflicts with Debian's npm package) keep theirs
   command -v node >/dev/null 2>&1 || pkgs+=(nodejs)

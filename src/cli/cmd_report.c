@@ -84,10 +84,12 @@ static void text_table(struct strbuf *o, const struct model *m, struct grp *g, s
             if (f >= 0)
                 model_frame_text(m, (uint32_t)f, &frame);
         }
-        sb_printf(o, "  %-3zu %-15s %-32s %-18s %11llu %11.3f %9.3f %9.3f %9.3f %6s  %s\n", i + 1,
+        char wait[32]; /* "~" marks a wait estimated in part */
+        snprintf(wait, sizeof wait, "%s%.3f", g[i].est_ns ? "~" : "", ms(g[i].wait_ns));
+        sb_printf(o, "  %-3zu %-15s %-32s %-18s %11llu %11s %9.3f %9.3f %9.3f %6s  %s\n", i + 1,
                   lp_kind_name(g[i].kind), text_esc(&label, g[i].label),
                   ro->by == BY_LOCK ? text_esc(&type, g[i].type ? g[i].type : "-") : "",
-                  (unsigned long long)g[i].count, ms(g[i].wait_ns),
+                  (unsigned long long)g[i].count, wait,
                   g[i].count ? ms(g[i].wait_ns) / (double)g[i].count : 0.0, ms(g[i].max_ns),
                   ms(model_hist_quantile_max(g[i].hist, 0.99, g[i].max_ns)), pct(g[i].wait_ns, total, p),
                   frame.s ? frame.s : "");
@@ -97,6 +99,14 @@ static void text_table(struct strbuf *o, const struct model *m, struct grp *g, s
     sb_free(&frame);
     if (lim < n)
         sb_printf(o, "  ... %zu more (use --top 0 to see all)\n", n - lim);
+    uint64_t est = 0;
+    for (size_t i = 0; i < n; i++)
+        est = sat_add(est, g[i].est_ns);
+    if (est)
+        sb_printf(o, "  ~ estimated in part: %.3f ms of this table's wait are mutexes re-acquired after a condition-"
+                     "variable wake-up,\n    which glibc does where lockprof cannot time it (docs/DESIGN.md, "
+                     "\"Re-acquiring the mutex after a condition wait\")\n",
+                  ms(est));
 }
 
 static void text_stacks(struct strbuf *o, const struct model *m, struct grp *g, size_t n, const struct ropts *ro)
@@ -114,9 +124,10 @@ static void text_stacks(struct strbuf *o, const struct model *m, struct grp *g, 
         for (size_t j = 0; j < ns; j++) {
             const struct stack_stat *s = &g[i].stacks[j];
             char p[16];
-            sb_printf(o, "    stack %zu: %llu contentions, %.3f ms (%s of this lock)%s\n", j + 1,
+            sb_printf(o, "    stack %zu: %llu contentions, %.3f ms (%s of this lock)%s%s\n", j + 1,
                       (unsigned long long)s->count, ms(s->wait_ns), pct(s->wait_ns, g[i].wait_ns, p),
-                      s->flags & LP_AGG_SELF ? " [held by the waiter itself]" : "");
+                      s->flags & LP_AGG_SELF ? " [held by the waiter itself]" : "",
+                      s->est_ns ? " [re-acquired after a condition wait: estimated]" : "");
             sb_puts(o, "      waiter:\n");
             print_stack(o, m, s->stack, ro, "        ");
             if (s->holder_stack >= 0) {
@@ -203,6 +214,16 @@ static void text_notes(struct strbuf *o, const struct model *m)
         if (p->self_contentions)
             NOTE("pid %llu: the profiler's own internal lock was contended %llu times", (unsigned long long)p->pid,
                  (unsigned long long)p->self_contentions);
+        if (p->self_waits)
+            NOTE("pid %llu: lockprof itself waited %llu time%s, %.3f ms in all, not counted above (for libunwind's "
+                 "internal locks while threads captured stacks, or for libunwind's start-up)", (unsigned long long)p->pid,
+                 (unsigned long long)p->self_waits, p->self_waits == 1 ? "" : "s", ms(p->self_wait_ns));
+        if (p->holder_reused)
+            NOTE("pid %llu: holder stacks are sampled: %llu of the %llu releases made while a thread waited captured "
+                 "the releasing thread's stack; the others show the stack it last captured releasing the same lock "
+                 "(at most one capture per thread and lock every %.3f ms)", (unsigned long long)p->pid,
+                 (unsigned long long)p->holder_captured, (unsigned long long)(p->holder_captured + p->holder_reused),
+                 ms(p->holder_interval_ns));
         for (size_t w = 0; w < p->n_warnings; w++)
             NOTE("pid %llu: collector warning: %s", (unsigned long long)p->pid, text_esc(&esc, p->warnings[w]));
     }
@@ -232,6 +253,75 @@ static void text_section(struct strbuf *o, const struct model *m, const struct r
     groups_free(g, n);
 }
 
+/* Sampled acquisitions and hold times of the contended locks (record h): a table of its own, when there are any. */
+struct hold_row {
+    uint32_t lock;
+    uint64_t contentions;
+    double total_ns; /* estimated: mean timed hold x estimated acquisitions */
+};
+
+static int cmp_hold_row(const void *a, const void *b)
+{
+    const struct hold_row *x = a, *y = b;
+    if (x->total_ns != y->total_ns)
+        return x->total_ns > y->total_ns ? -1 : 1;
+    return x->lock < y->lock ? -1 : x->lock > y->lock;
+}
+
+static size_t hold_rows(const struct model *m, struct hold_row **out)
+{
+    size_t n = 0;
+    struct hold_row *rows = xcalloc(m->n_locks + 1, sizeof *rows);
+    for (uint32_t i = 0; i < m->n_locks; i++) {
+        const struct m_hold *h = &m->locks[i].hold;
+        if (!h->sampled)
+            continue;
+        rows[n].lock = i;
+        rows[n].total_ns = h->timed ? (double)h->hold_ns / (double)h->timed * (double)h->acquired : 0;
+        n++;
+    }
+    for (size_t r = 0; r < m->n_rows; r++)
+        for (size_t i = 0; i < n; i++)
+            if (rows[i].lock == m->rows[r].lock && model_row_class(&m->rows[r], m) == ROW_CONTENTION)
+                rows[i].contentions = sat_add(rows[i].contentions, m->rows[r].count);
+    qsort(rows, n, sizeof *rows, cmp_hold_row);
+    *out = rows;
+    return n;
+}
+
+static void text_holds(struct strbuf *o, const struct model *m, const struct ropts *ro)
+{
+    struct hold_row *rows;
+    size_t n = hold_rows(m, &rows);
+    if (n) {
+        uint64_t every = 0;
+        for (size_t i = 0; i < n; i++)
+            if (m->locks[rows[i].lock].hold.every > every)
+                every = m->locks[rows[i].lock].hold.every;
+        sb_printf(o, "\nAcquisitions and hold times of the contended locks (sampled: 1 in %llu acquisitions per "
+                     "thread; acquisitions and total hold are estimates):\n",
+                  (unsigned long long)every);
+        sb_printf(o, "  %-3s %-15s %-32s %13s %10s %13s %12s %15s\n", "#", "kind", "lock", "acquisitions",
+                  "contended", "avg hold[us]", "max hold[ms]", "total hold[ms]");
+        size_t lim = ro->top && (size_t)ro->top < n ? (size_t)ro->top : n;
+        struct strbuf label = {0};
+        for (size_t i = 0; i < lim; i++) {
+            const struct m_lock *l = &m->locks[rows[i].lock];
+            const struct m_hold *h = &l->hold;
+            char c[16];
+            snprintf(c, sizeof c, "%.1f%%", h->acquired ? 100.0 * (double)rows[i].contentions / (double)h->acquired : 0);
+            sb_printf(o, "  %-3zu %-15s %-32s %13llu %10s %13.3f %12.3f %15.3f\n", i + 1, lp_kind_name(l->kind),
+                      text_esc(&label, l->name), (unsigned long long)h->acquired, c,
+                      h->timed ? (double)h->hold_ns / (double)h->timed / 1e3 : 0.0, ms(h->max_ns),
+                      rows[i].total_ns / 1e6);
+        }
+        sb_free(&label);
+        if (lim < n)
+            sb_printf(o, "  ... %zu more (use --top 0 to see all)\n", n - lim);
+    }
+    free(rows);
+}
+
 static void render_text(struct strbuf *o, const struct model *m, const struct ropts *ro)
 {
     text_header(o, m);
@@ -241,6 +331,7 @@ static void render_text(struct strbuf *o, const struct model *m, const struct ro
              group_by_name(ro->by));
     text_section(o, m, ro, ROWS_CONTENTION, heading,
                  "Top stacks (waiter, and the holder's stack when it released the lock):", (size_t)-1);
+    text_holds(o, m, ro);
     text_section(o, m, ro, ROWS_SELF,
                  "Slow paths on a lock the waiting thread already held (a nested critical section re-locking its "
                  "own object: CPython 3.13 does this, e.g. in dict.get)",
@@ -321,7 +412,11 @@ static void render_json(struct strbuf *o, const struct model *m)
         else
             sb_puts(o, ",\"gil_enabled\":null");
         sb_printf(o, ",\"slow_paths_unblocked\":%llu", (unsigned long long)p->events_unblocked);
-        sb_printf(o, ",\"self_contentions\":%llu,\"warnings\":[", (unsigned long long)p->self_contentions);
+        sb_printf(o, ",\"self_contentions\":%llu,\"self_waits\":%llu,\"self_wait_ns\":%llu,"
+                     "\"holder_stacks\":{\"captured\":%llu,\"reused\":%llu,\"interval_ns\":%llu},\"warnings\":[",
+                  (unsigned long long)p->self_contentions, (unsigned long long)p->self_waits,
+                  (unsigned long long)p->self_wait_ns, (unsigned long long)p->holder_captured,
+                  (unsigned long long)p->holder_reused, (unsigned long long)p->holder_interval_ns);
         for (size_t w = 0; w < p->n_warnings; w++) {
             if (w)
                 sb_puts(o, ",");
@@ -341,9 +436,19 @@ static void render_json(struct strbuf *o, const struct model *m)
         sb_printf(o, ",\"contention\":%s,\"class\":\"%s\",\"flags\":", gr->is_wait ? "false" : "true",
                   model_row_class_name(gr->cls));
         json_flags(o, gr->flags);
-        sb_printf(o, ",\"contentions\":%llu,\"wait_ns\":%llu,\"max_wait_ns\":%llu,\"p50_wait_ns\":%llu,"
-                     "\"p99_wait_ns\":%llu,\"histogram\":[",
-                  (unsigned long long)gr->count, (unsigned long long)gr->wait_ns, (unsigned long long)gr->max_ns,
+        const struct m_hold *h = &m->locks[gr->lock].hold;
+        if (h->sampled && gr->cls == ROW_CONTENTION)
+            sb_printf(o, ",\"hold\":{\"acquisitions\":%llu,\"sampled\":%llu,\"timed\":%llu,\"avg_hold_ns\":%llu,"
+                         "\"max_hold_ns\":%llu,\"sample_every\":%llu}",
+                      (unsigned long long)h->acquired, (unsigned long long)h->sampled, (unsigned long long)h->timed,
+                      (unsigned long long)(h->timed ? h->hold_ns / h->timed : 0), (unsigned long long)h->max_ns,
+                      (unsigned long long)h->every);
+        else
+            sb_puts(o, ",\"hold\":null");
+        sb_printf(o, ",\"contentions\":%llu,\"wait_ns\":%llu,\"estimated_wait_ns\":%llu,\"max_wait_ns\":%llu,"
+                     "\"p50_wait_ns\":%llu,\"p99_wait_ns\":%llu,\"histogram\":[",
+                  (unsigned long long)gr->count, (unsigned long long)gr->wait_ns, (unsigned long long)gr->est_ns,
+                  (unsigned long long)gr->max_ns,
                   (unsigned long long)model_hist_quantile_max(gr->hist, 0.5, gr->max_ns),
                   (unsigned long long)model_hist_quantile_max(gr->hist, 0.99, gr->max_ns));
         for (int b = 0; b < LP_HIST_BUCKETS; b++)
@@ -351,8 +456,9 @@ static void render_json(struct strbuf *o, const struct model *m)
         sb_puts(o, "],\"stacks\":[");
         for (size_t j = 0; j < gr->n_stacks; j++) {
             const struct stack_stat *s = &gr->stacks[j];
-            sb_printf(o, "%s{\"contentions\":%llu,\"wait_ns\":%llu,\"max_wait_ns\":%llu,\"flags\":", j ? "," : "",
-                      (unsigned long long)s->count, (unsigned long long)s->wait_ns, (unsigned long long)s->max_ns);
+            sb_printf(o, "%s{\"contentions\":%llu,\"wait_ns\":%llu,\"estimated_wait_ns\":%llu,\"max_wait_ns\":%llu,"
+                         "\"flags\":", j ? "," : "", (unsigned long long)s->count, (unsigned long long)s->wait_ns,
+                      (unsigned long long)s->est_ns, (unsigned long long)s->max_ns);
             json_flags(o, s->flags);
             sb_puts(o, ",\"holder_thread\":");
             if (s->holder_tid) {
@@ -560,7 +666,8 @@ static void md_table(struct strbuf *o, const struct model *m, const struct grp *
             md_code(o, g[i].type ? g[i].type : "", 1);
             sb_puts(o, " |");
         }
-        sb_printf(o, " %llu | %.3f | %s | %.3f | %.3f | %.3f |", (unsigned long long)g[i].count, ms(g[i].wait_ns),
+        sb_printf(o, " %llu | %s%.3f | %s | %.3f | %.3f | %.3f |", (unsigned long long)g[i].count,
+                  g[i].est_ns ? "~" : "", ms(g[i].wait_ns),
                   pct(g[i].wait_ns, total, p), g[i].count ? ms(g[i].wait_ns) / (double)g[i].count : 0.0,
                   ms(g[i].max_ns), ms(model_hist_quantile_max(g[i].hist, 0.99, g[i].max_ns)));
         if (ro->by != BY_STACK) {
@@ -589,7 +696,8 @@ static void md_top_stack(struct strbuf *o, const struct model *m, const struct g
     sb_printf(o, " (%s), %llu contentions, %.3f ms (%s of its wait)</summary>\n\n", lp_kind_name(g->kind),
               (unsigned long long)s->count, ms(s->wait_ns), pct(s->wait_ns, g->wait_ns, p));
     struct strbuf b = {0};
-    sb_printf(&b, "waiter%s:\n", s->flags & LP_AGG_SELF ? " (the lock was held by the waiter itself)" : "");
+    sb_printf(&b, "waiter%s%s:\n", s->flags & LP_AGG_SELF ? " (the lock was held by the waiter itself)" : "",
+              s->est_ns ? " (re-acquiring the mutex after a condition wait: the time is estimated)" : "");
     print_stack(&b, m, s->stack, ro, "  ");
     if (s->holder_stack >= 0 || s->holder_tid) {
         sb_puts(&b, "blocked by (the holder when it released the lock)");
@@ -651,7 +759,16 @@ static void md_notes(struct strbuf *o, const struct model *m)
         sb_printf(o, "- " __VA_ARGS__);                                                                        \
     } while (0)
     size_t ng;
-    struct grp *g = group_rows(m, BY_LOCK, ROWS_WAITS, &ng);
+    struct grp *g = group_rows(m, BY_LOCK, ROWS_CONTENTION, &ng);
+    uint64_t est = 0;
+    for (size_t i = 0; i < ng; i++)
+        est = sat_add(est, g[i].est_ns);
+    if (est)
+        MD_NOTE("`~`: estimated in part. %.3f ms of the contention are mutexes re-acquired after a condition-variable "
+                "wake-up, which glibc does where lockprof cannot time it (docs/DESIGN.md, \"Re-acquiring the mutex "
+                "after a condition wait\").\n", ms(est));
+    groups_free(g, ng);
+    g = group_rows(m, BY_LOCK, ROWS_WAITS, &ng);
     if (ng)
         MD_NOTE("Not lock contention, so left out: %.3f ms of waits on condition variables, semaphores, "
                 "Event/Queue/join notifications and locks held by the waiter itself.\n",
@@ -676,6 +793,15 @@ static void md_notes(struct strbuf *o, const struct model *m)
         if (p->self_contentions)
             MD_NOTE("pid %llu: the profiler's own internal lock was contended %llu times.\n", pid,
                     (unsigned long long)p->self_contentions);
+        if (p->self_waits)
+            MD_NOTE("pid %llu: lockprof itself waited %llu time%s, %.3f ms in all, not counted in these waits (for "
+                    "libunwind's internal locks while threads captured stacks, or for libunwind's start-up).\n", pid,
+                    (unsigned long long)p->self_waits, p->self_waits == 1 ? "" : "s", ms(p->self_wait_ns));
+        if (p->holder_reused)
+            MD_NOTE("pid %llu: holder stacks are sampled: %llu of %llu releases made while a thread waited captured "
+                    "one; the others show the releasing thread's last one for the same lock (at most one capture per thread "
+                    "and lock every %.3f ms).\n", pid, (unsigned long long)p->holder_captured,
+                    (unsigned long long)(p->holder_captured + p->holder_reused), ms(p->holder_interval_ns));
         for (size_t w = 0; w < p->n_warnings; w++) {
             MD_NOTE("pid %llu: collector warning: ", pid);
             md_code(o, p->warnings[w], 0);
@@ -816,10 +942,17 @@ void report_summary(char **paths, int n, int top)
         fprintf(stderr, "  %-15s %-36s %-16s %11s %11s %9s\n", "kind", "lock", "object type", "contentions",
                 "wait[ms]", "max[ms]");
     struct strbuf label = {0}, type = {0};
-    for (size_t i = 0; i < ng && (int)i < top; i++)
-        fprintf(stderr, "  %-15s %-36.36s %-16.16s %11llu %11.3f %9.3f\n", lp_kind_name(g[i].kind),
+    int est = 0;
+    for (size_t i = 0; i < ng && (int)i < top; i++) {
+        char wait[32]; /* "~": estimated in part (re-acquisitions after a condition wait) */
+        snprintf(wait, sizeof wait, "%s%.3f", g[i].est_ns ? "~" : "", ms(g[i].wait_ns));
+        est |= g[i].est_ns != 0;
+        fprintf(stderr, "  %-15s %-36.36s %-16.16s %11llu %11s %9.3f\n", lp_kind_name(g[i].kind),
                 text_esc(&label, g[i].label), text_esc(&type, g[i].type ? g[i].type : "-"),
-                (unsigned long long)g[i].count, ms(g[i].wait_ns), ms(g[i].max_ns));
+                (unsigned long long)g[i].count, wait, ms(g[i].max_ns));
+    }
+    if (est)
+        fputs("  ~ estimated in part: mutexes re-acquired after a condition-variable wake-up\n", stderr);
     sb_free(&label);
     sb_free(&type);
     groups_free(g, ng);

@@ -17,6 +17,8 @@ enum export_class export_class_of(unsigned kind, uint32_t flags)
         return EXPORT_CONDITION;
     if (kind == LP_KIND_SEMAPHORE)
         return EXPORT_SEMAPHORE;
+    if (kind == LP_KIND_PTHREAD_JOIN)
+        return EXPORT_NOTIFY; /* waiting for a thread to end, like Thread.join */
     if (flags & LP_AGG_SELF)
         return EXPORT_SELF;
     if (flags & LP_AGG_NOTIFY)

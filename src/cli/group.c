@@ -139,6 +139,8 @@ struct grp *group_rows(const struct model *m, enum group_by by, enum row_class c
         if (r->max_ns > gr->max_ns)
             gr->max_ns = r->max_ns;
         gr->flags |= r->flags;
+        if (r->flags & LP_AGG_REACQUIRE)
+            gr->est_ns = sat_add(gr->est_ns, r->wait_ns);
         for (int b = 0; b < LP_HIST_BUCKETS; b++)
             gr->hist[b] = sat_add(gr->hist[b], r->hist[b]);
         struct sidx *s;
@@ -150,7 +152,7 @@ struct grp *group_rows(const struct model *m, enum group_by by, enum row_class c
             s->idx = gr->n_stacks;
             HASH_ADD(hh, sidx[e->idx], key, sizeof sk, s);
             GROWV(gr->stacks, gr->cap_stacks, gr->n_stacks + 1);
-            gr->stacks[gr->n_stacks++] = (struct stack_stat){r->stack, r->holder_stack, 0, 0, 0, 0, r->proc, 0};
+            gr->stacks[gr->n_stacks++] = (struct stack_stat){r->stack, r->holder_stack, 0, 0, 0, 0, r->proc, 0, 0};
         }
         struct stack_stat *ss = &gr->stacks[s->idx];
         if (r->wait_ns >= ss->wait_ns / 2 && r->holder_tid)
@@ -158,6 +160,8 @@ struct grp *group_rows(const struct model *m, enum group_by by, enum row_class c
         ss->count = sat_add(ss->count, r->count);
         ss->wait_ns = sat_add(ss->wait_ns, r->wait_ns);
         ss->flags |= r->flags;
+        if (r->flags & LP_AGG_REACQUIRE)
+            ss->est_ns = sat_add(ss->est_ns, r->wait_ns);
         if (r->max_ns > ss->max_ns)
             ss->max_ns = r->max_ns;
     }

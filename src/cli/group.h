@@ -18,6 +18,7 @@ struct stack_stat {
     uint64_t holder_tid; /* holder thread of the largest contributing row (0 unknown) */
     uint32_t proc;
     uint32_t flags;      /* union of the rows' flags */
+    uint64_t est_ns;     /* the part of wait_ns that is estimated, not measured (LP_AGG_REACQUIRE rows) */
 };
 
 struct grp {
@@ -32,6 +33,7 @@ struct grp {
     int is_wait;          /* the rows are not contention (model_row_is_wait) */
     enum row_kind cls;    /* model_row_class of the rows (BY_LOCK groups never mix classes) */
     uint64_t count, wait_ns, max_ns;
+    uint64_t est_ns;      /* the part of wait_ns that is estimated, not measured (LP_AGG_REACQUIRE rows) */
     uint64_t hist[LP_HIST_BUCKETS];
     struct stack_stat *stacks;
     size_t n_stacks, cap_stacks;

@@ -101,6 +101,11 @@ static int add_profile(struct model *m, struct priv *pv, const struct lp_profile
     pr->events_unblocked = meta_u64(p, "events_unblocked");
     pr->events_dropped = meta_u64(p, "events_dropped");
     pr->self_contentions = meta_u64(p, "self_contentions");
+    pr->self_waits = meta_u64(p, "self_waits");
+    pr->self_wait_ns = meta_u64(p, "self_wait_ns");
+    pr->holder_interval_ns = meta_u64(p, "holder_interval_ns");
+    pr->holder_captured = meta_u64(p, "holder_stacks_captured");
+    pr->holder_reused = meta_u64(p, "holder_stacks_reused");
     pr->timeline_capacity = meta_u64(p, "timeline_capacity");
     pr->timeline_dropped = meta_u64(p, "timeline_dropped");
     const char *ge = lp_profile_meta(p, "gil_enabled");
@@ -162,7 +167,7 @@ static int add_profile(struct model *m, struct priv *pv, const struct lp_profile
         uint32_t id = intern(&pv->locks, key.s, key.len, (uint32_t)m->n_locks, &fresh);
         if (fresh) {
             GROWV(m->locks, pv->cap_locks, m->n_locks + 1);
-            m->locks[m->n_locks++] = (struct m_lock){l->kind, l->name, l->type};
+            m->locks[m->n_locks++] = (struct m_lock){l->kind, l->name, l->type, {0}};
         }
         lmap[i] = id;
     }
@@ -214,6 +219,19 @@ static int add_profile(struct model *m, struct priv *pv, const struct lp_profile
         GROWV(m->events, pv->cap_events, m->n_events + 1);
         m->events[m->n_events++] =
             (struct m_event){proc, e->start_ns, e->dur_ns, e->tid, lmap[e->lock], e->stack < 0 ? -1 : smap[e->stack]};
+    }
+    uint64_t every = meta_u64(p, "hold_sample");
+    for (size_t i = 0; i < p->n_holds && every; i++) {
+        const struct lpr_hold *h = &p->holds[i];
+        struct m_hold *mh = &m->locks[lmap[h->lock]].hold;
+        mh->acquired = sat_add(mh->acquired, sat_mul(h->acquired, every));
+        mh->sampled = sat_add(mh->sampled, h->acquired);
+        mh->timed = sat_add(mh->timed, h->held);
+        mh->hold_ns = sat_add(mh->hold_ns, h->hold_ns);
+        if (h->max_ns > mh->max_ns)
+            mh->max_ns = h->max_ns;
+        if (every > mh->every)
+            mh->every = every;
     }
     size_t first_waiting = m->n_waiting;
     for (size_t i = 0; i < p->n_inflight; i++) {

@@ -24,10 +24,21 @@ struct m_stack {
     uint32_t *frames; /* leaf first */
 };
 
+/* Sampled acquisitions and hold times of a contended lock (`h` records), summed over profiles. */
+struct m_hold {
+    uint64_t acquired;   /* estimated acquisitions: each process's sampled ones times its hold_sample */
+    uint64_t sampled;    /* acquisitions sampled */
+    uint64_t timed;      /* ... whose hold was timed */
+    uint64_t hold_ns;    /* total of the timed holds */
+    uint64_t max_ns;     /* the longest timed hold */
+    uint64_t every;      /* the sampling rate (the largest, when profiles differ) */
+};
+
 struct m_lock {
     unsigned kind;
     const char *name;
     const char *type; /* NULL when not an object lock */
+    struct m_hold hold; /* sampled == 0: no hold data */
 };
 
 /* A label set (docs/FORMAT.md "Label sets"): n pairs, keys sorted bytewise; interned by content across profiles. */
@@ -80,6 +91,8 @@ struct m_proc {
     uint64_t start_unix_ns, duration_ns, threads, sample_every, min_wait_ns;
     uint64_t events_below_min_wait, wait_below_min_wait_ns, events_dropped, self_contentions;
     uint64_t events_unblocked; /* CPython slow paths that took the lock without blocking: not waits */
+    uint64_t self_waits, self_wait_ns; /* lockprof's own waits (libunwind's locks, ...): 0 in older profiles */
+    uint64_t holder_interval_ns, holder_captured, holder_reused; /* holder stacks sampled (0: older profile) */
     uint64_t timeline_capacity, timeline_dropped; /* 0 capacity: recorded without LOCKPROF_TIMELINE */
     int gil_enabled; /* -1 unknown */
     const char **warnings;

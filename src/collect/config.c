@@ -16,6 +16,8 @@ struct lp_config lp_cfg = {
     .python = 1,
     .patch = 1,
     .holders = 1,
+    .holder_interval_ns = 1000000,
+    .hold_sample = 64,
     .stack_cache = 1,
     .mutex_fast_path = 1,
     .signal = SIGUSR2,
@@ -122,7 +124,11 @@ void lp_config_load(void)
     get_bool("LOCKPROF_PYTHON", &lp_cfg.python);
     get_bool("LOCKPROF_PATCH", &lp_cfg.patch);
     get_bool("LOCKPROF_HOLDERS", &lp_cfg.holders);
+    unsigned hi_us = (unsigned)(lp_cfg.holder_interval_ns / 1000);
+    get_uint("LOCKPROF_HOLDER_INTERVAL_US", &hi_us, 0, 60000000u, 10);
+    lp_cfg.holder_interval_ns = (uint64_t)hi_us * 1000;
     get_bool("LOCKPROF_STACK_CACHE", &lp_cfg.stack_cache);
+    get_uint("LOCKPROF_HOLD_SAMPLE", &lp_cfg.hold_sample, 0, 1000000000u, 10);
     get_bool("LOCKPROF_MUTEX_FAST_PATH", &lp_cfg.mutex_fast_path);
     int timeline = 0;
     unsigned tl_size = 65536;

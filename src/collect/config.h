@@ -20,6 +20,10 @@ struct lp_config {
     int python;             /* LOCKPROF_PYTHON: CPython awareness */
     int patch;              /* LOCKPROF_PATCH: entry patching of CPython's lock slow paths */
     int holders;            /* LOCKPROF_HOLDERS: capture holder stacks */
+    uint64_t holder_interval_ns; /* LOCKPROF_HOLDER_INTERVAL_US: at most one fresh holder stack per thread and lock
+                                  * in this time (stack.c), 0 = at every release that wakes a waiter */
+    unsigned hold_sample;   /* LOCKPROF_HOLD_SAMPLE: look at 1 in N mutex acquisitions per thread for hold times of
+                             * contended locks, 0 = off */
     int mutex_fast_path;    /* LOCKPROF_MUTEX_FAST_PATH: lock default glibc mutexes in place (glibc_mutex.h) */
     int stack_cache;        /* LOCKPROF_STACK_CACHE: reuse native stacks at a repeated Python position */
     unsigned timeline;      /* LOCKPROF_TIMELINE: events kept per thread in the timeline ring, 0 = off */

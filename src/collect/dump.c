@@ -89,6 +89,11 @@ static int dump_now(const char *reason, unsigned wait_ms, const char *path, char
     int saved_errno = errno;
     int saved_depth = lp_tls.depth;
     lp_tls.depth = 1;
+    /* This thread's own last wait, if it is still in its deferred slot (record.h), goes into the tables first, so
+     * that it is in the timeline too. Only when the dump did not interrupt the thread inside lockprof: every write
+     * to a thread's tables happens inside the re-entrancy guard. */
+    if (!saved_depth && lp_tls.self && lp_tls.gen == atomic_load(&lp_fork_gen))
+        lp_deferred_flush(lp_tls.self);
     int rc = do_dump(reason, path, written, cap);
     atomic_store(&last_dump_ns, lp_now());
     lp_tls.depth = saved_depth;

@@ -221,6 +221,38 @@ static int64_t labelset_id(struct ctx *c, const struct lp_labelset *s)
     return (int64_t)c->n_labelsets++;
 }
 
+/* Sampled acquisitions and hold times of contended locks (record.h lp_hold_*): one `h` record per thread state and
+ * lock, after the aggregates (whose locks they name). A value half-updated by its thread is made consistent. */
+static void write_holds(struct ctx *c)
+{
+    for (struct lp_thread *t = lp_thread_all(); t; t = t->next_all) {
+        struct lp_rec_thread *r = atomic_load_explicit(&t->rec, memory_order_acquire);
+        if (!r)
+            continue;
+        size_t i = 0;
+        uint64_t k;
+        void *v;
+        const struct lp_map_table *tab = lp_map_snapshot(&r->holds);
+        while (lp_map_next(tab, &i, &k, &v)) {
+            const struct lp_hold_ent *h = v;
+            int64_t lid = get_id(&c->locks, h->lock_key); /* only locks already written (contended ones) */
+            uint64_t acq = atomic_load_explicit(&h->acquired, memory_order_relaxed);
+            uint64_t held = atomic_load_explicit(&h->held, memory_order_relaxed);
+            uint64_t ns = atomic_load_explicit(&h->hold_ns, memory_order_relaxed);
+            uint64_t max = atomic_load_explicit(&h->max_ns, memory_order_relaxed);
+            if (lid < 0 || !acq)
+                continue;
+            if (held > acq)
+                held = acq;
+            if (max > ns)
+                ns = max;
+            if (!held)
+                ns = max = 0;
+            lpw_hold(c->w, (uint64_t)lid, acq, held, ns, max);
+        }
+    }
+}
+
 /* ---- the profile -------------------------------------------------------------------------------------- */
 
 static void meta_file(struct ctx *c, const char *key, const char *path, int nul_to_space)
@@ -397,6 +429,8 @@ static void write_profile(struct ctx *c, const char *reason, const struct lp_enc
     lpw_meta_u64(w, "native_depth", lp_cfg.native_depth);
     lpw_meta_u64(w, "python_depth", lp_cfg.py_depth);
     lpw_meta_u64(w, "holders", (uint64_t)lp_cfg.holders);
+    lpw_meta_u64(w, "holder_interval_ns", lp_cfg.holder_interval_ns);
+    lpw_meta_u64(w, "hold_sample", lp_cfg.hold_sample);
     lpw_meta_u64(w, "timeline_capacity", lp_cfg.timeline);
     lpw_meta(w, "mutex_fast_path", lp_glibc_mutex_state());
     lp_py_write_meta(w);
@@ -438,6 +472,13 @@ static void write_profile(struct ctx *c, const char *reason, const struct lp_enc
     lpw_meta_u64(w, "timeline_dropped", tl_lost);
     lpw_meta_u64(w, "threads", threads);
     lpw_meta_u64(w, "self_contentions", atomic_load(&lp_self_contentions));
+    uint64_t a, b;
+    lp_stack_own_waits(&a, &b);
+    lpw_meta_u64(w, "self_waits", a);
+    lpw_meta_u64(w, "self_wait_ns", b);
+    lp_stack_holder_counts(&a, &b);
+    lpw_meta_u64(w, "holder_stacks_captured", a);
+    lpw_meta_u64(w, "holder_stacks_reused", b);
     lpw_meta_u64(w, "dumps_skipped", info->skipped_dumps);
     for (int i = 0; i < lp_n_warnings(); i++)
         lpw_meta(w, "warning", lp_warning(i));
@@ -505,6 +546,7 @@ static void write_profile(struct ctx *c, const char *reason, const struct lp_enc
     }
 
     write_inflight(c);
+    write_holds(c);
 
     if (lp_cfg.timeline) {
         for (struct lp_thread *t = lp_thread_all(); t; t = t->next_all) {

@@ -11,15 +11,47 @@
 
 #include <errno.h>
 
+#include "config.h"
 #include "py/py.h"
 #include "real.h"
 #include "record.h"
+#include "stack.h"
 #include "waiters.h"
 
-static inline void on_release(uintptr_t addr)
+/* A release the waiter registry may have to hear about (somebody is blocked), in the two halves of waiters.h around
+ * the real release: nothing expensive happens before it, while the lock is still held on the program's behalf. */
+struct release {
+    struct lp_release r;
+    int active;
+};
+
+static inline void release_begin(struct release *x, uintptr_t addr)
 {
-    if (LP_UNLIKELY(lp_waiters_any()))
-        lp_release_slow(addr);
+    x->active = 0;
+    if (LP_LIKELY(!lp_waiters_at(addr)))
+        return;
+    x->active = 1;
+    x->r.addr = addr;
+    x->r.n = 0;
+    x->r.t = NULL;
+    x->r.hash = x->r.tid = 0;
+    x->r.due = 0;
+    if (lp_waiters_reacquiring() && lp_guard_enter()) {
+        int e = errno;
+        lp_waiters_release_begin(&x->r, addr);
+        errno = e;
+        lp_guard_leave();
+    }
+}
+
+static inline void release_end(struct release *x, int released)
+{
+    if (LP_UNLIKELY(x->active) && released && lp_guard_enter()) {
+        int e = errno;
+        lp_waiters_release_end(&x->r);
+        errno = e;
+        lp_guard_leave();
+    }
 }
 
 /* lp_wait_begin for a wait about to block in libc: a patched CPython slow path the thread is in blocks in this
@@ -63,23 +95,37 @@ int lp_mutex_lock_mt(pthread_mutex_t *m)
     if (LP_UNLIKELY(robust(m)))
         return looks_busy(m) ? lp_mutex_lock_slow(m, EBUSY) : lp_real_pthread_mutex_lock(m);
     int rc = lp_real_pthread_mutex_trylock(m);
-    if (LP_LIKELY(acquired(rc)))
+    if (LP_LIKELY(acquired(rc))) {
+        lp_hold_acquired(m);
         return rc;
+    }
     return lp_mutex_lock_slow(m, rc);
+}
+
+int lp_mutex_trylock(pthread_mutex_t *m)
+{
+    int rc = lp_real_pthread_mutex_trylock(m);
+    if (acquired(rc))
+        lp_hold_acquired(m);
+    return rc;
 }
 
 /* The trylock found the mutex busy (rc): the slow path of lp_mutex_lock (inline in hooks_pthread.h). */
 int lp_mutex_lock_slow(pthread_mutex_t *m, int rc)
 {
     struct lp_wait w;
-    if (rc != EBUSY || !wait_begin(&w, (uintptr_t)m, SITE()))
+    if (rc != EBUSY || !wait_begin(&w, (uintptr_t)m, SITE())) {
+        if (rc == EBUSY && LP_UNLIKELY(lp_stack_unwinding_here()))
+            return lp_stack_own_wait_lock(m); /* libunwind's own lock, busy: lockprof's own wait, counted */
         return lp_real_pthread_mutex_lock(m);
+    }
     struct lp_event ev;
     mutex_event(m, &ev, 0);
     lp_wait_inflight(&w, &ev);
     rc = lp_real_pthread_mutex_lock(m);
     if (acquired(rc)) {
-        lp_wait_end(&w, &ev);
+        lp_wait_end_at(&w, &ev, lp_now(), 1); /* recorded at this thread's next wait, not with m held */
+        lp_hold_acquired(m);
     } else {
         lp_wait_cancel(&w);
     }
@@ -106,11 +152,13 @@ int lp_mutex_timedlock(pthread_mutex_t *m, int clocked, clockid_t clk, const str
         lp_wait_inflight(&w, &ev);
     }
     rc = real_timedlock(m, clocked, clk, abstime);
+    if (acquired(rc))
+        lp_hold_acquired(m);
     if (profiled) {
         if (acquired(rc) || rc == ETIMEDOUT) {
             if (rc == ETIMEDOUT)
                 ev.flags |= LP_AGG_FAILED;
-            lp_wait_end(&w, &ev);
+            lp_wait_end_at(&w, &ev, lp_now(), 1);
         } else {
             lp_wait_cancel(&w);
         }
@@ -118,14 +166,13 @@ int lp_mutex_timedlock(pthread_mutex_t *m, int clocked, clockid_t clk, const str
     return rc;
 }
 
-void lp_release_slow(uintptr_t addr)
+int lp_mutex_unlock_slow(pthread_mutex_t *m)
 {
-    if (lp_guard_enter()) {
-        int e = errno;
-        lp_waiters_on_release(addr);
-        errno = e;
-        lp_guard_leave();
-    }
+    struct release x;
+    release_begin(&x, (uintptr_t)m);
+    int rc = lp_glibc_mutex_mine(m) ? lp_glibc_mutex_unlock(m) : lp_real_pthread_mutex_unlock(m);
+    release_end(&x, rc == 0);
+    return rc;
 }
 
 /* ---- rwlocks ------------------------------------------------------------------------------------------ */
@@ -152,7 +199,8 @@ int lp_rwlock_lock(pthread_rwlock_t *l, int write, int timed, int clocked, clock
     if (profiled) {
         if (rc == 0 || rc == ETIMEDOUT) {
             unsigned flags = (write ? LP_AGG_WRITE : 0) | (rc ? LP_AGG_FAILED : 0);
-            lp_wait_end(&w, &(struct lp_event){.kind = LP_KIND_PTHREAD_RWLOCK, .addr = (uintptr_t)l, .flags = flags});
+            lp_wait_end_at(&w, &(struct lp_event){.kind = LP_KIND_PTHREAD_RWLOCK, .addr = (uintptr_t)l, .flags = flags},
+                           lp_now(), 1);
         } else {
             lp_wait_cancel(&w);
         }
@@ -162,78 +210,168 @@ int lp_rwlock_lock(pthread_rwlock_t *l, int write, int timed, int clocked, clock
 
 int lp_rwlock_unlock(pthread_rwlock_t *l)
 {
-    on_release((uintptr_t)l);
-    return lp_real_pthread_rwlock_unlock(l);
+    struct release x;
+    release_begin(&x, (uintptr_t)l);
+    int rc = lp_real_pthread_rwlock_unlock(l);
+    release_end(&x, rc == 0);
+    return rc;
 }
 
 /* ---- condition variables ------------------------------------------------------------------------------ */
+
+/* When a timed condition wait gives up, on lp_now()'s clock (0 = never): pthread_cond_timedwait measures abstime on
+ * the condition's clock (glibc: bit 1 of __wrefs set = CLOCK_MONOTONIC), pthread_cond_clockwait on `clk`. */
+static uint64_t cond_deadline(pthread_cond_t *c, int clocked, clockid_t clk, const struct timespec *abstime)
+{
+    if (!abstime || abstime->tv_nsec < 0 || abstime->tv_nsec >= 1000000000)
+        return 0;
+    clockid_t k = clocked ? clk : (__atomic_load_n(&c->__data.__wrefs, __ATOMIC_RELAXED) & 2) ? CLOCK_MONOTONIC
+                                                                                              : CLOCK_REALTIME;
+    struct timespec now;
+    if (clock_gettime(k, &now))
+        return 0;
+    int64_t left = ((int64_t)abstime->tv_sec - (int64_t)now.tv_sec) * 1000000000 + (abstime->tv_nsec - now.tv_nsec);
+    uint64_t base = lp_now();
+    return left > 0 ? base + (uint64_t)left : base;
+}
+
+/* What a condition wait that a thread cancellation unwinds must give back. */
+struct cond_wait_state {
+    struct lp_wait *w;
+    int reacquire_slot;
+};
+
+static void cond_wait_cancelled(void *arg)
+{
+    struct cond_wait_state *st = arg;
+    struct lp_reacquire unused;
+    lp_waiters_reacquire_end(st->reacquire_slot, lp_now(), &unused);
+    lp_wait_cancel(st->w);
+}
+
+static int real_cond_wait(pthread_cond_t *c, pthread_mutex_t *m, int timed, clockid_t clk,
+                          const struct timespec *abstime, int clocked)
+{
+    if (!timed)
+        return lp_real_pthread_cond_wait(c, m);
+    return clocked ? lp_real_pthread_cond_clockwait(c, m, clk, abstime) : lp_real_pthread_cond_timedwait(c, m, abstime);
+}
 
 int lp_cond_wait(pthread_cond_t *c, pthread_mutex_t *m, int timed, clockid_t clk, const struct timespec *abstime,
                  int clocked)
 {
     int rc;
+    lp_hold_releasing(m, 0); /* the wait releases m: a sampled hold of it ends here */
     lp_py_before_block();
     if (atomic_load_explicit(&lp_state, memory_order_relaxed) == LP_STATE_ON &&
         lp_py_cond_wait(c, m, timed, clocked, clk, abstime, &rc))
         return rc;
     struct lp_wait w;
-    if (!lp_wait_begin(&w, (uintptr_t)c, NULL, SITE())) {
-        if (!timed)
-            return lp_real_pthread_cond_wait(c, m);
-        return clocked ? lp_real_pthread_cond_clockwait(c, m, clk, abstime)
-                       : lp_real_pthread_cond_timedwait(c, m, abstime);
-    }
+    if (!lp_wait_begin(&w, (uintptr_t)c, NULL, SITE()))
+        return real_cond_wait(c, m, timed, clk, abstime, clocked);
     lp_wait_inflight(&w, &(struct lp_event){.kind = LP_KIND_PTHREAD_COND, .addr = (uintptr_t)c});
-    /* The real call releases m internally: that is a release other threads may be blocked on. */
-    struct lp_waitslot *s = lp_waiters_slot(w.slot);
-    if (s)
-        atomic_store_explicit(&s->mutex, (uintptr_t)m, memory_order_relaxed);
-    on_release((uintptr_t)m);
-    if (!timed)
-        rc = lp_real_pthread_cond_wait(c, m);
-    else if (clocked)
-        rc = lp_real_pthread_cond_clockwait(c, m, clk, abstime);
-    else
-        rc = lp_real_pthread_cond_timedwait(c, m, abstime);
-
-    /* Re-acquisition: when the signaller still held m, the woken waiter could not return before the
-     * signaller's unlock, which stamped release_ns. That part is mutex contention, not condition wait. */
-    uint64_t reacq = 0, hstack = 0, htid = 0;
-    if (s && rc == 0 && atomic_load_explicit(&s->signal_held, memory_order_relaxed)) {
-        uint64_t sig = atomic_load_explicit(&s->signal_ns, memory_order_acquire);
-        uint64_t rel = atomic_load_explicit(&s->release_ns, memory_order_acquire);
-        if (sig && rel > sig) {
-            reacq = rel - sig;
-            hstack = atomic_load_explicit(&s->holder_hash, memory_order_relaxed);
-            htid = atomic_load_explicit(&s->holder_tid, memory_order_relaxed);
-        }
-    }
-    /* The condition wait itself has no holder: clear what the mutex release stamped in the slot. */
-    if (s)
-        atomic_store_explicit(&s->release_ns, 0, memory_order_relaxed);
-    uint64_t t0 = w.t0;
-    uint64_t total = lp_wait_end(&w, &(struct lp_event){.kind = LP_KIND_PTHREAD_COND, .addr = (uintptr_t)c,
-                                                         .flags = rc == ETIMEDOUT ? LP_AGG_FAILED : 0});
-    if (reacq && reacq < total && w.t && lp_guard_enter()) {
+    /* The real call releases m inside, where nothing runs after it: a release other threads may be blocked on, told
+     * to the registry before it happens (so a fresh holder stack, when one is due, is taken with m still held). */
+    struct release x;
+    release_begin(&x, (uintptr_t)m);
+    release_end(&x, 1);
+    /* ... and its re-acquisition on the way out (waiters.h), for which this thread now registers, m still held */
+    struct cond_wait_state st = {&w, -1};
+    if (lp_guard_enter()) {
         int e = errno;
-        struct lp_event ev;
-        mutex_event(m, &ev, LP_AGG_REACQUIRE);
-        lp_record(w.t, &ev, t0 + total - reacq, reacq, w.stack, hstack, htid);
+        st.reacquire_slot = lp_waiters_claim_reacquire(w.slot, (uintptr_t)m, (uintptr_t)c, w.t0,
+                                                       timed ? cond_deadline(c, clocked, clk, abstime) : 0);
         errno = e;
         lp_guard_leave();
     }
+    pthread_cleanup_push(cond_wait_cancelled, &st);
+    rc = real_cond_wait(c, m, timed, clk, abstime, clocked);
+    pthread_cleanup_pop(0);
+
+    /* The wait for the condition ends when the thread was woken; the rest, blocked re-acquiring m, is contention on
+     * m: an estimate, flagged as such (LP_AGG_REACQUIRE), with this wait's stack and the release that let it in. */
+    int e = errno;
+    lp_hold_acquired(m);
+    uint64_t now = lp_now();
+    struct lp_reacquire ra = {0};
+    if (st.reacquire_slot >= 0) {
+        lp_tls.depth++;
+        lp_waiters_reacquire_end(st.reacquire_slot, now, &ra);
+        lp_tls.depth--;
+    }
+    if (ra.ns > now - w.t0)
+        ra.ns = now - w.t0;
+    uint64_t stack = w.stack;
+    int sampled = w.sampled;
+    lp_wait_end_at(&w, &(struct lp_event){.kind = LP_KIND_PTHREAD_COND, .addr = (uintptr_t)c,
+                                          .flags = rc == ETIMEDOUT ? LP_AGG_FAILED : 0},
+                   now - ra.ns, 0);
+    if (ra.ns && sampled && ra.ns >= lp_cfg.min_wait_ns && w.t && lp_guard_enter()) {
+        struct lp_event ev;
+        mutex_event(m, &ev, LP_AGG_REACQUIRE);
+        ev.holder_stack = ra.holder_hash;
+        ev.holder_tid = ra.holder_tid;
+        lp_record_later(w.t, &ev, now - ra.ns, ra.ns, stack);
+        lp_guard_leave();
+    }
+    errno = e;
     return rc;
 }
 
 int lp_cond_signal(pthread_cond_t *c, int broadcast)
 {
-    if (LP_UNLIKELY(lp_waiters_any()) && lp_guard_enter()) {
+    if (LP_UNLIKELY(lp_waiters_at((uintptr_t)c)) && lp_guard_enter()) {
         int e = errno;
-        lp_waiters_on_signal((uintptr_t)c);
+        lp_waiters_on_signal((uintptr_t)c, broadcast);
         errno = e;
         lp_guard_leave();
     }
     return broadcast ? lp_real_pthread_cond_broadcast(c) : lp_real_pthread_cond_signal(c);
+}
+
+/* ---- thread joins -------------------------------------------------------------------------------------
+ * A join waits for a thread to end: a wait class of its own, not contention. It registers no waiter slot (nothing
+ * releases it, and a main thread joining its workers for the whole run would otherwise send every unlock of the
+ * process through the registry). The thread being joined is its "holder" where lockprof knows its tid. */
+
+static int real_join(pthread_t t, void **ret, int timed, int clocked, clockid_t clk, const struct timespec *abstime)
+{
+    if (!timed)
+        return lp_real_pthread_join(t, ret);
+    return clocked ? lp_real_pthread_clockjoin_np(t, ret, clk, abstime) : lp_real_pthread_timedjoin_np(t, ret, abstime);
+}
+
+static void join_cancelled(void *w) { lp_wait_cancel(w); }
+
+int lp_join(pthread_t t, void **ret, int timed, int clocked, clockid_t clk, const struct timespec *abstime)
+{
+    if (LP_UNLIKELY(!on()))
+        return real_join(t, ret, timed, clocked, clk, abstime);
+    /* Try first: a thread that has ended is joined at once (an error, e.g. EDEADLK or EINVAL, is what the blocking
+     * call would return too, and it would not block either). */
+    int rc = lp_real_pthread_tryjoin_np(t, ret);
+    if (rc != EBUSY)
+        return rc;
+    struct lp_wait w;
+    if (!wait_begin(&w, 0, SITE()))
+        return real_join(t, ret, timed, clocked, clk, abstime);
+    struct lp_event ev = {.kind = LP_KIND_PTHREAD_JOIN, .addr = (uintptr_t)t, .name = "pthread_join"};
+    if (lp_guard_enter()) {
+        ev.holder_tid = lp_thread_tid_of_live((uint64_t)t);
+        lp_guard_leave();
+    }
+    lp_wait_inflight(&w, &ev);
+    pthread_cleanup_push(join_cancelled, &w);
+    rc = real_join(t, ret, timed, clocked, clk, abstime);
+    pthread_cleanup_pop(0);
+    if (rc == 0 || rc == ETIMEDOUT) {
+        if (rc)
+            ev.flags |= LP_AGG_FAILED;
+        lp_wait_end(&w, &ev);
+    } else {
+        lp_wait_cancel(&w);
+    }
+    return rc;
 }
 
 /* ---- semaphores --------------------------------------------------------------------------------------- */
@@ -295,7 +433,13 @@ int lp_sem_wait(sem_t *sem, int timed, clockid_t clk, const struct timespec *abs
 
 int lp_sem_post(sem_t *sem)
 {
-    on_release((uintptr_t)sem);
+    /* The waiter a post wakes runs at once, and nothing after the post could reach it in time: the holder is stamped
+     * (and a fresh stack captured when due) before the post. A post releases no lock of the program's on the
+     * program's behalf but a 3.11/3.12 threading.Lock's; CPython's parking lot posts after it released the PyMutex
+     * (Python/lock.c: the unpark callback hands it over first), to a semaphore of the waiter's own. */
+    struct release x;
+    release_begin(&x, (uintptr_t)sem);
+    release_end(&x, 1);
     if (LP_UNLIKELY(lp_py_tracks_sems()))
         lp_py_sem_posted(sem); /* before the post: after it, another thread may already have taken it */
     return lp_real_sem_post(sem);

@@ -13,6 +13,7 @@
 #include "glibc_mutex.h"
 #include "lp.h"
 #include "real.h"
+#include "record.h"
 #include "waiters.h"
 
 static inline int lp_acquired(int rc) { return rc == 0 || rc == EOWNERDEAD; }
@@ -20,7 +21,8 @@ static inline int lp_acquired(int rc) { return rc == 0 || rc == EOWNERDEAD; }
 
 int lp_mutex_lock_slow(pthread_mutex_t *m, int rc);
 int lp_mutex_lock_mt(pthread_mutex_t *m);
-void lp_release_slow(uintptr_t addr);
+int lp_mutex_unlock_slow(pthread_mutex_t *m);
+int lp_mutex_trylock(pthread_mutex_t *m);
 
 /* pthread_mutex_lock's fast path, inlined into the exported symbol. A default mutex is taken in place
  * (glibc_mutex.h); busy, it is a wait, except in a process that has never had a second thread, where only the
@@ -30,8 +32,10 @@ void lp_release_slow(uintptr_t addr);
 static inline int lp_mutex_lock(pthread_mutex_t *m)
 {
     if (lp_glibc_mutex_mine(m)) {
-        if (LP_LIKELY(lp_glibc_mutex_trylock(m)))
+        if (LP_LIKELY(lp_glibc_mutex_trylock(m))) {
+            lp_hold_acquired(m);
             return 0;
+        }
         if (__libc_single_threaded)
             return lp_real_pthread_mutex_lock(m);
         return lp_mutex_lock_slow(m, EBUSY);
@@ -41,10 +45,13 @@ static inline int lp_mutex_lock(pthread_mutex_t *m)
     return lp_mutex_lock_mt(m);
 }
 
+/* Somebody is blocked (on an address of this mutex's bucket): the unlock goes through the waiter registry
+ * (lp_mutex_unlock_slow). */
 static inline int lp_mutex_unlock(pthread_mutex_t *m)
 {
-    if (LP_UNLIKELY(lp_waiters_any()))
-        lp_release_slow((uintptr_t)m);
+    lp_hold_releasing(m, m->__data.__count > 1); /* __count: a recursive mutex's depth, 0 for other kinds */
+    if (LP_UNLIKELY(lp_waiters_at((uintptr_t)m)))
+        return lp_mutex_unlock_slow(m);
     if (lp_glibc_mutex_mine(m))
         return lp_glibc_mutex_unlock(m);
     return lp_real_pthread_mutex_unlock(m);
@@ -57,6 +64,7 @@ int lp_rwlock_unlock(pthread_rwlock_t *l);
 int lp_cond_wait(pthread_cond_t *c, pthread_mutex_t *m, int timed, clockid_t clk, const struct timespec *abstime,
                  int clocked);
 int lp_cond_signal(pthread_cond_t *c, int broadcast);
+int lp_join(pthread_t t, void **ret, int timed, int clocked, clockid_t clk, const struct timespec *abstime);
 int lp_sem_wait(sem_t *sem, int timed, clockid_t clk, const struct timespec *abstime, int clocked);
 int lp_sem_post(sem_t *sem);
 int lp_sem_trywait(sem_t *sem);

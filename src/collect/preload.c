@@ -32,7 +32,7 @@
 
 /* ---- pthread mutex ------------------------------------------------------------------------------------ */
 EXPORT int pthread_mutex_lock(pthread_mutex_t *m) { return lp_mutex_lock(m); }
-EXPORT int pthread_mutex_trylock(pthread_mutex_t *m) { return lp_real_pthread_mutex_trylock(m); }
+EXPORT int pthread_mutex_trylock(pthread_mutex_t *m) { return lp_mutex_trylock(m); }
 EXPORT int pthread_mutex_timedlock(pthread_mutex_t *m, const struct timespec *t)
 {
     return lp_mutex_timedlock(m, 0, CLOCK_REALTIME, t);
@@ -63,6 +63,17 @@ EXPORT int pthread_rwlock_clockwrlock(pthread_rwlock_t *l, clockid_t c, const st
     return lp_rwlock_lock(l, 1, 1, 1, c, t);
 }
 EXPORT int pthread_rwlock_unlock(pthread_rwlock_t *l) { return lp_rwlock_unlock(l); }
+
+/* ---- thread joins ------------------------------------------------------------------------------------- */
+EXPORT int pthread_join(pthread_t t, void **ret) { return lp_join(t, ret, 0, 0, 0, NULL); }
+EXPORT int pthread_timedjoin_np(pthread_t t, void **ret, const struct timespec *abstime)
+{
+    return lp_join(t, ret, 1, 0, CLOCK_REALTIME, abstime);
+}
+EXPORT int pthread_clockjoin_np(pthread_t t, void **ret, clockid_t c, const struct timespec *abstime)
+{
+    return lp_join(t, ret, 1, 1, c, abstime);
+}
 
 /* ---- condition variables ------------------------------------------------------------------------------
  * Our definitions are unversioned on purpose: an unversioned definition in a library without version nodes
@@ -250,6 +261,7 @@ static void after_fork_child(void)
     lp_thread_after_fork_child();
     lp_stack_init(); /* the child's descriptor table may have shrunk back: grow it while single-threaded */
     lp_waiters_reset();
+    lp_hold.n = 0; /* the forking thread's sampled holds are the parent's */
     lp_dump_after_fork_child();
     lp_sig_after_fork_child();
     lp_dump_start_interval_thread(); /* threads do not survive fork */

@@ -13,6 +13,8 @@
 
 uint64_t lp_start_ns;
 
+static uint64_t contended_lookup(uintptr_t addr);
+
 static inline void add64(_Atomic uint64_t *x, uint64_t v)
 {
     atomic_store_explicit(x, atomic_load_explicit(x, memory_order_relaxed) + v, memory_order_relaxed);
@@ -36,7 +38,11 @@ void lp_record_unblocked(struct lp_thread *t)
         add64(&r->n_unblocked, 1);
 }
 
-static void flush_at_exit(struct lp_thread *t) { lp_deferred_flush(t); }
+static void flush_at_exit(struct lp_thread *t)
+{
+    lp_deferred_flush(t);
+    lp_hold.n = 0; /* holds still in progress end with the thread: not measured */
+}
 
 int lp_record_any(void)
 {
@@ -100,6 +106,8 @@ static void record_as(struct lp_thread *t, uint64_t tid, const struct lp_event *
                           lp_labels_hash(labels)) | 1;
     struct lp_agg_ent *a = lp_map_get(&r->aggs, key);
     if (LP_UNLIKELY(!a)) {
+        if (e->kind == LP_KIND_PTHREAD_MUTEX && !(e->flags & LP_AGG_SELF))
+            lp_hold_contended(e->addr, lk); /* a new aggregate: perhaps a newly contended mutex */
         a = lp_arena_alloc(&t->arena, sizeof *a);
         if (!a) {
             atomic_fetch_add_explicit(&r->n_dropped, 1, memory_order_relaxed);
@@ -141,6 +149,103 @@ void lp_record(struct lp_thread *t, const struct lp_event *e, uint64_t t0, uint6
                uint64_t holder_stack, uint64_t holder_tid)
 {
     record_as(t, lp_gettid(), e, t0, wait_ns, stack, holder_stack, holder_tid, lp_labels_cur);
+}
+
+/* ---- hold times of contended locks ----------------------------------------------------------------------- */
+
+LP_TLS struct lp_hold_tls lp_hold;
+
+/* The locks with a recorded contention: address → lock key, open addressing, never removed (a lock freed and its
+ * address reused by another lock keeps being sampled, under the first lock's key: harmless, and rare). */
+#define CONTENDED 1024
+#define CONTENDED_PROBE 16
+static _Atomic uintptr_t contended_addr[CONTENDED];
+static uint64_t contended_key[CONTENDED];
+
+static unsigned contended_home(uintptr_t a) { return (unsigned)(lp_mix(7, a) % CONTENDED); }
+
+void lp_hold_contended(uintptr_t addr, uint64_t key)
+{
+    unsigned h = contended_home(addr);
+    for (unsigned i = 0; i < CONTENDED_PROBE; i++) {
+        unsigned s = (h + i) % CONTENDED;
+        uintptr_t a = atomic_load_explicit(&contended_addr[s], memory_order_acquire);
+        if (a == addr || a == 1)
+            return; /* known (or being added) */
+        uintptr_t zero = 0;
+        if (!a && atomic_compare_exchange_strong(&contended_addr[s], &zero, 1)) {
+            contended_key[s] = key;
+            atomic_store_explicit(&contended_addr[s], addr, memory_order_release);
+            return;
+        }
+        if (atomic_load_explicit(&contended_addr[s], memory_order_acquire) == addr)
+            return;
+    }
+}
+
+static uint64_t contended_lookup(uintptr_t addr)
+{
+    unsigned h = contended_home(addr);
+    for (unsigned i = 0; i < CONTENDED_PROBE; i++) {
+        unsigned s = (h + i) % CONTENDED;
+        uintptr_t a = atomic_load_explicit(&contended_addr[s], memory_order_acquire);
+        if (a == addr)
+            return contended_key[s];
+        if (!a)
+            return 0;
+    }
+    return 0;
+}
+
+void lp_hold_sample(uintptr_t lock)
+{
+    lp_hold.ctr = lp_cfg.hold_sample ? lp_cfg.hold_sample : ~0u;
+    if (!lp_cfg.hold_sample || lp_hold.n >= LP_HOLDS_MAX ||
+        atomic_load_explicit(&lp_state, memory_order_relaxed) != LP_STATE_ON)
+        return;
+    uint64_t key = contended_lookup(lock);
+    if (!key || !lp_guard_enter())
+        return;
+    int e = errno;
+    struct lp_thread *t = lp_thread_self();
+    struct lp_rec_thread *r = t ? lp_rec_of(t) : NULL;
+    struct lp_hold_ent *h = r ? lp_map_get(&r->holds, key) : NULL;
+    if (r && !h && (h = lp_arena_alloc(&t->arena, sizeof *h))) {
+        h->lock_key = key;
+        if (lp_map_put(&r->holds, &t->arena, key, h))
+            h = NULL;
+    }
+    int again = 0; /* a recursive mutex re-entered: counted, its hold is the outer one's */
+    for (unsigned i = 0; i < lp_hold.n; i++)
+        again |= lp_hold.h[i].addr == lock;
+    if (h)
+        add64(&h->acquired, 1);
+    if (h && !again) {
+        lp_hold.h[lp_hold.n].addr = lock;
+        lp_hold.h[lp_hold.n].e = h;
+        lp_hold.h[lp_hold.n].t0 = lp_now();
+        lp_hold.n++;
+    }
+    errno = e;
+    lp_guard_leave();
+}
+
+void lp_hold_end(uintptr_t lock, int nested)
+{
+    for (unsigned i = 0; i < lp_hold.n; i++) {
+        if (lp_hold.h[i].addr != lock)
+            continue;
+        if (nested)
+            return;
+        uint64_t ns = lp_now() - lp_hold.h[i].t0;
+        struct lp_hold_ent *h = lp_hold.h[i].e;
+        add64(&h->held, 1);
+        add64(&h->hold_ns, ns);
+        if (ns > atomic_load_explicit(&h->max_ns, memory_order_relaxed))
+            atomic_store_explicit(&h->max_ns, ns, memory_order_relaxed);
+        lp_hold.h[i] = lp_hold.h[--lp_hold.n];
+        return;
+    }
 }
 
 /* ---- deferred events (thread.h struct lp_deferred) ---------------------------------------------------------- */
@@ -186,6 +291,11 @@ static void defer(struct lp_thread *t, const struct lp_event *e, uint64_t t0, ui
                                     .holder_stack = holder_stack, .holder_tid = holder_tid, .labels = lp_labels_cur,
                                     .tid = atomic_load_explicit(&t->tid, memory_order_relaxed)}; /* t is ours */
     atomic_store_explicit(&d->state, LP_DEFER_FULL, memory_order_release);
+}
+
+void lp_record_later(struct lp_thread *t, const struct lp_event *e, uint64_t t0, uint64_t wait_ns, uint64_t stack)
+{
+    defer(t, e, t0, wait_ns, stack, e->holder_stack, e->holder_tid);
 }
 
 int lp_deferred_hold(struct lp_thread *t)
@@ -303,10 +413,13 @@ uint64_t lp_wait_end_at(struct lp_wait *w, const struct lp_event *e, uint64_t t1
     w->active = 0;
     int saved = errno;
     lp_tls.depth++;
+    if (e->kind == LP_KIND_PTHREAD_MUTEX && !(e->flags & LP_AGG_SELF) && lp_cfg.hold_sample &&
+        !contended_lookup(e->addr))
+        lp_hold_contended(e->addr, lp_lock_key_of(e->kind, e->addr, e->type, e->name));
     lp_inflight_pop(w->t, w->inflight);
     struct lp_waitslot *s = lp_waiters_slot(w->slot);
     uint64_t hstack = e->holder_stack, htid = e->holder_tid;
-    if (!hstack && s && atomic_load_explicit(&s->release_ns, memory_order_acquire)) {
+    if (!hstack && s && atomic_load_explicit(&s->released, memory_order_acquire)) {
         hstack = atomic_load_explicit(&s->holder_hash, memory_order_relaxed);
         if (!htid)
             htid = atomic_load_explicit(&s->holder_tid, memory_order_relaxed);

@@ -100,10 +100,19 @@ struct lp_inflight {
 };
 #define LP_INFLIGHT_MAX 4 /* waits nest: a CPython slow path's park, then the GIL taken back after it */
 
+/* Acquisitions and hold times of a contended lock, sampled (lp_hold_*, below): one entry per thread and lock. */
+struct lp_hold_ent {
+    uint64_t lock_key;
+    _Atomic uint64_t acquired; /* sampled acquisitions */
+    _Atomic uint64_t held;     /* ... of which the hold time was measured (released by this thread) */
+    _Atomic uint64_t hold_ns, max_ns;
+};
+
 /* A thread's tables. One writer (the thread); the dump reads them concurrently. */
 struct lp_rec_thread {
     struct lp_map locks; /* lock key → struct lp_lock_ent */
     struct lp_map aggs;  /* agg key  → struct lp_agg_ent */
+    struct lp_map holds; /* lock key → struct lp_hold_ent */
     struct {
         unsigned kind;
         uintptr_t addr;
@@ -156,8 +165,43 @@ void lp_wait_cancel(struct lp_wait *w);
 /* Records an already measured wait (used where one episode spans several calls, e.g. the GIL). */
 void lp_record(struct lp_thread *t, const struct lp_event *e, uint64_t t0, uint64_t wait_ns, uint64_t stack,
                uint64_t holder_stack, uint64_t holder_tid);
+/* Records an already measured wait of the calling thread t at its next wait (the deferred slot, as lp_wait_end_at
+ * with `deferred`): for a caller that holds the lock now. The holder is e->holder_stack / e->holder_tid. */
+void lp_record_later(struct lp_thread *t, const struct lp_event *e, uint64_t t0, uint64_t wait_ns, uint64_t stack);
 /* Counts a slow-path acquisition that never blocked (the CPython hooks): the profile's events_unblocked. */
 void lp_record_unblocked(struct lp_thread *t);
+
+/* Acquisition counts and hold times of contended locks (docs/DESIGN.md "Hold times of contended locks"), sampled:
+ * one acquisition in LOCKPROF_HOLD_SAMPLE per thread (of any mutex) is looked at; when its lock is one the process
+ * has recorded contention on, the acquisition is counted and its hold timed until this thread releases it. The mutex
+ * hooks call lp_hold_acquired after every acquisition and lp_hold_releasing before every release: a counter and a
+ * flag, the rest out of line. */
+#define LP_HOLDS_MAX 4 /* sampled holds in progress per thread */
+struct lp_hold_tls {
+    unsigned ctr; /* acquisitions until the next sample */
+    unsigned n;   /* sampled holds in progress */
+    struct {
+        uintptr_t addr;
+        struct lp_hold_ent *e;
+        uint64_t t0;
+    } h[LP_HOLDS_MAX];
+};
+extern LP_TLS struct lp_hold_tls lp_hold;
+void lp_hold_sample(uintptr_t lock);
+void lp_hold_end(uintptr_t lock, int nested);
+static inline void lp_hold_acquired(const void *lock)
+{
+    if (LP_UNLIKELY(lp_hold.ctr-- <= 1))
+        lp_hold_sample((uintptr_t)lock);
+}
+/* `nested`: a recursive mutex's inner release (its hold goes on) */
+static inline void lp_hold_releasing(const void *lock, int nested)
+{
+    if (LP_UNLIKELY(lp_hold.n))
+        lp_hold_end((uintptr_t)lock, nested);
+}
+/* The contended lock whose key is `key` (its first contention recorded now, at `addr`): sampled from now on. */
+void lp_hold_contended(uintptr_t addr, uint64_t key);
 
 /* Whether any thread recorded anything (an event in its tables or its deferred slot). */
 int lp_record_any(void);

@@ -20,6 +20,28 @@ static const struct lp_pyframes_source *python; /* set once at start-up, before 
 void lp_stack_set_python(const struct lp_pyframes_source *src) { python = src; }
 
 static LP_TLS int unwinder_init; /* this thread is initialising libunwind: its pipe2 goes high */
+LP_TLS int lp_stack_in_unwind;   /* this thread is inside libunwind (initialising it, or unwinding) */
+static _Atomic uint64_t own_waits, own_wait_ns;
+
+static void own_wait(uint64_t ns)
+{
+    atomic_fetch_add_explicit(&own_waits, 1, memory_order_relaxed);
+    atomic_fetch_add_explicit(&own_wait_ns, ns, memory_order_relaxed);
+}
+
+int lp_stack_own_wait_lock(pthread_mutex_t *m)
+{
+    uint64_t t0 = lp_now();
+    int rc = lp_real_pthread_mutex_lock(m);
+    own_wait(lp_now() - t0);
+    return rc;
+}
+
+void lp_stack_own_waits(uint64_t *n, uint64_t *ns)
+{
+    *n = atomic_load_explicit(&own_waits, memory_order_relaxed);
+    *ns = atomic_load_explicit(&own_wait_ns, memory_order_relaxed);
+}
 
 static struct lp_stack_thread *stk_of(struct lp_thread *t)
 {
@@ -81,8 +103,19 @@ static int high_mark(void)
     return top - 64; /* room above for a few more descriptors of lockprof's or the program's */
 }
 
+/* A recycled state's next owner must not stamp its predecessor's holder stacks. */
+static void forget_holders(struct lp_thread *t)
+{
+    struct lp_stack_thread *st = atomic_load_explicit(&t->stk, memory_order_relaxed);
+    if (st)
+        memset(st->holder, 0, sizeof st->holder);
+}
+
 void lp_stack_init(void)
 {
+    static int registered;
+    if (!registered++)
+        lp_thread_on_exit(forget_holders);
     if (atomic_load(&unwinder_state) != 0 || lp_cfg.native_depth == 0)
         return;
     int mark = high_mark();
@@ -105,15 +138,19 @@ void lp_stack_before_fork(void)
      * parent/child ones), so a flag would do there; the count does not rely on it. */
     atomic_fetch_add(&fork_pending, 1);
     struct lp_thread *self = lp_tls.gen == atomic_load(&lp_fork_gen) ? lp_tls.self : NULL;
-    uint64_t until = lp_now() + 100000000u; /* an unwind takes microseconds; a descheduled one, longer */
-    for (;;) {
+    uint64_t t0 = lp_now(), until = t0 + 100000000u; /* an unwind takes microseconds; a descheduled one, longer */
+    for (int spun = 0;; spun++) {
         int busy = 0;
         for (struct lp_thread *t = lp_thread_all(); t && !busy; t = t->next_all) {
             struct lp_stack_thread *s = atomic_load(&t->stk);
             busy = t != self && s && atomic_load(&s->unwinding);
         }
-        if (!busy || lp_now() > until)
+        uint64_t now = busy || spun ? lp_now() : 0;
+        if (!busy || now > until) {
+            if (spun)
+                own_wait(now - t0); /* the program's fork waited for lockprof */
             return;
+        }
         lp_real_sched_yield();
     }
 }
@@ -154,7 +191,9 @@ void lp_stack_after_pipe2(int fds[2], int flags)
 static void init_unwinder(void)
 {
     unwinder_init = 1;
+    lp_stack_in_unwind = 1;
     unw_set_caching_policy(unw_local_addr_space, UNW_CACHE_PER_THREAD); /* libunwind's one-time init */
+    lp_stack_in_unwind = 0;
     unwinder_init = 0;
 }
 
@@ -175,12 +214,15 @@ static int unwinder_ready(void)
     }
     /* Another thread is initialising (well under a millisecond, once per process): this thread is about to wait for
      * a lock anyway, so it waits for the unwinder too rather than record a stack without native frames. */
-    uint64_t until = lp_now() + 2000000000u; /* the initialising thread may be descheduled: be patient */
-    while (lp_now() < until) {
-        if (atomic_load_explicit(&unwinder_state, memory_order_acquire) == 2)
+    uint64_t t0 = lp_now(), until = t0 + 2000000000u; /* the initialising thread may be descheduled: be patient */
+    for (uint64_t now = t0; now < until; now = lp_now()) {
+        if (atomic_load_explicit(&unwinder_state, memory_order_acquire) == 2) {
+            own_wait(now - t0);
             return 1;
+        }
         lp_real_sched_yield();
     }
+    own_wait(lp_now() - t0);
     return 0;
 }
 
@@ -267,7 +309,12 @@ uint64_t lp_stack_capture(struct lp_thread *t, const void *leaf, uintptr_t site)
          * frames only). */
         atomic_store(&st->unwinding, 1);
         int skipped = atomic_load(&fork_pending);
-        int got = skipped || !unwinder_ready() ? 0 : unw_backtrace(pcs, (int)lp_cfg.native_depth + 8);
+        int got = 0;
+        if (!skipped && unwinder_ready()) {
+            lp_stack_in_unwind = 1;
+            got = unw_backtrace(pcs, (int)lp_cfg.native_depth + 8);
+            lp_stack_in_unwind = 0;
+        }
         atomic_store_explicit(&st->unwinding, 0, memory_order_release);
         if (skipped)
             sc = NULL; /* not a stack to reuse */
@@ -311,4 +358,70 @@ uint64_t lp_stack_capture(struct lp_thread *t, const void *leaf, uintptr_t site)
         sc->slot[set][way].hash = h;
     }
     return h;
+}
+
+/* ---- holder stacks ------------------------------------------------------------------------------------------ */
+
+static unsigned holder_index(uintptr_t lock) { return (unsigned)(lp_mix(1, lock) % LP_HOLDER_SAMPLES); }
+
+/* How many releases between two looks at the clock (a release somebody waits for may come every few hundred ns). */
+#define HOLDER_CLOCK_EVERY 16
+
+static uint64_t coarse_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC_COARSE, &ts); /* a few ns; it ticks every few ms */
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static void bump(_Atomic uint64_t *c)
+{
+    atomic_store_explicit(c, atomic_load_explicit(c, memory_order_relaxed) + 1, memory_order_relaxed);
+}
+
+uint64_t lp_stack_holder_last(struct lp_thread *t, uintptr_t lock, int *due)
+{
+    struct lp_stack_thread *st = stk_of(t);
+    *due = 0;
+    if (!st)
+        return 0;
+    unsigned i = holder_index(lock);
+    if (st->holder[i].lock != lock || !st->holder[i].hash) {
+        *due = 1;
+        return 0;
+    }
+    if (++st->holder[i].since >= HOLDER_CLOCK_EVERY) {
+        st->holder[i].since = 0;
+        *due = coarse_now() - st->holder[i].at_ns >= lp_cfg.holder_interval_ns;
+    }
+    if (!*due)
+        bump(&st->n_holder_reused);
+    return st->holder[i].hash;
+}
+
+uint64_t lp_stack_holder_capture(struct lp_thread *t, uintptr_t lock)
+{
+    struct lp_stack_thread *st = stk_of(t);
+    if (!st)
+        return 0;
+    unsigned i = holder_index(lock);
+    uint64_t h = lp_stack_capture(t, NULL, 0);
+    st->holder[i].lock = lock;
+    st->holder[i].hash = h;
+    st->holder[i].at_ns = coarse_now();
+    st->holder[i].since = 0;
+    bump(&st->n_holder_captured);
+    return h;
+}
+
+void lp_stack_holder_counts(uint64_t *captured, uint64_t *reused)
+{
+    *captured = *reused = 0;
+    for (struct lp_thread *t = lp_thread_all(); t; t = t->next_all) {
+        struct lp_stack_thread *st = atomic_load_explicit(&t->stk, memory_order_acquire);
+        if (st) {
+            *captured += atomic_load_explicit(&st->n_holder_captured, memory_order_relaxed);
+            *reused += atomic_load_explicit(&st->n_holder_reused, memory_order_relaxed);
+        }
+    }
 }

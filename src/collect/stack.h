@@ -12,6 +12,7 @@
 #ifndef LP_STACK_H
 #define LP_STACK_H
 
+#include <pthread.h>
 #include <stdint.h>
 
 #include "thread.h"
@@ -23,12 +24,20 @@ struct lp_stack_ent {
     uint64_t w[];
 };
 
-/* A thread's stacks. One writer (the thread); the dump reads `stacks` concurrently. */
+#define LP_HOLDER_SAMPLES 16
+
+/* A thread's stacks. One writer (the thread); the dump reads `stacks` and the counters concurrently. */
 struct lp_stack_thread {
     struct lp_map stacks;   /* stack hash → struct lp_stack_ent */
     void *cache;            /* recent (Python position, stack pointer) → stack hash */
     _Atomic int unwinding;  /* inside libunwind: a fork now would copy libunwind's locks held */
     _Atomic uint64_t n_dropped; /* stacks not kept for lack of memory */
+    struct {
+        uintptr_t lock;
+        uint64_t hash, at_ns;
+        unsigned since; /* releases since the clock was last looked at */
+    } holder[LP_HOLDER_SAMPLES]; /* the holder stack this thread last captured per lock (direct-mapped) */
+    _Atomic uint64_t n_holder_captured, n_holder_reused; /* releases that woke a waiter: fresh stack, or not */
 };
 
 /* Where Python frames come from (py/frames.c), handed over by the CPython layer at start-up. */
@@ -51,6 +60,27 @@ void lp_stack_set_python(const struct lp_pyframes_source *src);
  * native paths between the same Python line and the same site with exactly the same total frame size would be
  * conflated; that is the price of the cache. */
 uint64_t lp_stack_capture(struct lp_thread *t, const void *leaf, uintptr_t site);
+
+/* Holder stacks (docs/DESIGN.md "The waiter registry and holder stacks"). A thread that releases a lock somebody
+ * waits for stamps the stack it last captured releasing that lock (lp_stack_holder_last; 0 when none yet), which
+ * sets *due when a fresh one is due: none yet, or none captured in the last LOCKPROF_HOLDER_INTERVAL_US (the coarse
+ * clock, a few ms resolution, looked at every 16 releases). Then, after the release, lp_stack_holder_capture takes
+ * it. So a hot lock costs at most one unwind per thread and interval, and never while the lock is held. */
+uint64_t lp_stack_holder_last(struct lp_thread *t, uintptr_t lock, int *due);
+uint64_t lp_stack_holder_capture(struct lp_thread *t, uintptr_t lock);
+/* Sums of the counters above over all threads (for the profile's metadata). */
+void lp_stack_holder_counts(uint64_t *captured, uint64_t *reused);
+
+/* lockprof's own waits (docs/DESIGN.md "lockprof's own waits"): libunwind takes pthread mutexes of its own while it
+ * unwinds (with Debian's build, a global cache lock at every unwind step and its memory pools' locks), which reach
+ * lockprof's hooks re-entrantly and pass through unrecorded; two threads capturing stacks at once may block there.
+ * lp_stack_unwinding_here says whether the calling thread is inside libunwind for lockprof, and
+ * lp_stack_own_wait_lock takes such a mutex, counting the waits and their time (so do the waits for another thread
+ * initialising libunwind); lp_stack_own_waits reads the totals for the profile (self_waits, self_wait_ns). */
+extern LP_TLS int lp_stack_in_unwind;
+static inline int lp_stack_unwinding_here(void) { return lp_stack_in_unwind; }
+int lp_stack_own_wait_lock(pthread_mutex_t *m);
+void lp_stack_own_waits(uint64_t *n, uint64_t *ns);
 
 /* Called by the pipe2() forwarder after every successful call: when the calling thread is initialising libunwind,
  * moves the new pipe to the top of the descriptor table (see stack.c); otherwise does nothing. */

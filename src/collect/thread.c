@@ -66,10 +66,26 @@ static void on_thread_exit(void *arg)
     lp_spin_unlock(&free_lock);
 }
 
+/* glibc keeps each thread's kernel tid in its descriptor (struct pthread, nptl/descr.h `tid`: 720 bytes in, glibc
+ * 2.36 x86-64). Used only once checked against the calling thread, and only for a descriptor known to be alive. */
+#define GLIBC_TID_OFFSET 720
+static int tid_offset_ok;
+
 void lp_thread_init(void)
 {
     if (!have_key && pthread_key_create(&exit_key, on_thread_exit) == 0)
         have_key = 1;
+    tid_offset_ok = *(const int *)((const char *)pthread_self() + GLIBC_TID_OFFSET) == (int)syscall(SYS_gettid);
+}
+
+uint64_t lp_thread_tid_of_live(uint64_t pthread)
+{
+    uint64_t tid = lp_thread_tid_of(pthread);
+    if (!tid && tid_offset_ok && pthread) {
+        int v = __atomic_load_n((const int *)((const char *)(uintptr_t)pthread + GLIBC_TID_OFFSET), __ATOMIC_RELAXED);
+        tid = v > 0 ? (uint64_t)v : 0; /* glibc clears it when the thread has exited */
+    }
+    return tid;
 }
 
 void lp_thread_after_fork_child(void)

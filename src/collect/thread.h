@@ -81,6 +81,9 @@ struct lp_thread *lp_thread_all(void);
 /* The kernel tid of the thread whose pthread_self() is `pthread`, among the threads that used a state; 0 when
  * unknown. */
 uint64_t lp_thread_tid_of(uint64_t pthread);
+/* The same for a thread whose descriptor is known to be alive (a thread being joined and not yet joined): also
+ * threads lockprof never saw, read from glibc's descriptor when its layout checked out at start-up; 0 unknown. */
+uint64_t lp_thread_tid_of_live(uint64_t pthread);
 
 /* Called once from the constructor (creates the exit key) and in the child after fork (forgets the parent's
  * threads). */

@@ -34,6 +34,7 @@ enum lp_kind {
     LP_KIND_THREADING_RLOCK,
     LP_KIND_PYMUTEX,        /* CPython PyMutex: object locks (critical sections) and runtime locks */
     LP_KIND_PARKING_LOT,    /* other CPython parking-lot waits: PyEvent, once-flags, rw-mutex, stop-the-world */
+    LP_KIND_PTHREAD_JOIN,   /* wait class: pthread_join and its timed variants, waiting for a thread to exit */
     LP_KIND_COUNT
 };
 
@@ -53,7 +54,7 @@ static inline const char *lp_kind_name(unsigned k)
 {
     static const char *const names[LP_KIND_COUNT] = {
         "pthread_mutex", "pthread_rwlock", "pthread_cond", "semaphore", "gil",
-        "threading.Lock", "threading.RLock", "pymutex", "parking_lot",
+        "threading.Lock", "threading.RLock", "pymutex", "parking_lot", "pthread_join",
     };
     return k < LP_KIND_COUNT ? names[k] : "unknown";
 }
@@ -61,7 +62,7 @@ static inline const char *lp_kind_name(unsigned k)
 /* Wait classes are waits for an event rather than for a lock somebody holds. */
 static inline int lp_kind_is_wait_class(unsigned k)
 {
-    return k == LP_KIND_PTHREAD_COND || k == LP_KIND_SEMAPHORE;
+    return k == LP_KIND_PTHREAD_COND || k == LP_KIND_SEMAPHORE || k == LP_KIND_PTHREAD_JOIN;
 }
 
 static inline unsigned lp_hist_bucket(uint64_t ns)

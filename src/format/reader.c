@@ -20,7 +20,7 @@ struct parser {
     size_t lineno;
     char *err;
     size_t errlen;
-    size_t cap_meta, cap_strings, cap_frames, cap_stacks, cap_locks, cap_threads, cap_aggs, cap_events, cap_inflight;
+    size_t cap_meta, cap_strings, cap_frames, cap_stacks, cap_locks, cap_threads, cap_aggs, cap_events, cap_inflight, cap_holds;
     size_t cap_labelsets;
 };
 
@@ -463,6 +463,27 @@ static int rec_inflight(struct parser *ps, struct tok *t)
     return 0;
 }
 
+static int rec_hold(struct parser *ps, struct tok *t)
+{
+    struct lpr_hold h;
+    int64_t lock;
+    if (field_ref(ps, t, "lock", ps->p->n_locks, 0, &lock) || field_u64(ps, t, "acquisitions", 10, &h.acquired) ||
+        field_u64(ps, t, "timed holds", 10, &h.held) || field_u64(ps, t, "hold time", 10, &h.hold_ns) ||
+        field_u64(ps, t, "max hold", 10, &h.max_ns) || expect_end(ps, t))
+        return -1;
+    if (h.acquired == 0)
+        return fail(ps, "hold record with no acquisition");
+    if (h.held > h.acquired)
+        return fail(ps, "more timed holds than acquisitions");
+    if (h.max_ns > h.hold_ns || (!h.held && h.hold_ns))
+        return fail(ps, "max hold larger than the total hold time");
+    h.lock = (uint32_t)lock;
+    if (GROW(ps, holds, cap_holds, ps->p->n_holds))
+        return -1;
+    ps->p->holds[ps->p->n_holds++] = h;
+    return 0;
+}
+
 /* Every record type: its tag, the first format version that has it, and its parser. */
 static const struct record_type {
     const char *tag;
@@ -471,7 +492,7 @@ static const struct record_type {
 } record_types[] = {
     {"m", 1, rec_meta},   {"s", 1, rec_string}, {"f", 1, rec_frame}, {"k", 1, rec_stack},
     {"l", 1, rec_lock},   {"t", 1, rec_thread}, {"a", 1, rec_agg},   {"e", 1, rec_event},
-    {"g", 2, rec_labelset}, {"w", 2, rec_inflight},
+    {"g", 2, rec_labelset}, {"w", 2, rec_inflight}, {"h", 2, rec_hold},
 };
 
 static const struct record_type *record_type(const char *tag)
@@ -692,6 +713,7 @@ void lp_profile_free(struct lp_profile *p)
     free(p->aggs);
     free(p->events);
     free(p->inflight);
+    free(p->holds);
     free(p->labelsets);
     free(p->text);
     for (struct pool_chunk *c = p->pool, *n; c; c = n) {

@@ -35,6 +35,9 @@ struct lpr_event { uint64_t start_ns, dur_ns, tid; uint32_t lock; int32_t stack;
 /* A wait in progress when the profile was written (`w`, version 2): thread tid on lock since start_ns (after the
  * profile's start_unix_ns), held by owner_tid (0 = unknown). */
 struct lpr_inflight { uint64_t tid, start_ns, owner_tid; uint32_t lock, flags; int32_t stack; };
+/* Sampled acquisitions and hold times of a contended lock (`h`, version 2): acquired sampled acquisitions, of which
+ * `held` were timed until their release, in hold_ns total, max_ns the longest. */
+struct lpr_hold { uint32_t lock; uint64_t acquired, held, hold_ns, max_ns; };
 
 struct lp_profile {
     char *path;
@@ -50,6 +53,7 @@ struct lp_profile {
     struct lpr_agg *aggs; size_t n_aggs;
     struct lpr_event *events; size_t n_events;
     struct lpr_inflight *inflight; size_t n_inflight;
+    struct lpr_hold *holds; size_t n_holds;
     char *text; /* owned copy of the file; strings point into it */
     void *pool; /* allocations owned by the profile */
 };

@@ -278,6 +278,21 @@ int lpw_finish(struct lpw *w)
     return w->err;
 }
 
+void lpw_hold(struct lpw *w, uint64_t lock, uint64_t acquired, uint64_t held, uint64_t hold_ns, uint64_t max_ns)
+{
+    begin(w, "h ");
+    lpw_u64(w, lock);
+    sp(w);
+    lpw_u64(w, acquired);
+    sp(w);
+    lpw_u64(w, held);
+    sp(w);
+    lpw_u64(w, hold_ns);
+    sp(w);
+    lpw_u64(w, max_ns);
+    nl(w);
+}
+
 void lpw_inflight(struct lpw *w, uint64_t tid, uint64_t lock, int64_t stack, uint64_t start_ns, uint64_t owner_tid,
                   unsigned flags)
 {

@@ -49,6 +49,8 @@ void lpw_inflight(struct lpw *w, uint64_t tid, uint64_t lock, int64_t stack, uin
                   unsigned flags);
 
 /* Writes the trailer and flushes. Returns 0 or the first errno encountered. */
+/* `h`: sampled acquisitions and hold times of a contended lock (docs/FORMAT.md). */
+void lpw_hold(struct lpw *w, uint64_t lock, uint64_t acquired, uint64_t held, uint64_t hold_ns, uint64_t max_ns);
 int lpw_finish(struct lpw *w);
 
 #endif

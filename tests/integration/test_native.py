@@ -115,6 +115,137 @@ class RwlockAndCond(TempDirTest):
         self.assertTrue(any(has_frame(s["holder_frames"], "produce") for s in reacq))
 
 
+def stacks_with(rep, kind, name, flag=None):
+    """(lock, [stack rows]) of the lock `name` of `kind`; with `flag`, only the rows that carry it."""
+    locks = [l for l in locks_of(rep, kind) if l["name"] == name]
+    rows = [s for l in locks for s in l["stacks"] if flag is None or flag in s["flags"]]
+    return locks, rows
+
+
+class CondReacquire(TempDirTest):
+    """The mutex re-acquired after a condition-variable wake-up (tests/data/cond_reacquire.c knows, without a tracer,
+    how long its waiter was blocked re-acquiring it): that time is contention on the mutex, flagged reacquire, with
+    the waiter's stack at its pthread_cond_wait and the thread that held the mutex; the condition wait ends when the
+    waiter was woken; a wake-up that did not block records no re-acquisition."""
+    PROG = os.path.join(lptest.BUILD, "tests", "cond_reacquire")
+
+    def test_blocked_behind_a_third_thread(self):
+        # the signaller does not hold the mutex; another thread does, for 20 ms after the waiter woke
+        p, files = self.profile([self.PROG, "third", "5", "20"])
+        own = dict(kv.split("=") for kv in p.stdout.split())
+        rep = self.report_json(files)
+        _, reacq = stacks_with(rep, "pthread_mutex", "state_lock", "reacquire")
+        blocked = sum(s["wait_ns"] for s in reacq)
+        self.assertGreaterEqual(blocked, 5 * int(own["hold_ns"]), reacq)
+        self.assertEqual(sum(s["contentions"] for s in reacq), 5)
+        self.assertTrue(all(has_frame(s["frames"], "wait_for_go") for s in reacq))
+        self.assertTrue(any(has_frame(s["holder_frames"], "hold_through_wakeup") for s in reacq), reacq)
+        _, cond = stacks_with(rep, "pthread_cond", "ready")
+        # the condition wait ended when the waiter was woken: before the holder saw it woken
+        self.assertLessEqual(sum(s["wait_ns"] for s in cond), int(own["cond_bound_ns"]))
+
+    def test_reports_mark_the_estimate(self):
+        _, files = self.profile([self.PROG, "third", "2", "5"])
+        rep = self.report_json(files)
+        locks, reacq = stacks_with(rep, "pthread_mutex", "state_lock", "reacquire")
+        self.assertTrue(reacq)
+        self.assertEqual(locks[0]["estimated_wait_ns"], sum(s["wait_ns"] for s in reacq))
+        self.assertTrue(all(s["estimated_wait_ns"] == s["wait_ns"] for s in reacq))
+        text = lockprof("report", *files, check=True).stdout
+        row = next(l for l in text.splitlines() if "state_lock" in l and "pthread_mutex" in l)
+        self.assertRegex(row, r" ~[0-9]+\.[0-9]{3} ")
+        self.assertIn("~ estimated in part:", text)
+        self.assertIn("[re-acquired after a condition wait: estimated]", text)
+        md = lockprof("report", "--format", "markdown", *files, check=True).stdout
+        self.assertRegex(md, r"\| ~[0-9]+\.[0-9]{3} \|")
+        self.assertIn("`~`: estimated in part.", md)
+
+    def test_no_reacquire_when_the_mutex_was_free(self):
+        # signalled under the mutex, which is released before the waiter wakes (the program checks each round)
+        p, files = self.profile([self.PROG, "free", "1000"])
+        own = dict(kv.split("=") for kv in p.stdout.split())
+        self.assertGreater(int(own["free"]), 500, "the waiter woke before the unlock in most rounds: no test")
+        rep = self.report_json(files)
+        _, reacq = stacks_with(rep, "pthread_mutex", "state_lock", "reacquire")
+        self.assertLessEqual(sum(s["contentions"] for s in reacq), int(own["rounds"]) - int(own["free"]), reacq)
+        _, cond = stacks_with(rep, "pthread_cond", "ready")
+        self.assertEqual(sum(s["contentions"] for s in cond), 1000)
+
+
+class Joins(TempDirTest):
+    """pthread_join waits are their own wait class (kind pthread_join), with the thread joined as the holder; a join
+    of a thread that has already ended is no wait."""
+
+    def test_join_is_a_wait_class(self):
+        p, files = self.profile([os.path.join(lptest.BUILD, "tests", "join_wait")])
+        blocked = int(p.stdout.split("=")[1])
+        rep = self.report_json(files)
+        joins = locks_of(rep, "pthread_join")
+        self.assertEqual(len(joins), 1, rep["locks"])
+        self.assertFalse(joins[0]["contention"])
+        self.assertEqual(joins[0]["class"], "wait")
+        self.assertEqual(joins[0]["contentions"], 1)  # the second join found its thread ended: not a wait
+        stack = joins[0]["stacks"][0]
+        self.assertTrue(has_frame(stack["frames"], "main"))
+        self.assertEqual(stack["holder_thread"]["tid"], blocked)
+        self.assertEqual(locks_of(rep, contention=True), [])
+
+
+class OwnWaits(TempDirTest):
+    """lockprof's own waits are counted, not hidden: a thread whose stack capture blocks on libunwind's lock (held by
+    another thread's capture, tests/data/unwind_wait.c with slow_unwind.c preloaded first) makes self_waits
+    non-zero, and the report says so."""
+
+    def test_a_capture_blocked_inside_libunwind_is_counted(self):
+        slow = os.path.join(lptest.BUILD, "tests", "libslow_unwind.so")
+        out = os.path.join(self.tmp, "u.%p.prof")
+        p = run([os.path.join(lptest.BUILD, "tests", "unwind_wait")],
+                env={"LD_PRELOAD": f"{slow}:{LIB}", "LOCKPROF_OUTPUT": out}, timeout=60)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertEqual(p.stdout.strip(), "blocked_in=unwind", "the second capture did not block: nothing tested")
+        files = [os.path.join(self.tmp, f) for f in os.listdir(self.tmp) if f.endswith(".prof")]
+        self.assertEqual(len(files), 1)
+        meta = lptest.profile_meta(files[0])
+        self.assertGreaterEqual(int(meta["self_waits"][0]), 1, meta)
+        self.assertGreater(int(meta["self_wait_ns"][0]), 0)
+        text = lockprof("report", *files, check=True).stdout
+        self.assertRegex(text, r"lockprof itself waited [1-9][0-9]* times?, [0-9.]+ ms in all")
+        rep = self.report_json(files)
+        self.assertGreaterEqual(rep["processes"][0]["self_waits"], 1)
+
+
+class Holds(TempDirTest):
+    """Acquisition counts and hold times of contended locks (sampled; exact with LOCKPROF_HOLD_SAMPLE=1): counted from
+    the lock's first contention on, a recursive mutex's hold is its outermost one (tests/data/hold_times.c)."""
+
+    def test_counts_and_hold_times(self):
+        p, files = self.profile([os.path.join(lptest.BUILD, "tests", "hold_times"), "20"],
+                                env={"LOCKPROF_HOLD_SAMPLE": "1"})
+        rep = self.report_json(files)
+        hold = {l["name"]: l["hold"] for l in locks_of(rep, "pthread_mutex", contention=True)}
+        self.assertEqual((hold["plain_lock"]["acquisitions"], hold["plain_lock"]["timed"]), (21, 21), hold)
+        self.assertEqual((hold["nested_lock"]["acquisitions"], hold["nested_lock"]["timed"]), (41, 21), hold)
+        # each plain hold lasts at least 1 ms and each outer nested one 2 ms (the program sleeps that long inside)
+        self.assertGreaterEqual(hold["plain_lock"]["max_hold_ns"], 1000000)
+        self.assertGreaterEqual(hold["nested_lock"]["max_hold_ns"], 2000000)
+        self.assertGreater(hold["nested_lock"]["avg_hold_ns"], hold["plain_lock"]["avg_hold_ns"])
+        text = lockprof("report", *files, check=True).stdout
+        head = "Acquisitions and hold times of the contended locks (sampled: 1 in 1 acquisitions"
+        self.assertIn(head, text)
+        table = text[text.index(head):].split("\n\n")[0]
+        row = next(l for l in table.splitlines() if " nested_lock " in l)
+        self.assertRegex(row, r" 41 +2\.4% +[0-9]+\.[0-9]{3} ")
+
+    def test_sampled_by_default(self):
+        _, files = self.profile([os.path.join(lptest.BUILD, "tests", "hold_times"), "20"])
+        meta = lptest.profile_meta(files[0])
+        self.assertEqual(meta["hold_sample"], ["64"])
+        rep = self.report_json(files)
+        for l in locks_of(rep, "pthread_mutex", contention=True):
+            if l["hold"]:  # 1 in 64 acquisitions per thread: these few may all be missed
+                self.assertEqual(l["hold"]["acquisitions"], 64 * l["hold"]["sampled"])
+
+
 class Processes(TempDirTest):
     def test_forked_child_writes_its_own_profile(self):
         code = ("import os\npid = os.fork()\nif pid == 0:\n    os._exit(0)\nos.waitpid(pid, 0)\n")

@@ -40,6 +40,7 @@ static char *write_sample(size_t *len)
     lpw_agg(&w, 0, 0, 1, 77, 78, LP_AGG_PARKED, 3, 2005, 1000, hist, -1);
     lpw_agg(&w, 0, 1, -1, 77, 0, 0, 1, 5, 5, NULL, 0);
     lpw_event(&w, 10, 1000, 77, 0, -1);
+    lpw_hold(&w, 0, 7, 5, 900, 400);
     CHECK(lpw_finish(&w) == 0);
     *len = (size_t)lseek(fd, 0, SEEK_END);
     char *text = malloc(*len + 1);
@@ -89,6 +90,8 @@ int main(void)
     CHECK(p.aggs[0].hist[9] == 2 && p.aggs[0].hist[2] == 1 && p.aggs[0].holder_stack == 1);
     CHECK(p.aggs[0].flags == LP_AGG_PARKED && p.aggs[0].holder_tid == 78);
     CHECK(p.n_events == 1 && p.events[0].stack == -1 && p.events[0].dur_ns == 1000);
+    CHECK(p.n_holds == 1 && p.holds[0].lock == 0 && p.holds[0].acquired == 7 && p.holds[0].held == 5 &&
+          p.holds[0].hold_ns == 900 && p.holds[0].max_ns == 400);
     lp_profile_free(&p);
 
     /* every prefix of a valid profile is rejected (truncation is always detected) */
@@ -152,6 +155,16 @@ int main(void)
     CHECK(lp_profile_parse(newline_key, strlen(newline_key), &p, err, sizeof err) != 0 && strstr(err, "label key 1") &&
           !strchr(err, '\n')); /* one line: the key is not quoted */
     CHECK(parses("lockprof-profile 2\ns 0 \ng 0 0 0\nend 2\n", "empty label key"));
+    /* version 2: hold records (sampled acquisitions and hold times) and the pthread_join kind */
+    CHECK(parses(L2 "h 0 3 2 50 30\nend 6\n", NULL));
+    CHECK(parses(L2 "h 0 3 0 0 0\nend 6\n", NULL));
+    CHECK(parses(L2 "h 0 0 0 0 0\nend 6\n", "no acquisition"));
+    CHECK(parses(L2 "h 0 3 4 50 30\nend 6\n", "more timed holds"));
+    CHECK(parses(L2 "h 0 3 2 50 60\nend 6\n", "max hold"));
+    CHECK(parses(L2 "h 0 3 0 5 0\nend 6\n", "max hold"));
+    CHECK(parses(L2 "h 1 3 2 50 30\nend 6\n", "undefined"));
+    CHECK(parses(L1 "h 0 3 2 50 30\nend 3\n", "not part of format version 1"));
+    CHECK(parses("lockprof-profile 2\ns 0 pthread_join\nl 0 pthread_join 7f00 0 -\nend 2\n", NULL));
 #undef L1
 #undef L2
     CHECK(parses("lockprof-profile 1\nm pid 1\0\nend 1\n", NULL) || 1); /* strlen stops at NUL: covered below */

@@ -4,11 +4,14 @@
  * through the waiter registry end up in the aggregate key; a deferred event (the CPython hooks') reaches the
  * tables at the next wait, never twice, and not while a dump holds it; a thread's exit records its deferred event;
  * the thread's label set (labels.c) splits aggregates, is interned once per thread, refuses malformed sets, and a
- * deferred event keeps the set it waited with.
+ * deferred event keeps the set it waited with; the registry's estimate of condition waiters re-acquiring their mutex
+ * counts only woken waiters (signal: the oldest; broadcast: all; a passed deadline: its own), and only while the
+ * releases of the mutex saw woken waiters not yet back.
  * record.c depends on nothing above it (no stubs: it links with the modules below it only). */
 #include <errno.h>
 #include <pthread.h>
 #include <string.h>
+#include <time.h>
 
 #include "check.h"
 #include "config.h"
@@ -60,6 +63,36 @@ static void *defer_and_exit(void *arg)
     return NULL;
 }
 
+/* The waiter registry's re-acquisition estimate (waiters.h) for condition waiters w[0..n) of cond c on mutex m,
+ * claimed in order (w[0] waited longest), the last `timed_out` of them with a deadline already passed. */
+static void cond_waiters(pthread_cond_t *c, uintptr_t m, int n, int timed_out, int cslot[], int rslot[])
+{
+    for (int i = 0; i < n; i++) {
+        cslot[i] = lp_waiters_claim((uintptr_t)c, 0);
+        rslot[i] = lp_waiters_claim_reacquire(cslot[i], m, (uintptr_t)c, lp_now(),
+                                              i >= n - timed_out ? lp_now() - 1 : 0);
+    }
+}
+
+static uint64_t reacquired(int cslot, int rslot)
+{
+    struct lp_reacquire ra;
+    lp_waiters_reacquire_end(rslot, lp_now(), &ra);
+    lp_waiters_release(cslot);
+    return ra.ns;
+}
+
+/* A release of m with `not_woken` waiters of c still asleep (glibc's __wrefs count, set by hand). */
+static void release_with(pthread_cond_t *c, uintptr_t m, unsigned not_woken)
+{
+    c->__data.__wrefs = not_woken << 3;
+    struct timespec d = {0, 100000};
+    nanosleep(&d, NULL); /* some time since the wake-up, for the estimate to have something to count */
+    struct lp_release rel;
+    CHECK(lp_waiters_release_begin(&rel, m));
+    lp_waiters_release_end(&rel);
+}
+
 int main(void)
 {
     lp_thread_init();
@@ -99,7 +132,9 @@ int main(void)
     struct lp_wait w;
     CHECK(lp_wait_begin(&w, 0x3000, NULL, 0));
     CHECK(lp_waiters_any());
-    lp_waiters_on_release(0x3000); /* as pthread_mutex_unlock would, from the holder */
+    struct lp_release rel; /* as pthread_mutex_unlock would, from the holder: before and after the release */
+    CHECK(lp_waiters_release_begin(&rel, 0x3000));
+    lp_waiters_release_end(&rel);
     uint64_t before = R(t)->aggs.count;
     lp_wait_end(&w, &(struct lp_event){.kind = LP_KIND_PTHREAD_MUTEX, .addr = 0x3000});
     CHECK(!lp_waiters_any());
@@ -238,6 +273,35 @@ int main(void)
     CHECK(pthread_create(&th, NULL, defer_and_exit, &other) == 0);
     CHECK(pthread_join(th, NULL) == 0);
     CHECK(other != NULL && total_count(other) == 1 && atomic_load(&R(other)->deferred.state) == LP_DEFER_EMPTY);
+
+    /* condition waiters re-acquiring their mutex (waiters.h): only woken waiters count, and only for the time the
+     * releases of the mutex saw some of them not asleep; a signal wakes the oldest, a broadcast all, a deadline its
+     * own waiter */
+    pthread_cond_t cv = PTHREAD_COND_INITIALIZER;
+    int cs[3], rs[3];
+    const uintptr_t mx = 0x7000;
+    cond_waiters(&cv, mx, 2, 0, cs, rs);
+    lp_waiters_on_signal((uintptr_t)&cv, 1);
+    release_with(&cv, mx, 2); /* woken, but both still asleep when the mutex was released: not blocked on it */
+    CHECK(reacquired(cs[0], rs[0]) == 0 && reacquired(cs[1], rs[1]) == 0);
+    cond_waiters(&cv, mx, 2, 0, cs, rs);
+    lp_waiters_on_signal((uintptr_t)&cv, 1);
+    release_with(&cv, mx, 0); /* both awake and re-locking while it was held */
+    CHECK(reacquired(cs[0], rs[0]) >= 50000 && reacquired(cs[1], rs[1]) >= 50000);
+    cond_waiters(&cv, mx, 2, 0, cs, rs);
+    lp_waiters_on_signal((uintptr_t)&cv, 0); /* a signal: the older one */
+    release_with(&cv, mx, 1);
+    CHECK(reacquired(cs[0], rs[0]) >= 100000 && reacquired(cs[1], rs[1]) == 0);
+    cond_waiters(&cv, mx, 1, 0, cs, rs);
+    release_with(&cv, mx, 0); /* awake, but nobody signalled it (it cannot be told from a stolen wake-up) */
+    CHECK(reacquired(cs[0], rs[0]) == 0);
+    cond_waiters(&cv, mx, 2, 1, cs, rs);
+    release_with(&cv, mx, 1); /* the second timed out */
+    CHECK(reacquired(cs[0], rs[0]) == 0 && reacquired(cs[1], rs[1]) >= 100000);
+    cond_waiters(&cv, mx, 1, 0, cs, rs);
+    lp_waiters_on_signal((uintptr_t)&cv, 0);
+    CHECK(reacquired(cs[0], rs[0]) == 0); /* no release of the mutex since the wake-up: it was free */
+    CHECK(!lp_waiters_any());
 
     /* inside lockprof (re-entrancy guard held) nothing is recorded */
     lp_tls.depth = 1;

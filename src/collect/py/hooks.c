@@ -222,7 +222,7 @@ int lp_py_park(sem_t *sem, int timed, clockid_t clk, const struct timespec *abst
     int e = errno;
     lp_py_after_block(); /* the end of a CPython park */
     struct lp_waitslot *s = lp_waiters_slot(slot);
-    if (s && atomic_load_explicit(&s->release_ns, memory_order_acquire)) {
+    if (s && atomic_load_explicit(&s->released, memory_order_acquire)) {
         lp_pytls.holder_stack = atomic_load_explicit(&s->holder_hash, memory_order_relaxed);
         lp_pytls.holder_tid = atomic_load_explicit(&s->holder_tid, memory_order_relaxed);
     }
