@@ -32,12 +32,8 @@ _venvs = {}
 
 
 def interpreters():
-    """(label, path) of scripts/find-pythons.sh's interpreters, and the 3.14 builds when present."""
-    found = list(pythons())
-    for label, path in [("3.14t", "/opt/py314-ft/bin/python3.14t"), ("3.14", "/opt/py314-gil/bin/python3.14")]:
-        if os.access(path, os.X_OK):
-            found.append((label, path))
-    return found
+    """(label, path) of scripts/find-pythons.sh's interpreters (3.14 and 3.14t included when it finds them)."""
+    return list(pythons())
 
 
 def clean_env():
