@@ -4,6 +4,7 @@
  * virtualised disposition and this image's pid. */
 #define _GNU_SOURCE 1
 #include <dlfcn.h>
+#include <elf.h>
 #include <errno.h>
 #include <pthread.h>
 #include <semaphore.h>
@@ -16,9 +17,9 @@
 #include "config.h"
 #include "dump.h"
 #include "glibc_mutex.h"
-#include "symtab.h"
 #include "hooks_pthread.h"
 #include "lp.h"
+#include "modules.h"
 #include "py/py.h"
 #include "real.h"
 #include "record.h"
@@ -197,6 +198,32 @@ EXPORT int execvpe(const char *p, char *const a[], char *const e[])
     return lp_real_execvpe(p, a, e);
 }
 
+/* ---- libraries ------------------------------------------------------------------------------------------ */
+/* A library unloaded before the profile is written keeps its frames' and locks' names: the modules this call
+ * unloads (it may unload dependencies too, or nothing: another handle keeps it) are noted before they go. Our own
+ * dlclose (Capstone's, at start-up) is not followed. The library's destructors run unguarded, as the program's
+ * code. */
+EXPORT int dlclose(void *handle)
+{
+    struct lp_unload u;
+    int follow = atomic_load_explicit(&lp_state, memory_order_relaxed) == LP_STATE_ON && lp_guard_enter();
+    if (follow) {
+        int e = errno;
+        lp_modules_unload_begin(&u);
+        errno = e;
+        lp_guard_leave();
+    }
+    int rc = lp_real_dlclose(handle);
+    if (follow) {
+        int e = errno, guarded = lp_guard_enter(); /* (free again: it was before the call) */
+        lp_modules_unload_end(&u);
+        if (guarded)
+            lp_guard_leave();
+        errno = e;
+    }
+    return rc;
+}
+
 /* ---- start-up ----------------------------------------------------------------------------------------- */
 static void after_fork_child(void)
 {
@@ -217,21 +244,25 @@ EXPORT int sigaction(int sig, const struct sigaction *act, struct sigaction *old
 
 EXPORT sighandler_t signal(int sig, sighandler_t handler) { return lp_sig_signal(sig, handler); }
 
+/* This library's own ELF header, placed by the linker: its program headers give our text range. */
+extern const Elf64_Ehdr __ehdr_start LP_HIDDEN;
+
 static void hide_self(void)
 {
-    /* Our own frames never appear in stacks: find our text range from our own ELF headers. */
-    Dl_info info;
-    if (!dladdr((void *)hide_self, &info) || !info.dli_fname)
-        return;
-    struct lp_arena a = {0};
-    struct lp_modmap mm;
-    if (lp_modmap_build(&mm, &a) == 0) {
-        struct lp_module *m = lp_modmap_find(&mm, (uintptr_t)hide_self);
-        if (m)
-            lp_stack_hide_range(m->text_lo, m->text_hi);
-        lp_modmap_close(&mm);
-    }
-    lp_arena_release(&a);
+    /* Our own frames never appear in stacks: our executable segments, from our own headers in memory. */
+    const Elf64_Ehdr *eh = &__ehdr_start;
+    const Elf64_Phdr *ph = (const Elf64_Phdr *)((const char *)eh + eh->e_phoff);
+    uintptr_t base = (uintptr_t)eh, lo = UINTPTR_MAX, hi = 0;
+    for (unsigned i = 0; i < eh->e_phnum; i++)
+        if (ph[i].p_type == PT_LOAD && ph[i].p_offset == 0)
+            base = (uintptr_t)eh - ph[i].p_vaddr; /* the segment that maps the header */
+    for (unsigned i = 0; i < eh->e_phnum; i++)
+        if (ph[i].p_type == PT_LOAD && (ph[i].p_flags & PF_X)) {
+            lo = ph[i].p_vaddr < lo ? ph[i].p_vaddr : lo;
+            hi = ph[i].p_vaddr + ph[i].p_memsz > hi ? ph[i].p_vaddr + ph[i].p_memsz : hi;
+        }
+    if (lo < hi)
+        lp_stack_hide_range(base + lo, base + hi);
 }
 
 __attribute__((constructor)) static void lp_init(void)

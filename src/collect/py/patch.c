@@ -8,6 +8,8 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "../real.h"
+
 #define PAGE 4096
 #define SLOT 128 /* bytes per patched function in the near page: relay (14) + trampoline (<= 15*5 + 14) */
 
@@ -51,7 +53,7 @@ static int cs_load(void)
     *(void **)&cs.free = dlsym(lib, "cs_free");
     *(void **)&cs.close = dlsym(lib, "cs_close");
     if (!cs.open || !cs.option || !cs.disasm || !cs.free || !cs.close) {
-        dlclose(lib);
+        lp_real_dlclose(lib);
         memset(&cs, 0, sizeof cs);
         return -1;
     }
@@ -64,7 +66,7 @@ int lp_patch_ready(void) { return cs_load() == 0; }
 void lp_patch_done(void)
 {
     if (cs.lib)
-        dlclose(cs.lib);
+        lp_real_dlclose(cs.lib); /* (not through our own dlclose: nothing of it was recorded) */
     memset(&cs, 0, sizeof cs);
 }
 
