@@ -278,6 +278,8 @@ static void json_frames(struct strbuf *o, const struct model *m, int32_t stack)
             sb_json_str(o, *f->module ? f->module : NULL);
             if (f->kind == 'n')
                 sb_printf(o, ",\"offset\":%llu", (unsigned long long)f->offset);
+            if (f->inlined)
+                sb_puts(o, ",\"inlined\":true");
             sb_printf(o, ",\"kind\":\"%s\"}", f->kind == 'p' ? "python" : "native");
         }
     }

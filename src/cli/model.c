@@ -109,7 +109,7 @@ static const char *lock_name(struct priv *pv, const struct lp_profile *p, const 
         size_t n;
         const struct sym_frame *sf =
             sym_frames(pv->sym, p->modules[f->mod].path, p->modules[f->mod].build_id, f->offset, &n);
-        fn = n ? sf[0].func : NULL;
+        fn = n ? sf[n - 1].func : NULL; /* the function the call is in, not a helper inlined into it */
     }
     if (fn)
         sb_printf(&b, " taken in %s", fn);

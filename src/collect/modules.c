@@ -134,9 +134,7 @@ static void read_build_id(struct lp_mod *m, uintptr_t at, size_t size)
     }
 }
 
-/* Fills the range, bias and build-id of m from its ELF and program headers (mapped at map_start, the start of
- * the file). */
-static void read_headers(struct lp_mod *m)
+void lp_modules_read_headers(struct lp_mod *m)
 {
     m->state = -1;
     Elf64_Ehdr eh;
@@ -182,7 +180,7 @@ static void read_headers(struct lp_mod *m)
 static int holds(struct lp_mod *m, uintptr_t addr)
 {
     if (!m->state)
-        read_headers(m);
+        lp_modules_read_headers(m);
     return m->state == 1 && addr >= m->lo && addr < m->hi;
 }
 
@@ -248,7 +246,7 @@ void lp_modules_unload_begin(struct lp_unload *u)
     if (lp_modules_scan(&u->before, &u->arena))
         return;
     for (size_t i = 0; i < u->before.n; i++)
-        read_headers(&u->before.mods[i]); /* while they are still there */
+        lp_modules_read_headers(&u->before.mods[i]); /* while they are still there */
     u->ok = 1;
 }
 

@@ -34,6 +34,10 @@ struct lp_modlist {
 /* Reads /proc/self/maps into ml (memory from a). Returns 0, or -1 (ml is then empty). */
 int lp_modules_scan(struct lp_modlist *ml, struct lp_arena *a);
 
+/* Reads m's range, bias and build-id from its headers in memory (m->map_start: where its file's start is mapped);
+ * m->state says whether it is an ELF module. */
+void lp_modules_read_headers(struct lp_mod *m);
+
 /* The module whose loaded range holds addr: one mapped now (ml may be NULL), else one unloaded earlier; NULL when
  * none. A module unloaded and another loaded at the same place since: the one mapped now. */
 const struct lp_mod *lp_modules_find(struct lp_modlist *ml, uintptr_t addr);

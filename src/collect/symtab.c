@@ -5,7 +5,9 @@
 #include <dlfcn.h>
 #include <elf.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <link.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
@@ -26,6 +28,31 @@ static void from_loader(const struct lp_mod *m, struct lp_symq *q)
     q->addr = (uintptr_t)p;
     q->size = sym->st_size;
     q->found = 1;
+}
+
+int lp_symtab_module_of(const void *addr, struct lp_mod *m, char *path, size_t cap)
+{
+    Dl_info info;
+    struct link_map *lm = NULL;
+    memset(m, 0, sizeof *m);
+    if (!dladdr1(addr, &info, (void **)&lm, RTLD_DL_LINKMAP) || !info.dli_fbase || !lm)
+        return -1;
+    if (!lm->l_name[0]) {
+        /* the executable (the loader knows it by argv[0]) */
+        ssize_t n = readlink("/proc/self/exe", path, cap - 1);
+        if (n <= 0)
+            return -1;
+        path[n] = 0;
+        const char *del = n > 10 ? path + n - 10 : NULL;
+        if (del && !strcmp(del, " (deleted)"))
+            path[n - 10] = 0;
+    } else if (!realpath(lm->l_name, path)) {
+        return -1;
+    }
+    m->path = path;
+    m->map_start = (uintptr_t)info.dli_fbase;
+    lp_modules_read_headers(m);
+    return m->state == 1 && (uintptr_t)addr >= m->lo && (uintptr_t)addr < m->hi ? 0 : -1;
 }
 
 static const void *map_file(const char *path, size_t *len)

@@ -18,7 +18,11 @@ struct lp_symq {
     int found;
 };
 
-/* Looks up each name of q in module m (lp_modules_find). Returns how many were found. */
+/* The loaded module holding addr, from the dynamic linker (no /proc/self/maps): its path (canonical, as
+ * /proc/self/maps would say it; into path, cap bytes), range, bias and build-id. Returns 0, or -1. */
+int lp_symtab_module_of(const void *addr, struct lp_mod *m, char *path, size_t cap);
+
+/* Looks up each name of q in module m. Returns how many were found. */
 size_t lp_symtab_find(const struct lp_mod *m, struct lp_symq *q, size_t n);
 
 #endif

@@ -22,7 +22,6 @@
 #include "versions.h"
 
 static void print_layout(void);
-static struct lp_arena init_arena; /* keeps the interpreter module's path alive */
 
 
 static void version_string(uint32_t hex, char *out)
@@ -97,10 +96,9 @@ void lp_py_init(void)
 
     /* The interpreter's module (the executable or libpython): where its entry points are, and what the CLI's
      * `--frames user` hides (the python_module metadata). */
-    struct lp_modlist ml;
-    const struct lp_mod *m = NULL;
-    if (lp_modules_scan(&ml, &init_arena) == 0)
-        m = lp_modules_find(&ml, (uintptr_t)rt);
+    static char module_path[4096];
+    static struct lp_mod mod;
+    const struct lp_mod *m = lp_symtab_module_of(rt, &mod, module_path, sizeof module_path) == 0 ? &mod : NULL;
     if (m) {
         lp_pyrt.module = m->path;
         struct lp_symq q[] = {{.name = "_PyEval_EvalFrameDefault"}, {.name = "_PyRuntime"}};

@@ -354,7 +354,7 @@ void lp_py_patch_all(const struct lp_mod *m)
     size_t okn = 0, badn = 0;
     int ready = lp_patch_ready(), warned = 0;
     if (!ready)
-        lp_warn("not patching CPython's lock slow paths: " LP_CAPSTONE_SONAME " cannot be loaded (only waits that "
+        lp_warn("not patching CPython's lock slow paths: " LP_ZYDIS_SONAME " cannot be loaded (only waits that "
                 "reach the parking lot are seen)");
     enum { N = sizeof targets / sizeof targets[0] };
     struct lp_symq q[N];
