@@ -5,12 +5,14 @@
 #define _GNU_SOURCE 1
 #include "symbolize.h"
 
+#include <dlfcn.h>
 #include <dwarf.h>
 #include <elfutils/debuginfod.h>
 #include <elfutils/libdw.h>
 #include <elfutils/libdwfl.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <libiberty/demangle.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,9 +20,6 @@
 #include <uthash.h>
 
 #include "util.h"
-
-/* libstdc++'s demangler (the CLI links libstdc++ for it): a malloc'd name, or NULL. */
-extern char *__cxa_demangle(const char *mangled, char *buf, size_t *len, int *status);
 
 struct var {
     uint64_t addr, size;
@@ -64,11 +63,21 @@ struct pool {
     char data[];
 };
 
+/* The debuginfod client library, opened only when a file's recorded build is to be fetched (linking it would load
+ * libcurl and some thirty libraries into every run of the CLI, `lockprof run` included). */
+struct debuginfod {
+    void *lib;
+    debuginfod_client *client;
+    debuginfod_client *(*begin)(void);
+    int (*find_debuginfo)(debuginfod_client *, const unsigned char *, int, char **);
+    void (*end)(debuginfod_client *);
+};
+
 struct symbolizer {
     struct smod *mods;
     struct cached *frames;
     struct pool *pool;
-    debuginfod_client *debuginfod;
+    struct debuginfod dbgd;
 };
 
 static char *keep(struct symbolizer *s, const char *str, size_t n)
@@ -115,19 +124,20 @@ void sym_free(struct symbolizer *s)
         n = p->next;
         free(p);
     }
-    if (s->debuginfod)
-        debuginfod_end(s->debuginfod);
+    if (s->dbgd.client)
+        s->dbgd.end(s->dbgd.client);
+    if (s->dbgd.lib)
+        dlclose(s->dbgd.lib);
     free(s);
 }
 
-/* A demangled C++ name (kept), or the name itself. */
+/* A demangled C++ name (kept), or the name itself. The demangler is libiberty's (GNU binutils' and GCC's). */
 static const char *demangle(struct symbolizer *s, const char *name)
 {
     if (!name || name[0] != '_' || name[1] != 'Z')
         return name;
-    int status = 0;
-    char *d = __cxa_demangle(name, NULL, NULL, &status);
-    if (!d || status)
+    char *d = cplus_demangle(name, DMGL_PARAMS | DMGL_ANSI);
+    if (!d)
         return name;
     const char *k = keep_str(s, d);
     free(d);
@@ -254,12 +264,15 @@ static void open_module(struct symbolizer *s, struct smod *m)
             return;
         const char *urls = getenv("DEBUGINFOD_URLS");
         if (urls && *urls) {
-            if (!s->debuginfod)
-                s->debuginfod = debuginfod_begin();
+            struct debuginfod *c = &s->dbgd;
+            if (!c->lib && (c->lib = dlopen("libdebuginfod.so.1", RTLD_NOW | RTLD_LOCAL))) {
+                *(void **)&c->begin = dlsym(c->lib, "debuginfod_begin");
+                *(void **)&c->find_debuginfo = dlsym(c->lib, "debuginfod_find_debuginfo");
+                *(void **)&c->end = dlsym(c->lib, "debuginfod_end");
+                c->client = c->begin && c->find_debuginfo && c->end ? c->begin() : NULL;
+            }
             char *got = NULL;
-            int fd = s->debuginfod ? debuginfod_find_debuginfo(s->debuginfod, (const unsigned char *)m->build_id, 0,
-                                                                &got)
-                                   : -1;
+            int fd = c->client ? c->find_debuginfo(c->client, (const unsigned char *)m->build_id, 0, &got) : -1;
             if (fd >= 0 && try_file(m, got, fd, m->build_id, other, &w) == 0) {
                 free(got);
                 return;
