@@ -126,8 +126,7 @@ void sym_free(struct symbolizer *s)
     }
     if (s->dbgd.client)
         s->dbgd.end(s->dbgd.client);
-    if (s->dbgd.lib)
-        dlclose(s->dbgd.lib);
+    /* (the library stays loaded: libcurl's global state, which it initialised, lives in its dependencies) */
     free(s);
 }
 
@@ -551,7 +550,8 @@ static void index_vars(struct symbolizer *s, struct smod *m, int depth)
         if (d)
             m->vars[i].name = d->name;
     }
-    qsort(m->vars, m->n_vars, sizeof *m->vars, by_addr);
+    if (m->n_vars)
+        qsort(m->vars, m->n_vars, sizeof *m->vars, by_addr);
 }
 
 static const struct var *var_at(struct smod *m, uint64_t addr)

@@ -244,23 +244,26 @@ EXPORT int sigaction(int sig, const struct sigaction *act, struct sigaction *old
 
 EXPORT sighandler_t signal(int sig, sighandler_t handler) { return lp_sig_signal(sig, handler); }
 
-/* This library's own ELF header, placed by the linker: its program headers give our text range. */
-extern const Elf64_Ehdr __ehdr_start LP_HIDDEN;
+/* This library's own ELF file as mapped, from its start (the linker defines the symbol at the ELF header; declared
+ * without a size, since the program headers that follow are read through it too). */
+extern const char __ehdr_start[] LP_HIDDEN;
 
 static void hide_self(void)
 {
     /* Our own frames never appear in stacks: our executable segments, from our own headers in memory. */
-    const Elf64_Ehdr *eh = &__ehdr_start;
-    const Elf64_Phdr *ph = (const Elf64_Phdr *)((const char *)eh + eh->e_phoff);
-    uintptr_t base = (uintptr_t)eh, lo = UINTPTR_MAX, hi = 0;
-    for (unsigned i = 0; i < eh->e_phnum; i++)
-        if (ph[i].p_type == PT_LOAD && ph[i].p_offset == 0)
-            base = (uintptr_t)eh - ph[i].p_vaddr; /* the segment that maps the header */
-    for (unsigned i = 0; i < eh->e_phnum; i++)
-        if (ph[i].p_type == PT_LOAD && (ph[i].p_flags & PF_X)) {
-            lo = ph[i].p_vaddr < lo ? ph[i].p_vaddr : lo;
-            hi = ph[i].p_vaddr + ph[i].p_memsz > hi ? ph[i].p_vaddr + ph[i].p_memsz : hi;
+    Elf64_Ehdr eh;
+    memcpy(&eh, __ehdr_start, sizeof eh);
+    uintptr_t base = (uintptr_t)__ehdr_start, lo = UINTPTR_MAX, hi = 0;
+    for (unsigned i = 0; i < eh.e_phnum; i++) {
+        Elf64_Phdr ph;
+        memcpy(&ph, __ehdr_start + eh.e_phoff + i * sizeof ph, sizeof ph);
+        if (ph.p_type == PT_LOAD && ph.p_offset == 0)
+            base = (uintptr_t)__ehdr_start - ph.p_vaddr; /* the segment that maps the header */
+        if (ph.p_type == PT_LOAD && (ph.p_flags & PF_X)) {
+            lo = ph.p_vaddr < lo ? ph.p_vaddr : lo;
+            hi = ph.p_vaddr + ph.p_memsz > hi ? ph.p_vaddr + ph.p_memsz : hi;
         }
+    }
     if (lo < hi)
         lp_stack_hide_range(base + lo, base + hi);
 }
