@@ -482,7 +482,7 @@ static void md_label(struct strbuf *o, const struct grp *g, enum group_by by, in
         struct strbuf t = {0};
         sb_text(&t, g->label, strlen(g->label), TEXT_SPACE);
         sb_puts(o, "<code>");
-        sb_xml(o, t.s);
+        sb_xml(o, t.s ? t.s : ""); /* (an empty name leaves t unallocated) */
         sb_puts(o, "</code>");
         sb_free(&t);
     } else {
