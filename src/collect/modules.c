@@ -5,6 +5,8 @@
 
 #include <elf.h>
 #include <fcntl.h>
+#include <link.h>
+#include <stddef.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <unistd.h>
@@ -111,12 +113,17 @@ int lp_modules_scan(struct lp_modlist *ml, struct lp_arena *a)
 
 /* ---- a module's headers, from memory ------------------------------------------------------------------ */
 
-static void read_build_id(struct lp_mod *m, uintptr_t at, size_t size)
+/* mapped: the notes are known to be there (the loader lists the module), a plain copy; else a safe read. */
+static void read_build_id(struct lp_mod *m, uintptr_t at, size_t size, int mapped)
 {
     unsigned char buf[1024];
     if (size > sizeof buf)
         size = sizeof buf;
-    if (size < sizeof(Elf64_Nhdr) || lp_safe_read(buf, at, size))
+    if (size < sizeof(Elf64_Nhdr))
+        return;
+    if (mapped)
+        memcpy(buf, (const void *)at, size);
+    else if (lp_safe_read(buf, at, size))
         return;
     for (size_t o = 0; o + sizeof(Elf64_Nhdr) <= size;) {
         Elf64_Nhdr nh;
@@ -173,7 +180,7 @@ void lp_modules_read_headers(struct lp_mod *m)
     m->lo = m->bias + (uintptr_t)lo;
     m->hi = m->bias + (uintptr_t)hi;
     for (unsigned i = 0; i < n_notes && !m->build_id_len; i++)
-        read_build_id(m, m->bias + (uintptr_t)note_at[i], (size_t)note_size[i]);
+        read_build_id(m, m->bias + (uintptr_t)note_at[i], (size_t)note_size[i], 0);
     m->state = 1;
 }
 
@@ -222,14 +229,6 @@ static int same_module(const struct lp_mod *a, const struct lp_mod *b)
            !memcmp(a->build_id, b->build_id, a->build_id_len) && !strcmp(a->path, b->path);
 }
 
-static int still_mapped(const struct lp_modlist *after, const struct lp_mod *m)
-{
-    for (size_t i = 0; i < after->n; i++)
-        if (after->mods[i].map_start == m->map_start && !strcmp(after->mods[i].path, m->path))
-            return 1;
-    return 0;
-}
-
 static int known_unloaded(const struct lp_mod *m)
 {
     for (struct unloaded *u = atomic_load_explicit(&unloaded_head, memory_order_acquire); u; u = u->next)
@@ -238,38 +237,119 @@ static int known_unloaded(const struct lp_mod *m)
     return 0;
 }
 
+/* The loader's list of loaded objects, through dl_iterate_phdr: called on the program's own thread, just before
+ * and after its dlclose takes the same lock, never from a signal handler. Their program headers and notes are
+ * mapped while the loader lists them: read in place. */
+static int count_subs(struct dl_phdr_info *info, size_t size, void *arg)
+{
+    if (size >= offsetof(struct dl_phdr_info, dlpi_subs) + sizeof info->dlpi_subs)
+        *(unsigned long long *)arg = info->dlpi_subs;
+    return 1; /* the counter is the same in every entry: one is enough */
+}
+
+static int note_object(struct dl_phdr_info *info, size_t size, void *arg)
+{
+    struct lp_unload *u = arg;
+    (void)size;
+    if (!info->dlpi_name || !strchr(info->dlpi_name, '/'))
+        return 0; /* the executable (never unloaded), the vDSO */
+    if (u->n == u->cap) {
+        size_t cap = u->cap ? 2 * u->cap : 64;
+        struct lp_mod *m = lp_arena_alloc(&u->arena, cap * sizeof *m);
+        if (!m)
+            return 1;
+        if (u->n)
+            memcpy(m, u->mods, u->n * sizeof *m);
+        u->mods = m;
+        u->cap = cap;
+    }
+    struct lp_mod *m = &u->mods[u->n];
+    memset(m, 0, sizeof *m);
+    uint64_t lo = UINT64_MAX, hi = 0;
+    for (unsigned i = 0; i < info->dlpi_phnum; i++) {
+        const Elf64_Phdr *ph = &info->dlpi_phdr[i];
+        if (ph->p_type == PT_LOAD) {
+            lo = ph->p_vaddr < lo ? ph->p_vaddr : lo;
+            hi = ph->p_vaddr + ph->p_memsz > hi ? ph->p_vaddr + ph->p_memsz : hi;
+        }
+    }
+    if (lo >= hi)
+        return 0;
+    m->bias = (uintptr_t)info->dlpi_addr;
+    m->lo = m->map_start = m->bias + (uintptr_t)lo;
+    m->hi = m->bias + (uintptr_t)hi;
+    for (unsigned i = 0; i < info->dlpi_phnum && !m->build_id_len; i++) {
+        const Elf64_Phdr *ph = &info->dlpi_phdr[i];
+        if (ph->p_type == PT_NOTE)
+            read_build_id(m, m->bias + (uintptr_t)ph->p_vaddr, (size_t)ph->p_filesz, 1);
+    }
+    /* its name as the loader has it (a relative one is completed from the current directory when it is kept) */
+    m->path = lp_arena_strdup(&u->arena, info->dlpi_name, strlen(info->dlpi_name));
+    m->state = m->path ? 1 : -1;
+    u->n++;
+    return 0;
+}
+
 void lp_modules_unload_begin(struct lp_unload *u)
 {
     memset(u, 0, sizeof *u);
+    u->arena.chunk_size = 16u << 10;
     if (atomic_load_explicit(&n_unloaded, memory_order_relaxed) >= LP_UNLOADED_MAX)
         return;
-    if (lp_modules_scan(&u->before, &u->arena))
-        return;
-    for (size_t i = 0; i < u->before.n; i++)
-        lp_modules_read_headers(&u->before.mods[i]); /* while they are still there */
-    u->ok = 1;
+    dl_iterate_phdr(note_object, u);
+    dl_iterate_phdr(count_subs, &u->subs);
+    u->ok = u->n > 0;
+}
+
+static int still_loaded(const struct lp_unload *after, const struct lp_mod *m)
+{
+    for (size_t i = 0; i < after->n; i++)
+        if (after->mods[i].lo == m->lo && !strcmp(after->mods[i].path, m->path))
+            return 1;
+    return 0;
 }
 
 void lp_modules_unload_end(struct lp_unload *u)
 {
-    struct lp_modlist after;
-    if (!u->ok || lp_modules_scan(&after, &u->arena)) {
+    unsigned long long subs = 0;
+    struct lp_unload after;
+    memset(&after, 0, sizeof after);
+    if (u->ok)
+        dl_iterate_phdr(count_subs, &subs);
+    if (!u->ok || subs == u->subs) { /* nothing was unloaded (another handle keeps the library, say) */
         lp_arena_release(&u->arena);
         return;
     }
-    /* one mapping for the nodes of this call: sized first */
-    size_t bytes = 0, gone = 0;
-    for (size_t i = 0; i < u->before.n; i++) {
-        struct lp_mod *m = &u->before.mods[i];
-        m->unloaded = m->state == 1 && !still_mapped(&after, m) && !known_unloaded(m);
-        if (m->unloaded) {
-            bytes += ((sizeof(struct unloaded) + strlen(m->path) + 1) + 15) & ~(size_t)15;
-            gone++;
+    after.arena.chunk_size = 16u << 10;
+    dl_iterate_phdr(note_object, &after);
+    /* the modules gone, with a full path (a relative name is completed from the current directory), and not
+     * already kept (the same library unloaded again at the same place); one mapping for their nodes */
+    char cwd[4096];
+    size_t cwdn = 0, bytes = 0;
+    for (size_t i = 0; i < u->n; i++) {
+        struct lp_mod *m = &u->mods[i];
+        m->unloaded = m->state == 1 && !still_loaded(&after, m);
+        if (!m->unloaded)
+            continue;
+        if (m->path[0] != '/' && !cwdn && getcwd(cwd, sizeof cwd))
+            cwdn = strlen(cwd);
+        if (m->path[0] != '/' && cwdn) {
+            size_t pl = strlen(m->path);
+            char *full = lp_arena_alloc(&u->arena, cwdn + 1 + pl + 1);
+            if (full) {
+                memcpy(full, cwd, cwdn);
+                full[cwdn] = '/';
+                memcpy(full + cwdn + 1, m->path, pl + 1);
+                m->path = full;
+            }
         }
+        m->unloaded = !known_unloaded(m);
+        if (m->unloaded)
+            bytes += ((sizeof(struct unloaded) + strlen(m->path) + 1) + 15) & ~(size_t)15;
     }
-    char *mem = gone ? mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0) : MAP_FAILED;
-    for (size_t i = 0; mem != MAP_FAILED && i < u->before.n; i++) {
-        struct lp_mod *m = &u->before.mods[i];
+    char *mem = bytes ? mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0) : MAP_FAILED;
+    for (size_t i = 0; mem != MAP_FAILED && i < u->n; i++) {
+        struct lp_mod *m = &u->mods[i];
         if (!m->unloaded)
             continue;
         if (atomic_fetch_add_explicit(&n_unloaded, 1, memory_order_relaxed) >= LP_UNLOADED_MAX)
@@ -286,5 +366,6 @@ void lp_modules_unload_end(struct lp_unload *u)
                                                       memory_order_relaxed))
             ;
     }
+    lp_arena_release(&after.arena);
     lp_arena_release(&u->arena);
 }

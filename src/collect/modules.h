@@ -1,9 +1,10 @@
 /* modules.h — the ELF modules (the executable and its shared libraries) of this process, as the profile's `o`
- * records describe them: path, GNU build-id, load range and bias. Read from /proc/self/maps and from each module's
- * own headers in memory (safe reads), never from its file and never through the loader (dl_iterate_phdr takes a
- * lock the interrupted thread may hold). Also keeps the modules that dlclose unloaded, so that a profile written
- * later still says where their frames and locks were: the CLI names them from the files (docs/DESIGN.md, "Names
- * of locks and frames"). Async-signal-safe: system calls and arena memory only. */
+ * records describe them: path, GNU build-id, load range and bias. At dump time read from /proc/self/maps and from
+ * each module's own headers in memory (safe reads), never from its file and never through the loader
+ * (dl_iterate_phdr takes a lock the interrupted thread may hold): async-signal-safe, system calls and arena memory
+ * only. Also keeps the modules that dlclose unloaded (noted around the program's dlclose, through the loader), so
+ * that a profile written later still says where their frames and locks were: the CLI names them from the files
+ * (docs/DESIGN.md, "Names of locks and frames"). */
 #ifndef LP_MODULES_H
 #define LP_MODULES_H
 
@@ -42,14 +43,18 @@ void lp_modules_read_headers(struct lp_mod *m);
  * none. A module unloaded and another loaded at the same place since: the one mapped now. */
 const struct lp_mod *lp_modules_find(struct lp_modlist *ml, uintptr_t addr);
 
-/* dlclose: lp_modules_unload_begin notes the modules mapped before it (their headers read while they are still
- * there), lp_modules_unload_end, after it, keeps those that are gone. Memory for the note is the caller's u;
- * at most LP_UNLOADED_MAX modules are kept for the process's lifetime (the same module unloaded again at the same
- * place counts once). */
+/* dlclose: lp_modules_unload_begin notes the shared objects loaded before it (from the dynamic linker's list: path,
+ * range, build-id read in place while they are mapped), lp_modules_unload_end, after it, keeps those that are gone
+ * (nothing to do when the loader unloaded nothing). Both run on the program's thread around its dlclose, never in
+ * a signal handler; memory for the note is the caller's u (released by lp_modules_unload_end). At most
+ * LP_UNLOADED_MAX modules are kept for the process's lifetime (the same module unloaded again at the same place
+ * counts once). */
 #define LP_UNLOADED_MAX 4096
 struct lp_unload {
     struct lp_arena arena;
-    struct lp_modlist before;
+    struct lp_mod *mods;
+    size_t n, cap;
+    unsigned long long subs; /* the loader's count of objects unloaded so far */
     int ok;
 };
 void lp_modules_unload_begin(struct lp_unload *u);

@@ -308,6 +308,20 @@ class Unloaded(SymbolsTest):
         self.assertEqual(leaf["module"], os.path.realpath(lib))
 
 
+    def test_library_opened_by_a_relative_path(self):
+        shutil.copy(os.path.join(TESTS, "libplugin.so"), os.path.join(self.tmp, "libplugin.so"))
+        out = os.path.join(self.tmp, "rel.%p.prof")
+        p = lockprof("run", "-o", out, "--no-summary", "--", os.path.join(TESTS, "unload"), "./libplugin.so",
+                     cwd=self.tmp)
+        self.assertEqual((p.returncode, p.stdout.strip()), (0, "unloaded"), p.stderr)
+        prof = [os.path.join(self.tmp, f) for f in os.listdir(self.tmp) if f.startswith("rel.")]
+        self.assertEqual(len(prof), 1)
+        rep, err = self.report(prof[0])
+        self.assertEqual(err, "")
+        self.assertEqual(lock_names(rep), ["plugin_lock"])
+        self.assertEqual(rep["locks"][0]["stacks"][0]["frames"][0]["function"], "plugin_worker")
+
+
 class Version1(SymbolsTest):
     def test_names_in_the_profile_are_kept(self):
         """A version 1 profile (names given by the collector of its time) is read as it is, even when its module
