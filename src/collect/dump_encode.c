@@ -1,8 +1,8 @@
 /* dump_encode.c — the content of one profile (docs/FORMAT.md), read from every thread's tables while the threads
  * go on recording: ids for strings, frames, stacks and locks, the modules native frames and global locks lie in
- * (modules.c: path, build-id and offset; the CLI names them), the metadata, the thread table, aggregates, deferred events and the timeline. Owns nothing beyond one dump: its
- * scratch memory comes from a private arena released at the end. Async-signal-safe (runs in the dump signal's
- * handler): no malloc, no stdio, no locks. */
+ * (modules.c: path, build-id and offset; the CLI names them), the metadata, the thread table, aggregates, deferred
+ * events and the timeline. Owns nothing beyond one dump: its scratch memory comes from a private arena released at
+ * the end. Async-signal-safe (runs in the dump signal's handler): no malloc, no stdio, no locks. */
 #define _GNU_SOURCE 1
 #include "dump_encode.h"
 
@@ -15,11 +15,11 @@
 #include "glibc_mutex.h"
 #include "labels.h"
 #include "lp.h"
+#include "modules.h"
 #include "py/py.h"
 #include "record.h"
 #include "safe.h"
 #include "stack.h"
-#include "modules.h"
 #include "thread.h"
 
 /* ---- ids for the records of one dump ------------------------------------------------------------------ */

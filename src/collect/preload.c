@@ -200,9 +200,9 @@ EXPORT int execvpe(const char *p, char *const a[], char *const e[])
 
 /* ---- libraries ------------------------------------------------------------------------------------------ */
 /* A library unloaded before the profile is written keeps its frames' and locks' names: the modules this call
- * unloads (it may unload dependencies too, or nothing: another handle keeps it) are noted before they go. Our own
- * dlclose (the disassembler's, at start-up) is not followed. The library's destructors run unguarded, as the program's
- * code. */
+ * unloads (it may unload dependencies too, or nothing: another handle keeps it) are noted before they go
+ * (modules.c). lockprof's own dlclose (the disassembler's, at start-up) calls the real one. The library's
+ * destructors run unguarded, as the program's code. */
 EXPORT int dlclose(void *handle)
 {
     struct lp_unload u;

@@ -48,7 +48,7 @@ static int zy_load(void)
     *(void **)&zy.init = dlsym(lib, "ZydisDecoderInit");
     *(void **)&zy.decode = dlsym(lib, "ZydisDecoderDecodeFull");
     if (!zy.init || !zy.decode) {
-        lp_real_dlclose(lib); /* (the real one: nothing of it was recorded) */
+        lp_real_dlclose(lib); /* (lockprof's own: not through the dlclose it interposes) */
         memset(&zy, 0, sizeof zy);
         return -1;
     }
