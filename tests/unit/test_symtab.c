@@ -80,6 +80,17 @@ static void check_own_module(void)
     int on_stack;
     CHECK(lp_modules_find(&ml, (uintptr_t)&on_stack) == NULL);
 
+    /* the same module from the loader (start-up: no /proc/self/maps) */
+    struct lp_mod viald;
+    char vpath[4096];
+    CHECK(lp_symtab_module_of((void *)local_probe, &viald, vpath, sizeof vpath) == 0 && !strcmp(vpath, m->path) &&
+          viald.bias == m->bias && viald.lo == m->lo && viald.hi == m->hi && viald.build_id_len == m->build_id_len &&
+          !memcmp(viald.build_id, m->build_id, m->build_id_len));
+    const struct lp_mod *lc = lp_modules_find(&ml, (uintptr_t)gnu_get_libc_version);
+    CHECK(lc && lp_symtab_module_of((void *)gnu_get_libc_version, &viald, vpath, sizeof vpath) == 0 &&
+          !strcmp(vpath, lc->path) && viald.bias == lc->bias && viald.hi == lc->hi);
+    CHECK(lp_symtab_module_of(&on_stack, &viald, vpath, sizeof vpath) == -1);
+
     /* start-up lookups */
     struct lp_symq q[] = {{.name = "local_probe"}, {.name = "no_such_symbol_anywhere"}};
     CHECK(lp_symtab_find(m, q, 2) == 1);
