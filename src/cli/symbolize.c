@@ -10,8 +10,6 @@
 #include <elfutils/debuginfod.h>
 #include <elfutils/libdw.h>
 #include <elfutils/libdwfl.h>
-#include <errno.h>
-#include <fcntl.h>
 #include <libiberty/demangle.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -215,7 +213,7 @@ static void hex(const unsigned char *b, int n, char *out)
 }
 
 /* A session for the file at `file` (fd -1: opened by name), its module at link-time addresses, when the file's
- * build-id is `want` (or want is NULL). *found: the file's build-id ("" for none); *why: errno text otherwise. */
+ * build-id is `want` (or want is NULL). *found: the file's build-id ("" for none); *why: what failed otherwise. */
 static int try_file(struct smod *m, const char *file, int fd, const char *want, char *found, const char **why)
 {
     found[0] = 0;

@@ -1,8 +1,8 @@
 /* symbolize.h — names for the native frames and global locks of a profile, found at read time in the modules'
  * files (format version 2 records where each lies: module path, build-id, offset; docs/FORMAT.md), with
  * elfutils (libdwfl, libdw): function names with their inline chains (an inlined function is a frame of its own,
- * at its call site's file and line in the next one), file and line, C++ names demangled (libstdc++'s
- * __cxa_demangle), and global or static variables by their DWARF name with array index and struct member
+ * at its call site's file and line in the next one), file and line, C++ names demangled (libiberty's
+ * cplus_demangle, GNU binutils' and GCC's), and global or static variables by their DWARF name with array index and struct member
  * (`lru_locks[18]`, `stats_state.mutex`), else by their ELF symbol (`table+0x40`).
  *
  * Debug information comes from the file itself, its .gnu_debuglink or build-id debug file (under /usr/lib/debug),
