@@ -2,7 +2,7 @@
 """lockprof's benchmark suite: overhead and accuracy, measured, printed as a table (README "Performance").
 
 Usage: scripts/bench.sh [--reps N] [--only NAME,...]   (builds first; or run this file directly with LOCKPROF_BUILD)
-(--only takes row names, or their first word: "start-up" selects the three start-up rows, "accuracy" both
+(--only takes row names, or their first word: "start-up" selects the start-up rows, "accuracy" both
 accuracy rows, "big" the 100k-stack rows, "label" the rows of lockprof.label's cost, "real" the real programs:
 pigz, zstd, sqlite, python-logq; those need root and bpftrace, see bench/real.py.)
 
@@ -32,6 +32,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 SRC = os.path.dirname(HERE)
 BUILD = os.environ.get("LOCKPROF_BUILD", os.path.join(SRC, "build"))
 LOCKPROF = os.path.join(BUILD, "lockprof")
+LIB = os.path.join(BUILD, "liblockprof.so")
 CACHE = os.environ.get("LOCKPROF_CACHE", os.path.expanduser("~/.cache/lockprof"))
 PY_FT = os.path.join(CACHE, "py313-ft", "bin", "python3.13")
 PY_311 = "/usr/bin/python3.11"
@@ -56,9 +57,11 @@ def sh(cmd, env=None, **kw):
 class Bench:
     """Alternates `cmd` without and with `lockprof run`; metric() extracts the figure from a run."""
 
-    def __init__(self, name, cmd, unit, target, metric="wall", note="", preload=None, reps_factor=1):
+    def __init__(self, name, cmd, unit, target, metric="wall", note="", preload=None, reps_factor=1,
+                 preload_output=False):
         self.name, self.cmd, self.unit, self.target, self.metric, self.note = name, cmd, unit, target, metric, note
-        self.preload = preload  # instead of lockprof: this library in LD_PRELOAD (the pass-through floor)
+        self.preload = preload  # instead of lockprof run: this library in LD_PRELOAD (the pass-through floor)
+        self.preload_output = preload_output  # the preloaded library is the collector: its profiles go to tmp
         self.reps_factor = reps_factor  # short commands: more pairs for the same --reps
         self.variants = []  # (label, environment): more profiled runs in the same alternation (--variant)
         self.profiles = []
@@ -68,6 +71,8 @@ class Bench:
         cmd, env = self.cmd, None
         if profiled and self.preload:
             env = {"LD_PRELOAD": self.preload}
+            if self.preload_output:
+                env["LOCKPROF_OUTPUT"] = os.path.join(tmp, f"{self.tag}.{len(self.profiles)}.%p.prof")
         elif profiled:
             out = os.path.join(tmp, f"{self.tag}.{len(self.profiles)}.%p.prof")
             cmd = [LOCKPROF, "run", "-q", "--no-summary", "-o", out, "--"] + cmd
@@ -297,12 +302,22 @@ def main():
                   note="3.14t, 2 threads, shared list (bench/ft_list.py)"),
         ]
     # The fixed cost of a profiled process (no contention): loading the collector, locating and patching CPython,
-    # and the profile written at exit, as `lockprof run` adds them to a process that starts and exits.
+    # and the profile written at exit, as `lockprof run` adds them to a process that starts and exits; and, in the
+    # ", preloaded" rows, the same process with the collector in LD_PRELOAD and no `lockprof run` in front: what
+    # each process of a profiled program pays (issue 18's targets: +2 ms with full Python awareness, +0.5 ms for a
+    # process that never waits).
     startup = [("start-up 3.13t", PY_FT), ("start-up 3.14t", PY_314T), ("start-up 3.11", PY_311)]
-    benches += [Bench(name, [py, "-c", "pass"], "ms", None, metric="wall_ms", reps_factor=4,
-                      note=f"`{os.path.basename(py)} -c pass`") for name, py in startup if py and os.access(py, os.X_OK)]
-    benches.append(Bench("start-up /bin/true", ["/bin/true"], "ms", None, metric="wall_ms", reps_factor=4,
-                         note="a process without Python"))
+    for name, py in startup:
+        if py and os.access(py, os.X_OK):
+            benches += [Bench(name, [py, "-c", "pass"], "ms", None, metric="wall_ms", reps_factor=4,
+                              note=f"`{os.path.basename(py)} -c pass`"),
+                        Bench(name + ", preloaded", [py, "-c", "pass"], "ms", None, metric="wall_ms", reps_factor=4,
+                              preload=LIB, preload_output=True,
+                              note=f"`{os.path.basename(py)} -c pass`, LD_PRELOAD; target +2 ms")]
+    benches += [Bench("start-up /bin/true", ["/bin/true"], "ms", None, metric="wall_ms", reps_factor=4,
+                      note="a process without Python"),
+                Bench("start-up /bin/true, preloaded", ["/bin/true"], "ms", None, metric="wall_ms", reps_factor=4,
+                      preload=LIB, preload_output=True, note="LD_PRELOAD; target +0.5 ms")]
     # lockprof.label (python/lockprof): ns per enter/exit pair (bench/label_cost.py), without the collector (no C
     # call at all) and with it (two calls of lockprof_set_labels through ctypes)
     for py_label, py in (("3.13t", PY_FT), ("3.11", PY_311)):

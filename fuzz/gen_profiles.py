@@ -4,7 +4,8 @@ model merging, grouping, the renderers and exporters, `diff` and `check`. fuzz_r
 everything it produces is rejected by the reader; these files all parse (docs/FORMAT.md) but carry extreme
 numbers (0, 2^32, 2^64-1, sample_every beyond 32 bits), escapes, invalid UTF-8, markup, empty and deep stacks,
 missing optional fields, unknown metadata, every kind and flag; half of them are format version 2, with label sets
-(hostile values, keys of every allowed kind) on some aggregates. tests/integration/test_sanitizers.py runs
+(hostile values, keys of every allowed kind) on some aggregates, and modules (`o`, hostile paths, an existing file
+with the wrong build-id) that frames and lock locations (`v`) lie in. tests/integration/test_sanitizers.py runs
 every subcommand of the ASan+UBSan build of lockprof on them.
 
     fuzz/gen_profiles.py SEED COUNT DIR      writes DIR/gen-SEED-N.prof
@@ -51,11 +52,25 @@ def profile(seed):
     recs += [f"m {k} {v}" for k, v in meta if r.random() < 0.8]
     ns = r.randrange(30)
     recs += [f"s {i} {text(r)}" for i in range(ns)]
+    if version == 2:
+        recs.append(f"s {ns} /bin/true")  # a module path that exists (build-ids below never match it)
+        ns += 1
 
     def sref():
         return "-" if not ns or r.random() < 0.2 else str(r.randrange(ns))
+    nm = 0
+    if version == 2:  # modules: each path string used by one at most; frames whose module is one are named by it
+        for sid in r.sample(range(ns), min(ns, r.randrange(5))):
+            bid = "-" if r.random() < 0.3 else "".join(r.choice("0123456789abcdef")
+                                                       for _ in range(2 * r.choice([1, 16, 20, 64])))
+            start = num(r)
+            end = min(start + r.randrange(2**24), 2**64 - 1)
+            recs.append(f"o {nm} {sid} {bid} {start:x} {end:x} {num(r):x} {r.choice([0, 0, 1])}")
+            nm += 1
     nf = r.randrange(30)
-    recs += [f"f {i} {r.choice('np')} {sref()} {sref()} {num(r)} {sref()} {num(r):x}" for i in range(nf)]
+    kinds = [r.choice("np") for _ in range(nf)]
+    recs += [f"f {i} {kinds[i]} {sref()} {sref()} {num(r)} {sref()} {num(r):x}" for i in range(nf)]
+    native = [i for i in range(nf) if kinds[i] == "n"]
     nk = r.randrange(15)
     for i in range(nk):
         depth = r.randrange(70 if r.random() < 0.1 else 6) if nf else 0
@@ -64,7 +79,13 @@ def profile(seed):
     def kref():
         return "-" if not nk or r.random() < 0.2 else str(r.randrange(nk))
     nl = r.randrange(10) if ns else 0
-    recs += [f"l {i} {r.choice(KINDS)} {num(r):x} {r.randrange(ns)} {sref()}" for i in range(nl)]
+    for i in range(nl):
+        recs.append(f"l {i} {r.choice(KINDS)} {num(r):x} {r.randrange(ns)} {sref()}")
+        if version == 2 and (nm or native) and r.random() < 0.4:  # where it lies, what took it
+            mod = str(r.randrange(nm)) if nm and r.random() < 0.7 else "-"
+            site = str(r.choice(native)) if native and (mod == "-" or r.random() < 0.3) else "-"
+            if mod != "-" or site != "-":
+                recs.append(f"v {i} {mod} {num(r) if mod != '-' else 0:x} {site}")
     recs += [f"t {num(r)} {sref()}" for _ in range(r.randrange(6))]
     ng = 0
     if version == 2 and ns:

@@ -20,7 +20,7 @@ for a in "$@"; do
   esac
 done
 
-pkgs=(build-essential meson ninja-build pkg-config libunwind-dev uthash-dev libcapstone-dev zlib1g-dev python3 patch)
+pkgs=(build-essential meson ninja-build pkg-config libunwind-dev uthash-dev libzydis-dev zlib1g-dev libdw-dev libelf-dev libdebuginfod-dev libiberty-dev python3 patch)
 if [ "$want_test" = 1 ]; then
   pkgs+=(python3-jsonschema golang-go chromium clang libclang-rt-14-dev linux-perf valgrind cmark-gfm libpython3.11-testsuite)
   # tests/integration/test_pypkg.py, scripts/make-venv.sh (pure-Python packages, also used by the other interpreters)

@@ -369,6 +369,8 @@ static void json_frames(struct strbuf *o, const struct model *m, int32_t stack)
             sb_json_str(o, *f->module ? f->module : NULL);
             if (f->kind == 'n')
                 sb_printf(o, ",\"offset\":%llu", (unsigned long long)f->offset);
+            if (f->inlined)
+                sb_puts(o, ",\"inlined\":true");
             sb_printf(o, ",\"kind\":\"%s\"}", f->kind == 'p' ? "python" : "native");
         }
     }
@@ -586,7 +588,7 @@ static void md_label(struct strbuf *o, const struct grp *g, enum group_by by, in
         struct strbuf t = {0};
         sb_text(&t, g->label, strlen(g->label), TEXT_SPACE);
         sb_puts(o, "<code>");
-        sb_xml(o, t.s);
+        sb_xml(o, t.s ? t.s : ""); /* (an empty name leaves t unallocated) */
         sb_puts(o, "</code>");
         sb_free(&t);
     } else {

@@ -12,10 +12,11 @@
  * program's own labels (lockprof.label): each under its key, or under "label:KEY" when KEY is one of lockprof's
  * names above (so `pprof -tagfocus=request=/api` and `-tagroot=test` work as with Go's labels).
  *
- * Functions are (name, file): Python frames carry their file and each location its line; native frames use
- * the module path as the file, and each module is a Mapping whose addresses are the ELF-file addresses of
- * the profile (memory_start 0, file_offset 0), so a location's address is what `addr2line -e MODULE` takes.
- * Mappings say has_functions: lockprof symbolized already and pprof must not try again. */
+ * Functions are (name, file): Python frames carry their file and each location its line; native frames their
+ * source file and line when the CLI found line information (symbolize.c), else the module path as the file, and
+ * each module is a Mapping whose addresses are the ELF-file addresses of the profile (memory_start 0,
+ * file_offset 0), so a location's address is what `addr2line -e MODULE` takes. Mappings say has_functions:
+ * lockprof symbolized already and pprof must not try again. */
 #include <stdlib.h>
 #include <string.h>
 #include <zlib.h>

@@ -7,6 +7,7 @@
 #include <uthash.h>
 
 #include "reader.h"
+#include "symbolize.h"
 #include "util.h"
 
 struct ikey {
@@ -21,6 +22,9 @@ struct priv {
     int n_profiles;
     struct ikey *frames, *stacks, *locks, *labelsets;
     size_t cap_frames, cap_stacks, cap_locks, cap_rows, cap_threads, cap_events, cap_labelsets, cap_waiting;
+    struct symbolizer *sym; /* owns the names of symbolised frames */
+    char **owned;           /* lock names made here */
+    size_t n_owned, cap_owned;
 };
 
 /* Returns the id for key, assigning `next` (and setting *fresh) when new. */
@@ -69,6 +73,48 @@ static int interp_module(const char *module, const char *python_module)
     return !strncmp(b, "libc.so", 7) || !strncmp(b, "libc-", 5) || !strncmp(b, "ld-linux", 8) ||
            !strncmp(b, "libpthread", 10) || !strncmp(b, "liblockprof", 11) || !strncmp(b, "libunwind", 9) ||
            !strncmp(b, "libpython", 9);
+}
+
+/* Bytes of a lock of this kind, for naming the part of a variable it is (symbolize.h's sym_data). */
+static uint64_t lock_size(unsigned kind)
+{
+    switch (kind) {
+    case LP_KIND_PTHREAD_MUTEX: return 40; /* glibc x86-64: pthread_mutex_t */
+    case LP_KIND_PTHREAD_RWLOCK: return 56;
+    case LP_KIND_PTHREAD_COND: return 48;
+    case LP_KIND_SEMAPHORE: return 32;
+    default: return 1; /* CPython's PyMutex and parking-lot words */
+    }
+}
+
+/* The name of a lock with a `v` record: its variable in the module (else "<kind>@<module>+0x<offset>", which is
+ * stable across processes), then " taken in FUNCTION" for a lock named by the code that took it. */
+static const char *lock_name(struct priv *pv, const struct lp_profile *p, const struct lpr_lock *l)
+{
+    struct strbuf b = {0};
+    if (l->module >= 0) {
+        const struct lpr_module *mo = &p->modules[l->module];
+        const char *v = sym_data(pv->sym, mo->path, mo->build_id, l->module_offset, lock_size(l->kind));
+        if (v)
+            sb_puts(&b, v);
+        else
+            sb_printf(&b, "%s@%s+0x%llx", l->type ? l->type : lp_kind_name(l->kind), base_name(mo->path),
+                      (unsigned long long)l->module_offset);
+    } else {
+        sb_puts(&b, l->name);
+    }
+    const struct lpr_frame *f = l->site >= 0 ? &p->frames[l->site] : NULL;
+    const char *fn = f ? f->func : NULL;
+    if (f && f->mod >= 0) {
+        size_t n;
+        const struct sym_frame *sf =
+            sym_frames(pv->sym, p->modules[f->mod].path, p->modules[f->mod].build_id, f->offset, &n);
+        fn = n ? sf[n - 1].func : NULL; /* the function the call is in, not a helper inlined into it */
+    }
+    if (fn)
+        sb_printf(&b, " taken in %s", fn);
+    GROWV(pv->owned, pv->cap_owned, pv->n_owned + 1);
+    return pv->owned[pv->n_owned++] = b.s ? b.s : xstrdup("");
 }
 
 static uint64_t meta_u64(const struct lp_profile *p, const char *key)
@@ -120,36 +166,55 @@ static int add_profile(struct model *m, struct priv *pv, const struct lp_profile
             pr->warnings[pr->n_warnings++] = p->meta[i].value;
     const char *pymod = lp_profile_meta(p, "python_module");
 
-    /* frames */
-    uint32_t *fmap = xcalloc(p->n_frames + 1, sizeof *fmap);
+    /* frames: a profile frame is one model frame, or one per function of its inline chain (fmap[i] .. +fcount[i]
+     * in fids) */
+    uint32_t *fmap = xcalloc(p->n_frames + 1, sizeof *fmap), *fcount = xcalloc(p->n_frames + 1, sizeof *fcount);
+    uint32_t *fids = NULL;
+    size_t n_fids = 0, cap_fids = 0;
     struct strbuf key = {0};
     for (size_t i = 0; i < p->n_frames; i++) {
         const struct lpr_frame *f = &p->frames[i];
-        sb_reset(&key);
-        sb_printf(&key, "%c\x1f%s\x1f%s\x1f%llu\x1f%s\x1f%llx", f->kind, nz(f->func), nz(f->file),
-                  (unsigned long long)f->line, nz(f->module), (unsigned long long)f->offset);
-        int fresh;
-        uint32_t id = intern(&pv->frames, key.s, key.len, (uint32_t)m->n_frames, &fresh);
-        if (fresh) {
-            GROWV(m->frames, pv->cap_frames, m->n_frames + 1);
-            m->frames[m->n_frames++] = (struct m_frame){
-                f->kind, f->func ? f->func : "??", nz(f->file), nz(f->module), f->line, f->offset,
-                f->kind == 'n' && interp_module(f->module, pymod)};
+        const struct lpr_module *mo = f->mod >= 0 ? &p->modules[f->mod] : NULL;
+        size_t nsf = 0;
+        const struct sym_frame *sf = mo ? sym_frames(pv->sym, mo->path, mo->build_id, f->offset, &nsf) : NULL;
+        int interp = f->kind == 'n' && interp_module(f->module, pymod);
+        fmap[i] = (uint32_t)n_fids;
+        for (size_t k = 0; k < (nsf ? nsf : 1); k++) {
+            struct m_frame mf = {f->kind, f->func ? f->func : "??", nz(f->file), nz(f->module), f->line, f->offset,
+                                 interp, 0};
+            if (nsf)
+                mf.func = sf[k].func, mf.file = nz(sf[k].file), mf.line = sf[k].line, mf.inlined = sf[k].inlined;
+            sb_reset(&key);
+            sb_printf(&key, "%c\x1f%s\x1f%s\x1f%llu\x1f%s\x1f%llx\x1f%d", mf.kind, mf.func, mf.file,
+                      (unsigned long long)mf.line, mf.module, (unsigned long long)mf.offset, mf.inlined);
+            int fresh;
+            uint32_t id = intern(&pv->frames, key.s, key.len, (uint32_t)m->n_frames, &fresh);
+            if (fresh) {
+                GROWV(m->frames, pv->cap_frames, m->n_frames + 1);
+                m->frames[m->n_frames++] = mf;
+            }
+            GROWV(fids, cap_fids, n_fids + 1);
+            fids[n_fids++] = id;
         }
-        fmap[i] = id;
+        fcount[i] = (uint32_t)(nsf ? nsf : 1);
     }
     /* stacks */
     int32_t *smap = xcalloc(p->n_stacks + 1, sizeof *smap);
     for (size_t i = 0; i < p->n_stacks; i++) {
         const struct lpr_stack *s = &p->stacks[i];
-        uint32_t *ids = xmalloc((s->n + 1) * sizeof *ids);
+        uint32_t n = 0;
         for (uint32_t j = 0; j < s->n; j++)
-            ids[j] = fmap[s->frames[j]];
+            n += fcount[s->frames[j]];
+        uint32_t *ids = xmalloc((n + 1) * sizeof *ids);
+        n = 0;
+        for (uint32_t j = 0; j < s->n; j++)
+            for (uint32_t k = 0; k < fcount[s->frames[j]]; k++)
+                ids[n++] = fids[fmap[s->frames[j]] + k];
         int fresh;
-        uint32_t id = intern(&pv->stacks, ids, s->n * sizeof *ids, (uint32_t)m->n_stacks, &fresh);
+        uint32_t id = intern(&pv->stacks, ids, n * sizeof *ids, (uint32_t)m->n_stacks, &fresh);
         if (fresh) {
             GROWV(m->stacks, pv->cap_stacks, m->n_stacks + 1);
-            m->stacks[m->n_stacks++] = (struct m_stack){s->n, ids};
+            m->stacks[m->n_stacks++] = (struct m_stack){n, ids};
         } else {
             free(ids);
         }
@@ -159,15 +224,16 @@ static int add_profile(struct model *m, struct priv *pv, const struct lp_profile
     uint32_t *lmap = xcalloc(p->n_locks + 1, sizeof *lmap);
     for (size_t i = 0; i < p->n_locks; i++) {
         const struct lpr_lock *l = &p->locks[i];
+        const char *name = l->module >= 0 || l->site >= 0 ? lock_name(pv, p, l) : l->name;
         sb_reset(&key);
-        int anon = strstr(l->name, "@0x") != NULL;
-        sb_printf(&key, "%u\x1f%s\x1f%s\x1f%d\x1f%u", l->kind, l->name, l->type ? l->type : "\x01",
+        int anon = strstr(name, "@0x") != NULL;
+        sb_printf(&key, "%u\x1f%s\x1f%s\x1f%d\x1f%u", l->kind, name, l->type ? l->type : "\x01",
                   anon, anon ? proc : 0);
         int fresh;
         uint32_t id = intern(&pv->locks, key.s, key.len, (uint32_t)m->n_locks, &fresh);
         if (fresh) {
             GROWV(m->locks, pv->cap_locks, m->n_locks + 1);
-            m->locks[m->n_locks++] = (struct m_lock){l->kind, l->name, l->type, {0}};
+            m->locks[m->n_locks++] = (struct m_lock){l->kind, name, l->type, {0}};
         }
         lmap[i] = id;
     }
@@ -248,6 +314,8 @@ static int add_profile(struct model *m, struct priv *pv, const struct lp_profile
             if (m->waiting[j].tid == m->waiting[i].tid)
                 m->waiting[i].innermost = 0;
     free(fmap);
+    free(fcount);
+    free(fids);
     free(smap);
     free(lmap);
     free(gmap);
@@ -295,6 +363,7 @@ int model_load(struct model *m, char **paths, int n)
     memset(m, 0, sizeof *m);
     struct priv *pv = xcalloc(1, sizeof *pv);
     m->priv = pv;
+    pv->sym = sym_new();
     pv->profiles = xcalloc((size_t)n, sizeof *pv->profiles);
     m->procs = xcalloc((size_t)n, sizeof *m->procs);
     for (int i = 0; i < n; i++) {
@@ -337,6 +406,10 @@ void model_free(struct model *m)
         free_tab(&pv->stacks);
         free_tab(&pv->locks);
         free_tab(&pv->labelsets);
+        sym_free(pv->sym);
+        for (size_t i = 0; i < pv->n_owned; i++)
+            free(pv->owned[i]);
+        free(pv->owned);
         free(pv);
     }
     for (size_t i = 0; i < m->n_stacks; i++)
@@ -394,8 +467,11 @@ int64_t model_top_frame(const struct model *m, int32_t stack)
 char *model_frame_str(const struct model *m, uint32_t frame, char *buf, size_t cap)
 {
     const struct m_frame *f = &m->frames[frame];
-    if (f->kind == 'p')
-        snprintf(buf, cap, "%s (%s:%llu)", f->func, f->file, (unsigned long long)f->line);
+    if (f->kind == 'p' || (*f->file && f->line))
+        snprintf(buf, cap, "%s (%s:%llu%s)", f->func, f->file, (unsigned long long)f->line,
+                 f->inlined ? ", inlined" : "");
+    else if (*f->module && f->inlined)
+        snprintf(buf, cap, "%s (%s+0x%llx, inlined)", f->func, base_name(f->module), (unsigned long long)f->offset);
     else if (*f->module)
         snprintf(buf, cap, "%s (%s+0x%llx)", f->func, base_name(f->module), (unsigned long long)f->offset);
     else

@@ -17,6 +17,7 @@ struct m_frame {
     const char *func, *file, *module; /* never NULL: "" when absent (func "??") */
     uint64_t line, offset;
     int interp; /* native frame inside the Python interpreter, libc or the loader */
+    int inlined; /* native frame of a function inlined into the next frame (same module and offset) */
 };
 
 struct m_stack {
@@ -121,7 +122,9 @@ struct m_deadlock {
 /* Finds every such cycle (each once); the caller frees each `waiting` and the array. */
 size_t model_deadlocks(const struct model *m, struct m_deadlock **out);
 
-/* Loads and merges the profiles. On error prints "lockprof: PATH: problem" to stderr and returns -1. */
+/* Loads and merges the profiles. On error prints "lockprof: PATH: problem" to stderr and returns -1.
+ * Native frames and global locks of profiles that say which module they lie in (format version 2) are named from
+ * the modules' files (symbolize.h): a native frame becomes one frame per function of its inline chain. */
 int model_load(struct model *m, char **paths, int n);
 void model_free(struct model *m);
 
@@ -150,7 +153,8 @@ static inline int model_frame_shown(const struct model *m, const struct m_stack 
  * interpreter and libc, else the leaf. -1 for an empty/absent stack. */
 int64_t model_top_frame(const struct model *m, int32_t stack);
 
-/* Formats a frame as "func (file:line)" or "func (module+0xoff)". Returns buf. The text is raw (for matching and
+/* Formats a frame as "func (file:line)" (Python frames, and native ones with line information; an inlined native
+ * function: "func (file:line, inlined)"), or "func (module+0xoff)". Returns buf. The text is raw (for matching and
  * for the escapers of JSON and XML); text outputs use model_frame_text. */
 char *model_frame_str(const struct model *m, uint32_t frame, char *buf, size_t cap);
 /* The same, escaped for a text output (util.h sb_text), appended to o. */

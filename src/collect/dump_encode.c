@@ -1,8 +1,8 @@
 /* dump_encode.c — the content of one profile (docs/FORMAT.md), read from every thread's tables while the threads
- * go on recording: ids for strings, frames, stacks and locks, names of native frames and global locks (symtab.c),
- * the metadata, the thread table, aggregates, deferred events and the timeline. Owns nothing beyond one dump: its
- * scratch memory comes from a private arena released at the end. Async-signal-safe (runs in the dump signal's
- * handler): no malloc, no stdio, no locks. */
+ * go on recording: ids for strings, frames, stacks and locks, the modules native frames and global locks lie in
+ * (modules.c: path, build-id and offset; the CLI names them), the metadata, the thread table, aggregates, deferred
+ * events and the timeline. Owns nothing beyond one dump: its scratch memory comes from a private arena released at
+ * the end. Async-signal-safe (runs in the dump signal's handler): no malloc, no stdio, no locks. */
 #define _GNU_SOURCE 1
 #include "dump_encode.h"
 
@@ -15,11 +15,11 @@
 #include "glibc_mutex.h"
 #include "labels.h"
 #include "lp.h"
+#include "modules.h"
 #include "py/py.h"
 #include "record.h"
 #include "safe.h"
 #include "stack.h"
-#include "symtab.h"
 #include "thread.h"
 
 /* ---- ids for the records of one dump ------------------------------------------------------------------ */
@@ -27,12 +27,15 @@
 struct ctx {
     struct lpw *w;
     struct lp_arena arena;
-    struct lp_modmap mm;
-    int mm_ok;
+    struct lp_modlist ml;
+    int ml_ok;
     struct lp_map strs, frames, stacks, locks, labelsets; /* key → id+1 */
+    struct lp_map mods;                        /* struct lp_mod * → `o` id+1 */
+    struct lp_map mod_path;                    /* `o` id+1 → its path string's id+1 */
+    struct lp_map mod_strs;                    /* string id+1 → 1 when it is some module's path */
     struct lp_map stack_src;                   /* stack hash → struct lp_stack_ent * (all threads) */
     struct lp_map pycode;                      /* code identity → struct lp_pycode_ent * (all threads) */
-    uint64_t n_strs, n_frames, n_stacks, n_locks, n_labelsets;
+    uint64_t n_strs, n_frames, n_stacks, n_locks, n_labelsets, n_mods;
 };
 
 static int64_t get_id(struct lp_map *m, uint64_t key)
@@ -61,11 +64,38 @@ static int64_t str_id(struct ctx *c, const char *s, size_t n)
 
 static int64_t cstr_id(struct ctx *c, const char *s) { return s ? str_id(c, s, strlen(s)) : -1; }
 
-static struct lp_modmap *modmap(struct ctx *c)
+static struct lp_modlist *modlist(struct ctx *c)
 {
-    if (!c->mm_ok)
-        c->mm_ok = lp_modmap_build(&c->mm, &c->arena) == 0 ? 1 : -1;
-    return c->mm_ok == 1 ? &c->mm : NULL;
+    if (!c->ml_ok)
+        c->ml_ok = lp_modules_scan(&c->ml, &c->arena) == 0 ? 1 : -1;
+    return c->ml_ok == 1 ? &c->ml : NULL;
+}
+
+/* The module holding addr, its `o` record written the first time (with a path string of its own, as FORMAT.md
+ * asks: two modules may share a path), or NULL. *path_id: that string's id. */
+static const struct lp_mod *module_of(struct ctx *c, uintptr_t addr, int64_t *mod_id, int64_t *path_id)
+{
+    const struct lp_mod *m = lp_modules_find(modlist(c), addr);
+    if (!m)
+        return NULL;
+    int64_t id = get_id(&c->mods, (uint64_t)(uintptr_t)m);
+    if (id < 0) {
+        int64_t p = cstr_id(c, m->path);
+        if (lp_map_get(&c->mod_strs, (uint64_t)p + 1)) {
+            /* another module's path string: this one gets its own */
+            lpw_string(c->w, c->n_strs, m->path, strlen(m->path));
+            p = (int64_t)c->n_strs++;
+        }
+        id = (int64_t)c->n_mods++;
+        lpw_module(c->w, (uint64_t)id, (uint64_t)p, m->build_id, m->build_id_len, m->lo, m->hi, m->bias,
+                   m->unloaded ? LP_MODULE_UNLOADED : 0);
+        set_id(c, &c->mods, (uint64_t)(uintptr_t)m, (uint64_t)id);
+        set_id(c, &c->mod_path, (uint64_t)id + 1, (uint64_t)p);
+        set_id(c, &c->mod_strs, (uint64_t)p + 1, 0);
+    }
+    *mod_id = id;
+    *path_id = get_id(&c->mod_path, (uint64_t)id + 1);
+    return m;
 }
 
 static int64_t native_frame(struct ctx *c, uint64_t pc)
@@ -73,19 +103,12 @@ static int64_t native_frame(struct ctx *c, uint64_t pc)
     int64_t id = get_id(&c->frames, pc);
     if (id >= 0)
         return id;
-    int64_t fn = -1, mod = -1;
+    int64_t mod = -1, path = -1;
     uint64_t off = pc;
-    struct lp_modmap *mm = modmap(c);
-    struct lp_module *m = mm ? lp_modmap_find(mm, (uintptr_t)pc) : NULL;
-    if (m) {
-        /* pc is a return address: look up pc-1 so a call that ends its function resolves to the caller. */
-        const struct lp_sym *s = lp_module_lookup(mm, m, (uintptr_t)pc - 1, 0);
-        if (s)
-            fn = cstr_id(c, s->name);
-        mod = cstr_id(c, m->path);
+    const struct lp_mod *m = module_of(c, (uintptr_t)pc, &mod, &path);
+    if (m)
         off = pc - m->bias;
-    }
-    lpw_frame(c->w, c->n_frames, 'n', fn, -1, 0, mod, off);
+    lpw_frame(c->w, c->n_frames, 'n', -1, -1, 0, path, off);
     set_id(c, &c->frames, pc, c->n_frames);
     return (int64_t)c->n_frames++;
 }
@@ -140,42 +163,21 @@ static size_t append(char *buf, size_t n, size_t cap, const char *s)
     return n + lp_strlcpy(buf + n, s, n < cap ? cap - n : 0);
 }
 
-static void lock_name(struct ctx *c, const struct lp_lock_ent *l, char *buf, size_t cap)
+/* The name a lock record carries: its own (CPython's runtime locks, threading locks ...), else "<object type>@<object
+ * address>" for object locks and "<kind>@<address>" otherwise. A lock inside a module (a global or static
+ * variable) and a lock named by the code that took it (CPython's anonymous ones) also get a `v` record: the CLI
+ * names them from the module's symbols (lock_id). */
+static void lock_name(const struct lp_lock_ent *l, char *buf, size_t cap)
 {
-    size_t n = 0;
-    struct lp_modmap *mm = modmap(c);
     if (l->name) {
-        n = append(buf, n, cap, l->name);
-    } else {
-        struct lp_module *m = mm ? lp_modmap_find(mm, l->addr) : NULL;
-        const struct lp_sym *s = m ? lp_module_lookup(mm, m, l->addr, 1) : NULL;
-        char num[24] = "0x";
-        if (s) {
-            /* a global or static variable: "hot_lock", "table+0x40" */
-            n = append(buf, n, cap, s->name);
-            uint64_t off = l->addr - m->bias - s->addr;
-            if (off) {
-                *lp_fmt_hex(num + 2, off) = 0;
-                n = append(buf, n, cap, "+");
-                n = append(buf, n, cap, num);
-            }
-        } else {
-            /* anonymous: "<object type>@<object address>" for object locks, "<kind>@<address>" otherwise */
-            *lp_fmt_hex(num + 2, l->addr) = 0;
-            n = append(buf, n, cap, l->type ? l->type : lp_kind_name(l->kind));
-            n = append(buf, n, cap, "@");
-            n = append(buf, n, cap, num);
-        }
+        lp_strlcpy(buf, l->name, cap);
+        return;
     }
-    if (l->site && mm) {
-        /* anonymous CPython locks are also named by the C function that took them */
-        struct lp_module *m = lp_modmap_find(mm, l->site);
-        const struct lp_sym *s = m ? lp_module_lookup(mm, m, l->site - 1, 0) : NULL;
-        if (s) {
-            n = append(buf, n, cap, " taken in ");
-            append(buf, n, cap, s->name);
-        }
-    }
+    char num[24] = "0x";
+    *lp_fmt_hex(num + 2, l->addr) = 0;
+    size_t n = append(buf, 0, cap, l->type ? l->type : lp_kind_name(l->kind));
+    n = append(buf, n, cap, "@");
+    append(buf, n, cap, num);
 }
 
 /* The profile's id of a lock, writing its record the first time; `l` describes it when t's table has no entry
@@ -192,9 +194,15 @@ static int64_t lock_id(struct ctx *c, struct lp_thread *t, uint64_t key, const s
     if (!l)
         return -1;
     char name[512];
-    lock_name(c, l, name, sizeof name);
+    lock_name(l, name, sizeof name);
+    int64_t mod = -1, path = -1, site = -1;
+    const struct lp_mod *m = l->name ? NULL : module_of(c, l->addr, &mod, &path);
+    if (l->site)
+        site = native_frame(c, l->site);
     int64_t ns = cstr_id(c, name), ts = cstr_id(c, l->type);
     lpw_lock(c->w, c->n_locks, l->kind, l->addr, ns, ts);
+    if (m || site >= 0)
+        lpw_lock_where(c->w, c->n_locks, mod, m ? l->addr - m->bias : 0, site);
     set_id(c, &c->locks, key, c->n_locks);
     return (int64_t)c->n_locks++;
 }
@@ -573,7 +581,5 @@ void lp_encode_profile(struct lpw *w, const char *reason, const struct lp_encode
     c.arena.chunk_size = 1u << 20;
     c.w = w;
     write_profile(&c, reason, info);
-    if (c.mm_ok == 1)
-        lp_modmap_close(&c.mm);
     lp_arena_release(&c.arena);
 }

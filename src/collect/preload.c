@@ -4,6 +4,7 @@
  * virtualised disposition and this image's pid. */
 #define _GNU_SOURCE 1
 #include <dlfcn.h>
+#include <elf.h>
 #include <errno.h>
 #include <pthread.h>
 #include <semaphore.h>
@@ -17,9 +18,9 @@
 #include "config.h"
 #include "dump.h"
 #include "glibc_mutex.h"
-#include "symtab.h"
 #include "hooks_pthread.h"
 #include "lp.h"
+#include "modules.h"
 #include "py/py.h"
 #include "real.h"
 #include "record.h"
@@ -253,6 +254,32 @@ EXPORT int execl(const char *path, const char *arg, ...) { EXEC_LIST(EXEC_PATH, 
 EXPORT int execle(const char *path, const char *arg, ...) { EXEC_LIST(EXEC_ENV, path, arg); }
 EXPORT int execlp(const char *file, const char *arg, ...) { EXEC_LIST(EXEC_SEARCH, file, arg); }
 
+/* ---- libraries ------------------------------------------------------------------------------------------ */
+/* A library unloaded before the profile is written keeps its frames' and locks' names: the modules this call
+ * unloads (it may unload dependencies too, or nothing: another handle keeps it) are noted before they go
+ * (modules.c). lockprof's own dlclose (the disassembler's, at start-up) calls the real one. The library's
+ * destructors run unguarded, as the program's code. */
+EXPORT int dlclose(void *handle)
+{
+    struct lp_unload u;
+    int follow = atomic_load_explicit(&lp_state, memory_order_relaxed) == LP_STATE_ON && lp_guard_enter();
+    if (follow) {
+        int e = errno;
+        lp_modules_unload_begin(&u);
+        errno = e;
+        lp_guard_leave();
+    }
+    int rc = lp_real_dlclose(handle);
+    if (follow) {
+        int e = errno, guarded = lp_guard_enter(); /* (free again: it was before the call) */
+        lp_modules_unload_end(&u);
+        if (guarded)
+            lp_guard_leave();
+        errno = e;
+    }
+    return rc;
+}
+
 /* ---- start-up ----------------------------------------------------------------------------------------- */
 static void after_fork_child(void)
 {
@@ -274,21 +301,28 @@ EXPORT int sigaction(int sig, const struct sigaction *act, struct sigaction *old
 
 EXPORT sighandler_t signal(int sig, sighandler_t handler) { return lp_sig_signal(sig, handler); }
 
+/* This library's own ELF file as mapped, from its start (the linker defines the symbol at the ELF header; declared
+ * without a size, since the program headers that follow are read through it too). */
+extern const char __ehdr_start[] LP_HIDDEN;
+
 static void hide_self(void)
 {
-    /* Our own frames never appear in stacks: find our text range from our own ELF headers. */
-    Dl_info info;
-    if (!dladdr((void *)hide_self, &info) || !info.dli_fname)
-        return;
-    struct lp_arena a = {0};
-    struct lp_modmap mm;
-    if (lp_modmap_build(&mm, &a) == 0) {
-        struct lp_module *m = lp_modmap_find(&mm, (uintptr_t)hide_self);
-        if (m)
-            lp_stack_hide_range(m->text_lo, m->text_hi);
-        lp_modmap_close(&mm);
+    /* Our own frames never appear in stacks: our executable segments, from our own headers in memory. */
+    Elf64_Ehdr eh;
+    memcpy(&eh, __ehdr_start, sizeof eh);
+    uintptr_t base = (uintptr_t)__ehdr_start, lo = UINTPTR_MAX, hi = 0;
+    for (unsigned i = 0; i < eh.e_phnum; i++) {
+        Elf64_Phdr ph;
+        memcpy(&ph, __ehdr_start + eh.e_phoff + i * sizeof ph, sizeof ph);
+        if (ph.p_type == PT_LOAD && ph.p_offset == 0)
+            base = (uintptr_t)__ehdr_start - ph.p_vaddr; /* the segment that maps the header */
+        if (ph.p_type == PT_LOAD && (ph.p_flags & PF_X)) {
+            lo = ph.p_vaddr < lo ? ph.p_vaddr : lo;
+            hi = ph.p_vaddr + ph.p_memsz > hi ? ph.p_vaddr + ph.p_memsz : hi;
+        }
     }
-    lp_arena_release(&a);
+    if (lo < hi)
+        lp_stack_hide_range(base + lo, base + hi);
 }
 
 __attribute__((constructor)) static void lp_init(void)

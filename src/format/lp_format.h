@@ -19,6 +19,12 @@ static inline int lp_label_key_byte_ok(unsigned char c)
     return c > 0x20 && c != 0x7f && c != '=' && c != ',' && c != ':';
 }
 
+/* Module flags (the FLAGS field of an `o` record, version 2). */
+enum lp_module_flag {
+    LP_MODULE_UNLOADED = 1u << 0, /* dlclose unloaded it before the profile was written */
+};
+#define LP_MODULE_FLAGS_KNOWN 0x1u
+
 /* Log2 wait histogram: bucket 0 holds waits < 2 ns, bucket b (1..LP_HIST_BUCKETS-2) holds [2^b, 2^(b+1)) ns,
  * the last bucket everything from 2^(LP_HIST_BUCKETS-1) ns (~9 minutes) up. */
 #define LP_HIST_BUCKETS 40

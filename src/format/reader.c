@@ -21,7 +21,9 @@ struct parser {
     char *err;
     size_t errlen;
     size_t cap_meta, cap_strings, cap_frames, cap_stacks, cap_locks, cap_threads, cap_aggs, cap_events, cap_inflight, cap_holds;
-    size_t cap_labelsets;
+    size_t cap_labelsets, cap_modules;
+    int32_t *str_module; /* string id → the `o` record whose path it is, -1 (for version 2 files) */
+    size_t cap_str_module;
 };
 
 static int fail(struct parser *ps, const char *fmt, ...)
@@ -234,9 +236,16 @@ static int rec_string(struct parser *ps, struct tok *t)
     return 0;
 }
 
+/* The `o` record whose path is string `id`, or -1. */
+static int32_t module_of_string(struct parser *ps, int64_t id)
+{
+    return id >= 0 && (size_t)id < ps->cap_str_module ? ps->str_module[id] : -1;
+}
+
 static int rec_frame(struct parser *ps, struct tok *t)
 {
     struct lpr_frame f;
+    int64_t mod;
     if (check_id(ps, t, "frame", ps->p->n_frames))
         return -1;
     char *k = next_field(t);
@@ -244,9 +253,11 @@ static int rec_frame(struct parser *ps, struct tok *t)
         return fail(ps, "frame kind must be 'n' or 'p'");
     f.kind = k[0];
     if (field_str(ps, t, "function string", &f.func) || field_str(ps, t, "file string", &f.file) ||
-        field_u64(ps, t, "line", 10, &f.line) || field_str(ps, t, "module string", &f.module) ||
+        field_u64(ps, t, "line", 10, &f.line) || field_ref(ps, t, "module string", ps->p->n_strings, 1, &mod) ||
         field_u64(ps, t, "offset", 16, &f.offset) || expect_end(ps, t))
         return -1;
+    f.module = mod < 0 ? NULL : ps->p->strings[mod];
+    f.mod = f.kind == 'n' ? module_of_string(ps, mod) : -1;
     if (GROW(ps, frames, cap_frames, ps->p->n_frames))
         return -1;
     ps->p->frames[ps->p->n_frames++] = f;
@@ -306,9 +317,81 @@ static int rec_lock(struct parser *ps, struct tok *t)
         return -1;
     if (!l.name)
         return fail(ps, "lock without a name");
+    l.module = l.site = -1;
+    l.module_offset = 0;
     if (GROW(ps, locks, cap_locks, ps->p->n_locks))
         return -1;
     ps->p->locks[ps->p->n_locks++] = l;
+    return 0;
+}
+
+/* o ID PATH BUILDID START END BIAS FLAGS */
+static int rec_module(struct parser *ps, struct tok *t)
+{
+    struct lpr_module mo;
+    int64_t path;
+    uint64_t flags;
+    size_t id = ps->p->n_modules;
+    if (check_id(ps, t, "module", id) || field_ref(ps, t, "module path string", ps->p->n_strings, 0, &path))
+        return -1;
+    char *b = next_field(t);
+    if (!b)
+        return fail(ps, "missing build-id");
+    size_t bn = strlen(b);
+    if (strcmp(b, "-")) {
+        if (bn % 2 || bn > 2 * 64)
+            return fail(ps, "bad build-id '%.40s'", b);
+        for (size_t i = 0; i < bn; i++)
+            if (hexval(b[i]) < 0)
+                return fail(ps, "bad build-id '%.40s'", b);
+    }
+    if (field_u64(ps, t, "module start", 16, &mo.start) || field_u64(ps, t, "module end", 16, &mo.end) ||
+        field_u64(ps, t, "module bias", 16, &mo.bias) || field_u64(ps, t, "module flags", 16, &flags) ||
+        expect_end(ps, t))
+        return -1;
+    if (mo.start > mo.end)
+        return fail(ps, "module ends before it starts");
+    if (flags & ~(uint64_t)LP_MODULE_FLAGS_KNOWN)
+        return fail(ps, "unknown module flags %llx", (unsigned long long)flags);
+    if (module_of_string(ps, path) >= 0)
+        return fail(ps, "module path string %lld is already module %d's", (long long)path,
+                    module_of_string(ps, path));
+    size_t had = ps->cap_str_module;
+    if (grow((void **)&ps->str_module, &ps->cap_str_module, (size_t)path, sizeof *ps->str_module))
+        return fail(ps, "out of memory");
+    for (size_t i = had; i < ps->cap_str_module; i++)
+        ps->str_module[i] = -1;
+    mo.path = ps->p->strings[path];
+    mo.build_id = strcmp(b, "-") ? b : NULL;
+    mo.flags = (uint32_t)flags;
+    if (GROW(ps, modules, cap_modules, id))
+        return -1;
+    ps->p->modules[ps->p->n_modules++] = mo;
+    ps->str_module[path] = (int32_t)id;
+    return 0;
+}
+
+/* v LOCK MODULE OFFSET SITE */
+static int rec_lock_where(struct parser *ps, struct tok *t)
+{
+    int64_t lock, mod, site;
+    uint64_t off;
+    if (field_ref(ps, t, "lock", ps->p->n_locks, 0, &lock) ||
+        field_ref(ps, t, "module", ps->p->n_modules, 1, &mod) || field_u64(ps, t, "module offset", 16, &off) ||
+        field_ref(ps, t, "site frame", ps->p->n_frames, 1, &site) || expect_end(ps, t))
+        return -1;
+    struct lpr_lock *l = &ps->p->locks[lock];
+    if (l->module >= 0 || l->site >= 0)
+        return fail(ps, "second location of lock %lld", (long long)lock);
+    if (mod < 0 && site < 0)
+        return fail(ps, "lock location without a module or a site");
+    if (mod < 0 && off)
+        return fail(ps, "module offset without a module");
+    if (site >= 0 && ps->p->frames[site].kind != 'n')
+        return fail(ps, "site frame %lld is not a native frame", (long long)site);
+    l->module = (int32_t)mod;
+    l->module_offset = off;
+    l->site = (int32_t)site;
     return 0;
 }
 
@@ -493,6 +576,7 @@ static const struct record_type {
     {"m", 1, rec_meta},   {"s", 1, rec_string}, {"f", 1, rec_frame}, {"k", 1, rec_stack},
     {"l", 1, rec_lock},   {"t", 1, rec_thread}, {"a", 1, rec_agg},   {"e", 1, rec_event},
     {"g", 2, rec_labelset}, {"w", 2, rec_inflight}, {"h", 2, rec_hold},
+    {"o", 2, rec_module},   {"v", 2, rec_lock_where},
 };
 
 static const struct record_type *record_type(const char *tag)
@@ -601,8 +685,10 @@ int lp_profile_parse(const char *data, size_t len, struct lp_profile *out, char 
         fail(&ps, "truncated profile (no end record)");
         goto bad;
     }
+    free(ps.str_module);
     return 0;
 bad:
+    free(ps.str_module);
     lp_profile_free(out);
     return -1;
 }
@@ -715,6 +801,7 @@ void lp_profile_free(struct lp_profile *p)
     free(p->inflight);
     free(p->holds);
     free(p->labelsets);
+    free(p->modules);
     free(p->text);
     for (struct pool_chunk *c = p->pool, *n; c; c = n) {
         n = c->next;

@@ -16,9 +16,27 @@ struct lpr_frame {
     const char *func, *file, *module; /* NULL when absent */
     uint64_t line;
     uint64_t offset;
+    int32_t mod; /* native frames: the `o` record (index into modules) whose path is `module`, else -1 */
+};
+/* A module (`o`, version 2): the ELF file native frames and global locks lie in. */
+struct lpr_module {
+    const char *path;
+    const char *build_id; /* lowercase hex, NULL when the module had none */
+    uint64_t start, end, bias;
+    uint32_t flags;       /* LP_MODULE_* */
 };
 struct lpr_stack { uint32_t n; uint32_t *frames; }; /* indices into frames[], leaf first */
-struct lpr_lock { unsigned kind; uint64_t addr; const char *name; const char *type; };
+struct lpr_lock {
+    unsigned kind;
+    uint64_t addr;
+    const char *name;
+    const char *type;
+    /* from its `v` record (version 2), else -1, 0, -1: the module it lies in and its ELF address there, and the
+     * frame of the code that took it */
+    int32_t module;
+    uint64_t module_offset;
+    int32_t site;
+};
 struct lpr_thread { uint64_t tid; const char *name; };
 /* A label set (`g`, version 2): n pairs, keys sorted bytewise and distinct. */
 struct lpr_labelset { uint32_t n; const char **keys, **values; };
@@ -45,6 +63,7 @@ struct lp_profile {
     int version;
     struct lpr_meta *meta; size_t n_meta;
     const char **strings; size_t n_strings;
+    struct lpr_module *modules; size_t n_modules;
     struct lpr_frame *frames; size_t n_frames;
     struct lpr_stack *stacks; size_t n_stacks;
     struct lpr_lock *locks; size_t n_locks;

@@ -192,6 +192,45 @@ void lpw_lock(struct lpw *w, uint64_t id, unsigned kind, uint64_t addr, int64_t 
     nl(w);
 }
 
+void lpw_module(struct lpw *w, uint64_t id, uint64_t path, const unsigned char *build_id, size_t build_id_len,
+                uint64_t start, uint64_t end, uint64_t bias, unsigned flags)
+{
+    static const char hex[] = "0123456789abcdef";
+    begin(w, "o ");
+    lpw_u64(w, id);
+    sp(w);
+    lpw_u64(w, path);
+    sp(w);
+    if (!build_id_len)
+        put(w, '-');
+    for (size_t i = 0; i < build_id_len; i++) {
+        char b[2] = {hex[build_id[i] >> 4], hex[build_id[i] & 15]};
+        lpw_raw(w, b, 2);
+    }
+    sp(w);
+    lpw_hex(w, start);
+    sp(w);
+    lpw_hex(w, end);
+    sp(w);
+    lpw_hex(w, bias);
+    sp(w);
+    lpw_hex(w, flags);
+    nl(w);
+}
+
+void lpw_lock_where(struct lpw *w, uint64_t lock, int64_t module, uint64_t offset, int64_t site)
+{
+    begin(w, "v ");
+    lpw_u64(w, lock);
+    sp(w);
+    lpw_ref(w, module);
+    sp(w);
+    lpw_hex(w, offset);
+    sp(w);
+    lpw_ref(w, site);
+    nl(w);
+}
+
 void lpw_thread(struct lpw *w, uint64_t tid, int64_t name)
 {
     begin(w, "t ");

@@ -37,6 +37,12 @@ void lpw_frame(struct lpw *w, uint64_t id, char kind, int64_t func, int64_t file
                uint64_t offset);
 void lpw_stack(struct lpw *w, uint64_t id, const uint64_t *frames, size_t n);
 void lpw_lock(struct lpw *w, uint64_t id, unsigned kind, uint64_t addr, int64_t name, int64_t type);
+/* A module (`o`, version 2): `path` a string id used by no other module; build_id_len 0 for none. */
+void lpw_module(struct lpw *w, uint64_t id, uint64_t path, const unsigned char *build_id, size_t build_id_len,
+                uint64_t start, uint64_t end, uint64_t bias, unsigned flags);
+/* Where a lock lies and what took it (`v`, version 2): module id and ELF address in it (module -1: none), and the
+ * frame id of the code that took it (-1: none). */
+void lpw_lock_where(struct lpw *w, uint64_t lock, int64_t module, uint64_t offset, int64_t site);
 void lpw_thread(struct lpw *w, uint64_t tid, int64_t name);
 /* A label set: n pairs of string ids, keys[i] and values[i], already in canonical order (keys ascending). */
 void lpw_labelset(struct lpw *w, uint64_t id, const uint64_t *keys, const uint64_t *values, size_t n);

@@ -234,10 +234,15 @@ class PprofFile(ExportTest):
             names = [prof.function_of(l)["name"] for l in smp["locations"]]
             self.assertIn("critical_work", names)
             self.assertIn("worker", names)
-        crit = [f for f in prof.functions.values() if f["name"] == "critical_work"]
+        crit = [fid for fid, f in prof.functions.items() if f["name"] == "critical_work"]
         self.assertEqual(len(crit), 1)
-        self.assertTrue(crit[0]["file"].endswith("/hot_mutex"), crit[0])
-        self.assertIn(crit[0]["file"], prof.mappings.values())
+        # a native function's file is its source file (from DWARF), its locations' mapping the module
+        self.assertTrue(prof.functions[crit[0]]["file"].endswith("/examples/c/hot_mutex.c"), prof.functions[crit[0]])
+        locs = [loc for loc in prof.locations.values() if loc["lines"][0][0] == crit[0]]
+        self.assertTrue(locs)
+        for loc in locs:
+            self.assertTrue(prof.mappings[loc["mapping"]].endswith("/hot_mutex"), prof.mappings[loc["mapping"]])
+            self.assertGreater(loc["lines"][0][1], 0)
         self.assertTrue(any("hot_mutex 4 200" in c for c in prof.comments), prof.comments)
 
     def test_python_frames_have_file_and_line(self):

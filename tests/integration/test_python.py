@@ -461,17 +461,17 @@ class FreeThreaded(PythonTest):
                 self.assertEqual(len(checked), 40, "generated functions whose list no wait was recorded for: "
                                  f"{sorted(set(line_of_list.values()) - checked)}")
 
-    def test_without_capstone_one_warning_and_the_parking_lot_view(self):
-        # Capstone is opened by soname only to patch (src/collect/py/patch.c). A copy of the collector naming a
+    def test_without_disassembler_one_warning_and_the_parking_lot_view(self):
+        # Zydis is opened by soname only to patch (src/collect/py/patch.c). A copy of the collector naming a
         # soname that does not exist (same length: the copy stays a valid ELF file) stands for a machine without
         # it: one warning, nothing patched, and the waits that reach the parking lot are still attributed.
         with open(lptest.LIB, "rb") as f:
             lib = f.read()
-        prefix = b"libcapstone.so."
+        prefix = b"libZydis.so."
         i = lib.find(prefix)
-        self.assertGreaterEqual(i, 0, "the collector names Capstone's soname")
+        self.assertGreaterEqual(i, 0, "the collector names Zydis's soname")
         end = lib.index(b"\0", i)
-        copy = os.path.join(self.tmp, "liblockprof-without-capstone.so")
+        copy = os.path.join(self.tmp, "liblockprof-without-zydis.so")
         with open(copy, "wb") as f:
             f.write(lib[:i] + prefix + b"x" * (end - i - len(prefix)) + lib[end:])
         for label, py in self.ft_pythons():

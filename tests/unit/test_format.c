@@ -165,9 +165,44 @@ int main(void)
     CHECK(parses(L2 "h 1 3 2 50 30\nend 6\n", "undefined"));
     CHECK(parses(L1 "h 0 3 2 50 30\nend 3\n", "not part of format version 1"));
     CHECK(parses("lockprof-profile 2\ns 0 pthread_join\nl 0 pthread_join 7f00 0 -\nend 2\n", NULL));
+    /* modules (`o`) and lock locations (`v`): version 2 only; a native frame lies in the module whose path
+     * string it names, when that module came before it */
+#define M2 "lockprof-profile 2\ns 0 /lib/a.so\ns 1 /lib/a.so\ns 2 x\n"
+    CHECK(parses(L1 "o 0 0 - 0 0 0 0\nend 3\n", "not part of format version 1"));
+    CHECK(parses(L1 "f 0 n - - 0 - 10\nv 0 - 0 0\nend 4\n", "not part of format version 1"));
+    CHECK(parses(M2 "o 0 0 abcd 1000 2000 1000 1\no 1 1 - 0 0 0 0\nend 5\n", NULL));
+    CHECK(parses(M2 "o 0 0 - 0 0 0 0\no 1 0 - 0 0 0 0\nend 5\n", "already module 0's"));
+    CHECK(parses(M2 "o 0 0 abc 0 0 0 0\nend 4\n", "bad build-id"));
+    CHECK(parses(M2 "o 0 0 ABCD 0 0 0 0\nend 4\n", "bad build-id"));
+    CHECK(parses(M2 "o 0 0 - 10 f 0 0\nend 4\n", "ends before it starts"));
+    CHECK(parses(M2 "o 0 0 - 0 0 0 2\nend 4\n", "unknown module flags"));
+    CHECK(parses(M2 "o 0 -\nend 4\n", "module path string"));
+    CHECK(parses(M2 "o 1 0 - 0 0 0 0\nend 4\n", "out of sequence"));
+    CHECK(parses(M2 "l 0 gil 10 2 -\nv 0 0 10 -\nend 5\n", "undefined"));
+    CHECK(parses(M2 "l 0 gil 10 2 -\nv 0 - 0 -\nend 5\n", "without a module or a site"));
+    CHECK(parses(M2 "o 0 0 - 0 0 0 0\nl 0 gil 10 2 -\nv 0 0 10 -\nv 0 0 10 -\nend 7\n", "second location"));
+    CHECK(parses(M2 "l 0 gil 10 2 -\nf 0 n - - 0 - 10\nv 0 - 5 0\nend 6\n", "offset without a module"));
+    CHECK(parses(M2 "l 0 gil 10 2 -\nf 0 p 2 2 1 - 0\nv 0 - 0 0\nend 6\n", "not a native frame"));
+    static const char mods[] = M2 "f 0 n - - 0 1 10\no 0 1 ab 1000 2000 1000 1\nf 1 n - - 0 1 20\nf 2 n - - 0 0 30\n"
+                               "f 3 p 2 0 3 1 0\nl 0 pthread_mutex 1040 2 -\nv 0 0 40 1\nl 1 pymutex 9 2 -\nv 1 - 0 1\n"
+                               "end 12\n";
+    CHECK(lp_profile_parse(mods, strlen(mods), &p, err, sizeof err) == 0);
+    if (p.n_frames == 4 && p.n_modules == 1 && p.n_locks == 2) {
+        CHECK(p.frames[0].mod == -1); /* before the module */
+        CHECK(p.frames[1].mod == 0 && !strcmp(p.frames[1].module, "/lib/a.so"));
+        CHECK(p.frames[2].mod == -1); /* the same text in another string: no module */
+        CHECK(p.frames[3].mod == -1); /* Python frames never lie in one */
+        CHECK(!strcmp(p.modules[0].build_id, "ab") && p.modules[0].start == 0x1000 && p.modules[0].end == 0x2000 &&
+              p.modules[0].bias == 0x1000 && p.modules[0].flags == LP_MODULE_UNLOADED);
+        CHECK(p.locks[0].module == 0 && p.locks[0].module_offset == 0x40 && p.locks[0].site == 1);
+        CHECK(p.locks[1].module == -1 && p.locks[1].site == 1);
+        lp_profile_free(&p);
+    } else {
+        CHECK(!"modules and locations parsed");
+    }
+#undef M2
 #undef L1
 #undef L2
-    CHECK(parses("lockprof-profile 1\nm pid 1\0\nend 1\n", NULL) || 1); /* strlen stops at NUL: covered below */
     CHECK(lp_profile_parse("lockprof-profile 1\n\0end 0\n", 24, &p, err, sizeof err) != 0 && strstr(err, "NUL"));
     return CHECK_DONE();
 }

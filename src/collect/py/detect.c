@@ -11,6 +11,7 @@
 
 #include "../config.h"
 #include "../stack.h"
+#include "../modules.h"
 #include "../symtab.h"
 #include "frames.h"
 #include "hooks.h"
@@ -21,7 +22,6 @@
 #include "versions.h"
 
 static void print_layout(void);
-static struct lp_arena init_arena; /* keeps the interpreter module's path alive */
 
 
 static void version_string(uint32_t hex, char *out)
@@ -94,22 +94,21 @@ void lp_py_init(void)
         return;
     }
 
-    struct lp_modmap mm;
-    struct lp_module *m = NULL;
-    if (lp_modmap_build(&mm, &init_arena) == 0)
-        m = lp_modmap_find(&mm, (uintptr_t)rt);
+    /* The interpreter's module (the executable or libpython): where its entry points are, and what the CLI's
+     * `--frames user` hides (the python_module metadata). */
+    static char module_path[4096];
+    static struct lp_mod mod;
+    const struct lp_mod *m = lp_symtab_module_of(rt, &mod, module_path, sizeof module_path) == 0 ? &mod : NULL;
     if (m) {
         lp_pyrt.module = m->path;
-        const struct lp_sym *s = lp_module_find_name(&mm, m, "_PyEval_EvalFrameDefault");
-        if (s) {
-            lp_pyrt.eval_lo = m->bias + (uintptr_t)s->addr;
-            lp_pyrt.eval_hi = lp_pyrt.eval_lo + (uintptr_t)s->size;
+        struct lp_symq q[] = {{.name = "_PyEval_EvalFrameDefault"}, {.name = "_PyRuntime"}};
+        lp_symtab_find(m, q, lp_pyrt.L.rt_size < 0 ? 2 : 1);
+        if (q[0].found) {
+            lp_pyrt.eval_lo = q[0].addr;
+            lp_pyrt.eval_hi = q[0].addr + (uintptr_t)q[0].size;
         }
-        if (lp_pyrt.L.rt_size < 0) {
-            const struct lp_sym *r = lp_module_find_name(&mm, m, "_PyRuntime");
-            if (r && r->size && m->bias + r->addr == (uintptr_t)rt)
-                lp_pyrt.L.rt_size = (int32_t)r->size;
-        }
+        if (q[1].found && q[1].size && q[1].addr == (uintptr_t)rt)
+            lp_pyrt.L.rt_size = (int32_t)q[1].size;
     }
     lp_pyrt.active = 1;
     static const struct lp_pyframes_source frames = {lp_py_stack, lp_py_is_eval_pc};
@@ -117,14 +116,12 @@ void lp_py_init(void)
     if (lp_cfg.print_layout)
         print_layout();
     if (m && lp_cfg.patch) {
-        lp_py_patch_all(&mm, m);
+        lp_py_patch_all(m);
         uintptr_t lo, hi;
         lp_patch_range(&lo, &hi);
         if (lo)
             lp_stack_hide_range(lo, hi);
     }
-    if (m)
-        lp_modmap_close(&mm);
 }
 
 static void print_field(const char *prefix, const char *name, long v)

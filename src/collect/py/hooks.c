@@ -346,7 +346,7 @@ static struct target targets[] = {
     {"_PyCriticalSection2_BeginSlow", (void *)hook_cs2_begin, (void **)&orig_cs2_begin, 1, LP_PYHOOK_CS2_BEGIN, 0},
 };
 
-void lp_py_patch_all(struct lp_modmap *mm, struct lp_module *m)
+void lp_py_patch_all(const struct lp_mod *m)
 {
     if (!lp_pyrt.L.parking_lot)
         return; /* no PyMutex before 3.13 */
@@ -354,16 +354,23 @@ void lp_py_patch_all(struct lp_modmap *mm, struct lp_module *m)
     size_t okn = 0, badn = 0;
     int ready = lp_patch_ready(), warned = 0;
     if (!ready)
-        lp_warn("not patching CPython's lock slow paths: " LP_CAPSTONE_SONAME " cannot be loaded (only waits that "
+        lp_warn("not patching CPython's lock slow paths: " LP_ZYDIS_SONAME " cannot be loaded (only waits that "
                 "reach the parking lot are seen)");
-    for (size_t i = 0; i < sizeof targets / sizeof targets[0]; i++) {
+    enum { N = sizeof targets / sizeof targets[0] };
+    struct lp_symq q[N];
+    size_t nq = 0;
+    for (size_t i = 0; i < N; i++)
+        if (!targets[i].ft_only || lp_pyrt.L.ft)
+            q[nq++] = (struct lp_symq){.name = targets[i].name};
+    lp_symtab_find(m, q, nq); /* one pass over .symtab for those the loader does not know (local symbols) */
+    for (size_t i = 0, k = 0; i < N; i++) {
         struct target *tg = &targets[i];
         if (tg->ft_only && !lp_pyrt.L.ft)
             continue;
-        const struct lp_sym *s = lp_module_find_name(mm, m, tg->name);
-        if (!s)
+        const struct lp_symq *s = &q[k++];
+        if (!s->found)
             continue; /* not present (or stripped local symbol): the libc-level view covers it */
-        uintptr_t entry = m->bias + (uintptr_t)s->addr;
+        uintptr_t entry = s->addr;
         const char *why = NULL;
         int known = (lp_pyrt.L.hooks & tg->bit) != 0;
         if (!known && ready && !warned) {

@@ -5,6 +5,6 @@
 #include "../symtab.h"
 
 /* Patches every slow-path function found in module m. Start-up only. */
-void lp_py_patch_all(struct lp_modmap *mm, struct lp_module *m);
+void lp_py_patch_all(const struct lp_mod *m);
 
 #endif

@@ -1,12 +1,14 @@
-/* patch.c — see patch.h. Runs only at start-up (malloc is fine here; Capstone allocates). */
+/* patch.c — see patch.h. Runs only at start-up (malloc would be fine here; Zydis does not allocate). */
 #define _GNU_SOURCE 1
 #include "patch.h"
 
-#include <capstone/capstone.h>
+#include <Zydis/Zydis.h>
 #include <dlfcn.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <unistd.h>
+
+#include "../real.h"
 
 #define PAGE 4096
 #define SLOT 128 /* bytes per patched function in the near page: relay (14) + trampoline (<= 15*5 + 14) */
@@ -25,47 +27,42 @@ void lp_patch_range(uintptr_t *lo, uintptr_t *hi)
     *hi = range_hi;
 }
 
-/* Capstone is opened on first use, not linked: loading it applies tens of thousands of relocations (Debian's
- * libcapstone.so.4 carries every architecture), time added to the start of every profiled process, and only a
- * process with CPython functions to patch needs it (docs/PERFORMANCE.md, row 7). LP_CAPSTONE_SONAME (meson.build) is the soname of the version whose header we
+/* Zydis (a decoder only, a few thousand relocations) is opened on first use, not linked: only a process with CPython
+ * functions to patch needs a disassembler, and loading one is time added to the start of that process
+ * (docs/PERFORMANCE.md, row 7). LP_ZYDIS_SONAME (meson.build) is the soname of the version whose header we
  * compiled against. */
 static struct {
     void *lib;
-    cs_err (*open)(cs_arch, cs_mode, csh *);
-    cs_err (*option)(csh, cs_opt_type, size_t);
-    size_t (*disasm)(csh, const uint8_t *, size_t, uint64_t, size_t, cs_insn **);
-    void (*free)(cs_insn *, size_t);
-    cs_err (*close)(csh *);
-} cs;
+    ZyanStatus (*init)(ZydisDecoder *, ZydisMachineMode, ZydisStackWidth);
+    ZyanStatus (*decode)(const ZydisDecoder *, const void *, ZyanUSize, ZydisDecodedInstruction *,
+                         ZydisDecodedOperand *);
+} zy;
 
-static int cs_load(void)
+static int zy_load(void)
 {
-    if (cs.lib)
+    if (zy.lib)
         return 0;
-    void *lib = dlopen(LP_CAPSTONE_SONAME, RTLD_NOW | RTLD_LOCAL);
+    void *lib = dlopen(LP_ZYDIS_SONAME, RTLD_NOW | RTLD_LOCAL);
     if (!lib)
         return -1;
-    *(void **)&cs.open = dlsym(lib, "cs_open");
-    *(void **)&cs.option = dlsym(lib, "cs_option");
-    *(void **)&cs.disasm = dlsym(lib, "cs_disasm");
-    *(void **)&cs.free = dlsym(lib, "cs_free");
-    *(void **)&cs.close = dlsym(lib, "cs_close");
-    if (!cs.open || !cs.option || !cs.disasm || !cs.free || !cs.close) {
-        dlclose(lib);
-        memset(&cs, 0, sizeof cs);
+    *(void **)&zy.init = dlsym(lib, "ZydisDecoderInit");
+    *(void **)&zy.decode = dlsym(lib, "ZydisDecoderDecodeFull");
+    if (!zy.init || !zy.decode) {
+        lp_real_dlclose(lib); /* (lockprof's own: not through the dlclose it interposes) */
+        memset(&zy, 0, sizeof zy);
         return -1;
     }
-    cs.lib = lib;
+    zy.lib = lib;
     return 0;
 }
 
-int lp_patch_ready(void) { return cs_load() == 0; }
+int lp_patch_ready(void) { return zy_load() == 0; }
 
 void lp_patch_done(void)
 {
-    if (cs.lib)
-        dlclose(cs.lib);
-    memset(&cs, 0, sizeof cs);
+    if (zy.lib)
+        lp_real_dlclose(zy.lib);
+    memset(&zy, 0, sizeof zy);
 }
 
 static int64_t dist(uintptr_t a, uintptr_t b) { return (int64_t)a - (int64_t)b; }
@@ -117,108 +114,122 @@ static void put_abs_jmp(uint8_t *p, uintptr_t to)
     memcpy(p + 6, &to, 8);
 }
 
-static int is_branch(const cs_insn *in)
+/* One decoded instruction, as much as patching needs. */
+struct insn {
+    uintptr_t addr;
+    uint8_t len;
+    uint8_t bytes[ZYDIS_MAX_INSTRUCTION_LENGTH];
+    int branch;          /* any jump, call, return or interrupt, or a relative branch target */
+    int has_target;      /* a relative branch: its target */
+    uintptr_t target;
+    int rip;             /* a RIP-relative memory operand ... */
+    uint8_t disp_offset; /* ... whose displacement is here, */
+    uint8_t disp_bits;   /* this wide */
+};
+
+/* Decodes the instruction at addr (at most avail bytes). Returns 0, or -1 when it is not a valid instruction. */
+static int decode(const ZydisDecoder *d, uintptr_t addr, size_t avail, struct insn *out)
 {
-    for (int i = 0; i < in->detail->groups_count; i++) {
-        uint8_t g = in->detail->groups[i];
-        if (g == CS_GRP_JUMP || g == CS_GRP_CALL || g == CS_GRP_RET || g == CS_GRP_IRET || g == CS_GRP_INT ||
-            g == CS_GRP_BRANCH_RELATIVE)
-            return 1;
+    ZydisDecodedInstruction in;
+    ZydisDecodedOperand ops[ZYDIS_MAX_OPERAND_COUNT];
+    if (!avail || ZYAN_FAILED(zy.decode(d, (const void *)addr, avail, &in, ops)))
+        return -1;
+    memset(out, 0, sizeof *out);
+    out->addr = addr;
+    out->len = in.length;
+    memcpy(out->bytes, (const void *)addr, in.length);
+    switch (in.meta.category) {
+    case ZYDIS_CATEGORY_COND_BR: case ZYDIS_CATEGORY_UNCOND_BR: case ZYDIS_CATEGORY_CALL: case ZYDIS_CATEGORY_RET:
+    case ZYDIS_CATEGORY_INTERRUPT: case ZYDIS_CATEGORY_SYSCALL: case ZYDIS_CATEGORY_SYSRET:
+        out->branch = 1;
+        break;
+    default:
+        break;
+    }
+    for (unsigned i = 0; i < in.operand_count; i++) {
+        if (ops[i].type == ZYDIS_OPERAND_TYPE_IMMEDIATE && ops[i].imm.is_relative) {
+            out->branch = out->has_target = 1;
+            out->target = addr + in.length + (uintptr_t)ops[i].imm.value.s;
+        } else if (ops[i].type == ZYDIS_OPERAND_TYPE_MEMORY && ops[i].mem.base == ZYDIS_REGISTER_RIP) {
+            out->rip = 1;
+            out->disp_offset = in.raw.disp.offset;
+            out->disp_bits = in.raw.disp.size;
+        }
     }
     return 0;
 }
 
-static int rip_relative(const cs_insn *in)
+/* Whether any relative branch in [fn, fn+size) targets (fn, fn+len); also when part of the function does not
+ * decode (then nothing can be said about its branches). */
+static int branches_into(const ZydisDecoder *d, uintptr_t fn, size_t size, size_t len)
 {
-    const cs_x86 *x = &in->detail->x86;
-    for (int i = 0; i < x->op_count; i++)
-        if (x->operands[i].type == X86_OP_MEM && x->operands[i].mem.base == X86_REG_RIP)
+    struct insn in;
+    for (size_t off = 0; off < size; off += in.len) {
+        if (decode(d, fn + off, size - off, &in))
             return 1;
-    return 0;
-}
-
-/* Whether any relative branch in [fn, fn+size) targets (fn, fn+len). */
-static int branches_into(csh h, uintptr_t fn, size_t size, size_t len)
-{
-    cs_insn *insn;
-    size_t n = cs.disasm(h, (const uint8_t *)fn, size, fn, 0, &insn);
-    int bad = 0;
-    for (size_t i = 0; i < n && !bad; i++) {
-        const cs_x86 *x = &insn[i].detail->x86;
-        if (!is_branch(&insn[i]))
-            continue;
-        for (int k = 0; k < x->op_count; k++)
-            if (x->operands[k].type == X86_OP_IMM) {
-                uintptr_t target = (uintptr_t)x->operands[k].imm;
-                if (target > fn && target < fn + len)
-                    bad = 1;
-            }
+        if (in.has_target && in.target > fn && in.target < fn + len)
+            return 1;
     }
-    if (n)
-        cs.free(insn, n);
-    return bad;
+    return 0;
 }
 
 void *lp_patch(uintptr_t fn, size_t fn_size, void *hook, const char **why)
 {
     *why = NULL;
-    csh h;
-    if (cs_load() || cs.open(CS_ARCH_X86, CS_MODE_64, &h) != CS_ERR_OK) {
-        *why = "capstone (" LP_CAPSTONE_SONAME ") unavailable";
+    ZydisDecoder d;
+    if (zy_load() || ZYAN_FAILED(zy.init(&d, ZYDIS_MACHINE_MODE_LONG_64, ZYDIS_STACK_WIDTH_64))) {
+        *why = "Zydis (" LP_ZYDIS_SONAME ") unavailable";
         return NULL;
     }
-    cs.option(h, CS_OPT_DETAIL, CS_OPT_ON);
-    void *result = NULL;
-    cs_insn *insn = NULL;
-    size_t count = cs.disasm(h, (const uint8_t *)fn, fn_size < 64 ? fn_size : 64, fn, 0, &insn);
-    size_t len = 0, used = 0;
-    while (used < count && len < 5)
-        len += insn[used++].size;
+    /* the instructions the 5-byte jump overwrites */
+    struct insn insn[5];
+    size_t len = 0, used = 0, avail = fn_size < 64 ? fn_size : 64;
+    while (used < 5 && len < 5 && decode(&d, fn + len, avail - len, &insn[used]) == 0)
+        len += insn[used++].len;
     if (len < 5 || (fn_size && fn_size < len)) {
         *why = "function too short to patch";
-        goto out;
+        return NULL;
     }
     for (size_t i = 0; i < used; i++)
-        if (is_branch(&insn[i])) {
+        if (insn[i].branch) {
             *why = "prologue contains a branch";
-            goto out;
+            return NULL;
         }
     if (!fn_size) {
         *why = "function size unknown";
-        goto out;
+        return NULL;
     }
-    if (branches_into(h, fn, fn_size, len)) {
+    if (branches_into(&d, fn, fn_size, len)) {
         *why = "a branch targets the prologue";
-        goto out;
+        return NULL;
     }
     uintptr_t slot = near_slot(fn);
     if (!slot) {
         *why = "no memory near the function";
-        goto out;
+        return NULL;
     }
     /* slot: [relay: jmp *hook][trampoline: relocated prologue; jmp *fn+len] */
     uint8_t *relay = (uint8_t *)slot, *tramp = relay + 16, *p = tramp;
     put_abs_jmp(relay, (uintptr_t)hook);
     for (size_t i = 0; i < used; i++) {
-        memcpy(p, insn[i].bytes, insn[i].size);
-        if (rip_relative(&insn[i])) {
-            const cs_x86_encoding *enc = &insn[i].detail->x86.encoding;
-            if (enc->disp_size != 4 || !enc->disp_offset) {
+        memcpy(p, insn[i].bytes, insn[i].len);
+        if (insn[i].rip) {
+            if (insn[i].disp_bits != 32 || !insn[i].disp_offset) {
                 *why = "RIP-relative operand that cannot be relocated";
-                goto out;
+                return NULL;
             }
             int32_t disp;
-            memcpy(&disp, insn[i].bytes + enc->disp_offset, 4);
-            int64_t target = (int64_t)insn[i].address + insn[i].size + disp;
-            int64_t nd = target - (int64_t)((uintptr_t)p + insn[i].size);
+            memcpy(&disp, insn[i].bytes + insn[i].disp_offset, 4);
+            int64_t target = (int64_t)insn[i].addr + insn[i].len + disp;
+            int64_t nd = target - (int64_t)((uintptr_t)p + insn[i].len);
             if (nd < INT32_MIN || nd > INT32_MAX) {
                 *why = "RIP-relative operand out of reach";
-                goto out;
+                return NULL;
             }
             disp = (int32_t)nd;
-            memcpy(p + enc->disp_offset, &disp, 4);
+            memcpy(p + insn[i].disp_offset, &disp, 4);
         }
-        p += insn[i].size;
+        p += insn[i].len;
     }
     put_abs_jmp(p, fn + len);
     __builtin___clear_cache((char *)relay, (char *)p + 14);
@@ -227,7 +238,7 @@ void *lp_patch(uintptr_t fn, size_t fn_size, void *hook, const char **why)
     size_t span = ((fn + len + PAGE - 1) & ~(uintptr_t)(PAGE - 1)) - pg;
     if (mprotect((void *)pg, span, PROT_READ | PROT_WRITE | PROT_EXEC)) {
         *why = "cannot make the code writable";
-        goto out;
+        return NULL;
     }
     uint8_t jmp[16];
     int32_t rel = (int32_t)((int64_t)slot - (int64_t)(fn + 5));
@@ -237,10 +248,5 @@ void *lp_patch(uintptr_t fn, size_t fn_size, void *hook, const char **why)
     memcpy((void *)fn, jmp, len);
     mprotect((void *)pg, span, PROT_READ | PROT_EXEC);
     __builtin___clear_cache((char *)fn, (char *)fn + len);
-    result = tramp;
-out:
-    if (count)
-        cs.free(insn, count);
-    cs.close(&h);
-    return result;
+    return tramp;
 }

@@ -1,5 +1,5 @@
 /* patch.h — redirects a function's entry to a hook, keeping the original callable through a trampoline.
- * x86-64 only. The first instructions are decoded with Capstone (opened on first use), copied to a trampoline
+ * x86-64 only. The first instructions are decoded with Zydis (opened on first use), copied to a trampoline
  * near the function (RIP-relative operands re-targeted), followed by a jump back; the entry gets a 5-byte jump to
  * a relay that jumps to the hook. Refused (function left alone, reason returned) when the prologue holds a
  * branch, when any branch in the function lands inside the overwritten bytes, or when memory cannot be made
