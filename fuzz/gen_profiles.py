@@ -68,8 +68,9 @@ def profile(seed):
             recs.append(f"o {nm} {sid} {bid} {start:x} {end:x} {num(r):x} {r.choice([0, 0, 1])}")
             nm += 1
     nf = r.randrange(30)
-    kinds = [r.choice("np") for _ in range(nf)]
-    recs += [f"f {i} {kinds[i]} {sref()} {sref()} {num(r)} {sref()} {num(r):x}" for i in range(nf)]
+    kinds = [r.choice("npnpx" if version == 2 else "np") for _ in range(nf)]
+    recs += [f"f {i} x - - 0 - 0" if kinds[i] == "x" else f"f {i} {kinds[i]} {sref()} {sref()} {num(r)} {sref()} {num(r):x}"
+             for i in range(nf)]
     native = [i for i in range(nf) if kinds[i] == "n"]
     nk = r.randrange(15)
     for i in range(nk):

@@ -371,7 +371,7 @@ static void json_frames(struct strbuf *o, const struct model *m, int32_t stack)
                 sb_printf(o, ",\"offset\":%llu", (unsigned long long)f->offset);
             if (f->inlined)
                 sb_puts(o, ",\"inlined\":true");
-            sb_printf(o, ",\"kind\":\"%s\"}", f->kind == 'p' ? "python" : "native");
+            sb_printf(o, ",\"kind\":\"%s\"}", f->kind == 'p' ? "python" : f->kind == 'x' ? "cut" : "native");
         }
     }
     sb_puts(o, "]");

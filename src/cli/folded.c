@@ -25,7 +25,9 @@ void folded_frame_text(const struct model *m, uint32_t frame, struct strbuf *o)
 {
     const struct m_frame *f = &m->frames[frame];
     const char *func = *f->func ? f->func : "??";
-    if (f->kind == 'p') {
+    if (f->kind == 'x') {
+        sb_puts(o, func);
+    } else if (f->kind == 'p') {
         add_sanitised(o, func);
         sb_puts(o, " (");
         add_sanitised(o, *f->file ? base_name(f->file) : "?");

@@ -180,8 +180,8 @@ static int add_profile(struct model *m, struct priv *pv, const struct lp_profile
         int interp = f->kind == 'n' && interp_module(f->module, pymod);
         fmap[i] = (uint32_t)n_fids;
         for (size_t k = 0; k < (nsf ? nsf : 1); k++) {
-            struct m_frame mf = {f->kind, f->func ? f->func : "??", nz(f->file), nz(f->module), f->line, f->offset,
-                                 interp, 0};
+            struct m_frame mf = {f->kind, f->kind == 'x' ? MODEL_CUT_FRAME : f->func ? f->func : "??", nz(f->file),
+                                 nz(f->module), f->line, f->offset, interp, 0};
             if (nsf)
                 mf.func = sf[k].func, mf.file = nz(sf[k].file), mf.line = sf[k].line, mf.inlined = sf[k].inlined;
             sb_reset(&key);
@@ -459,7 +459,7 @@ int64_t model_top_frame(const struct model *m, int32_t stack)
         if (m->frames[s->frames[i]].kind == 'p')
             return s->frames[i];
     for (uint32_t i = 0; i < s->n; i++)
-        if (!m->frames[s->frames[i]].interp)
+        if (!m->frames[s->frames[i]].interp && m->frames[s->frames[i]].kind != 'x')
             return s->frames[i];
     return s->frames[0];
 }
@@ -467,7 +467,9 @@ int64_t model_top_frame(const struct model *m, int32_t stack)
 char *model_frame_str(const struct model *m, uint32_t frame, char *buf, size_t cap)
 {
     const struct m_frame *f = &m->frames[frame];
-    if (f->kind == 'p' || (*f->file && f->line))
+    if (f->kind == 'x')
+        snprintf(buf, cap, "%s (raise --native-depth or --py-depth)", f->func);
+    else if (f->kind == 'p' || (*f->file && f->line))
         snprintf(buf, cap, "%s (%s:%llu%s)", f->func, f->file, (unsigned long long)f->line,
                  f->inlined ? ", inlined" : "");
     else if (*f->module && f->inlined)

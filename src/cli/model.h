@@ -12,8 +12,11 @@
 
 #include "lp_format.h"
 
+/* The function name of a frame of kind 'x': where the collector cut a stack at its depth limit. */
+#define MODEL_CUT_FRAME "[stack cut at the depth limit]"
+
 struct m_frame {
-    char kind; /* 'n' or 'p' */
+    char kind; /* 'n' native, 'p' Python, 'x' frames cut at the depth limit (func MODEL_CUT_FRAME) */
     const char *func, *file, *module; /* never NULL: "" when absent (func "??") */
     uint64_t line, offset;
     int interp; /* native frame inside the Python interpreter, libc or the loader */

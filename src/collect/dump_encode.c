@@ -127,6 +127,17 @@ static int64_t python_frame(struct ctx *c, uint64_t word, uint64_t code)
     return (int64_t)c->n_frames++;
 }
 
+/* The one frame of kind `x`: where a stack was cut at the depth limit. */
+static int64_t cut_frame(struct ctx *c)
+{
+    int64_t id = get_id(&c->frames, LP_W_CUT);
+    if (id >= 0)
+        return id;
+    lpw_frame(c->w, c->n_frames, 'x', -1, -1, 0, -1, 0);
+    set_id(c, &c->frames, LP_W_CUT, c->n_frames);
+    return (int64_t)c->n_frames++;
+}
+
 static int64_t stack_id(struct ctx *c, uint64_t hash)
 {
     if (!hash)
@@ -147,6 +158,8 @@ static int64_t stack_id(struct ctx *c, uint64_t hash)
         if ((w & LP_W_PY) && i + 1 < e->n) {
             f = python_frame(c, w, e->w[i + 1]);
             i++;
+        } else if (w == LP_W_CUT) {
+            f = cut_frame(c);
         } else {
             f = native_frame(c, w);
         }

@@ -276,11 +276,20 @@ uint64_t lp_stack_capture(struct lp_thread *t, const void *leaf, uintptr_t site)
         return 0;
 
     /* Python frames first (cheap, and tell us how many eval segments to splice in). */
-    uint64_t py[2 * LP_MAX_PY_DEPTH];
-    unsigned seg_end[LP_MAX_PY_DEPTH];
+    /* One frame more than kept: it tells a stack cut at the depth limit from one exactly that deep. */
+    uint64_t py[2 * (LP_MAX_PY_DEPTH + 1)];
+    unsigned seg_end[LP_MAX_PY_DEPTH + 1];
     unsigned n_py = 0, n_seg = 0, seg = 0, py_pos = 0;
+    int py_cut = 0, native_cut = 0;
     if (lp_cfg.py_depth && python)
-        n_py = python->stack(t, py, lp_cfg.py_depth, seg_end, &n_seg);
+        n_py = python->stack(t, py, lp_cfg.py_depth + 1, seg_end, &n_seg);
+    if (n_py > lp_cfg.py_depth) {
+        py_cut = 1;
+        n_py = lp_cfg.py_depth;
+        while (n_seg > 1 && seg_end[n_seg - 2] >= n_py)
+            n_seg--; /* segments holding only the cut frame */
+        seg_end[n_seg - 1] = n_py;
+    }
 
     struct stack_cache *sc = NULL;
     unsigned set = 0;
@@ -325,8 +334,8 @@ uint64_t lp_stack_capture(struct lp_thread *t, const void *leaf, uintptr_t site)
         for (int i = 0; i < got; i++)
             if (pcs[i] && hidden((uintptr_t)pcs[i]))
                 first = i + 1;
-        int kept = 0;
-        for (int i = first; i < got && kept < (int)lp_cfg.native_depth; i++) {
+        int kept = 0, i = first;
+        for (; i < got && kept < (int)lp_cfg.native_depth; i++) {
             uintptr_t pc = (uintptr_t)pcs[i];
             if (!pc)
                 continue;
@@ -337,18 +346,29 @@ uint64_t lp_stack_capture(struct lp_thread *t, const void *leaf, uintptr_t site)
                     words[n++] = py[2 * py_pos];
                     words[n++] = py[2 * py_pos + 1];
                 }
-                seg++;
+                if (++seg == n_seg && py_cut && n < MAX_WORDS) {
+                    words[n++] = LP_W_CUT; /* the Python frames stop here; the native frames outside them follow */
+                    py_cut = 0;
+                }
                 continue;
             }
             if (n < MAX_WORDS)
                 words[n++] = pc;
         }
+        /* Cut: frames left that the depth limit did not keep, or libunwind filled the whole buffer. */
+        for (; i < got && !native_cut; i++)
+            native_cut = pcs[i] != NULL;
+        native_cut |= got == (int)lp_cfg.native_depth + 8;
+        if (native_cut && n < MAX_WORDS)
+            words[n++] = LP_W_CUT;
     }
     /* Python frames not matched to an eval-loop frame (native stacks off, or unwinding stopped early). */
     for (; py_pos < n_py && n + 2 <= MAX_WORDS; py_pos++) {
         words[n++] = py[2 * py_pos];
         words[n++] = py[2 * py_pos + 1];
     }
+    if (py_cut && n < MAX_WORDS)
+        words[n++] = LP_W_CUT;
     if (!n)
         return 0;
     uint64_t h = intern(t, st, words, n);

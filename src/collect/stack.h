@@ -8,7 +8,9 @@
  * two words, LP_W_PY|line followed by the 64-bit identity of its code object (see py/frames.c). With native
  * stacks on, the Python frames replace the interpreter's eval-loop frames they ran in (like py-spy --native);
  * with native stacks off, the stack is the Python frames alone. Stacks are identified by a 64-bit hash of their
- * words, which is what the aggregate tables and the holder hand-off store. */
+ * words, which is what the aggregate tables and the holder hand-off store. A stack cut at the depth limit
+ * (LOCKPROF_NATIVE_DEPTH, LOCKPROF_PY_DEPTH) carries the word LP_W_CUT where the frames not kept would have been:
+ * the profile writes it as a frame of kind `x`. */
 #ifndef LP_STACK_H
 #define LP_STACK_H
 
@@ -18,6 +20,7 @@
 #include "thread.h"
 
 #define LP_W_PY (1ull << 63)
+#define LP_W_CUT 1ull /* frames cut here (never a return address: the zero page is never mapped) */
 
 struct lp_stack_ent {
     uint32_t n;

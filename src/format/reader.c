@@ -249,13 +249,18 @@ static int rec_frame(struct parser *ps, struct tok *t)
     if (check_id(ps, t, "frame", ps->p->n_frames))
         return -1;
     char *k = next_field(t);
-    if (!k || (strcmp(k, "n") && strcmp(k, "p")))
-        return fail(ps, "frame kind must be 'n' or 'p'");
+    if (!k || (strcmp(k, "n") && strcmp(k, "p") && strcmp(k, "x")))
+        return fail(ps, "frame kind must be 'n', 'p' or 'x'");
     f.kind = k[0];
+    if (f.kind == 'x' && ps->p->version < 2)
+        return fail(ps, "frame kind 'x' is not part of format version 1");
     if (field_str(ps, t, "function string", &f.func) || field_str(ps, t, "file string", &f.file) ||
         field_u64(ps, t, "line", 10, &f.line) || field_ref(ps, t, "module string", ps->p->n_strings, 1, &mod) ||
         field_u64(ps, t, "offset", 16, &f.offset) || expect_end(ps, t))
         return -1;
+    if (f.kind == 'x' && (f.func || f.file || f.line || mod >= 0 || f.offset))
+        return fail(ps, "a frame of kind 'x' (a stack cut at the depth limit) has no function, file, line, module or "
+                        "offset");
     f.module = mod < 0 ? NULL : ps->p->strings[mod];
     f.mod = f.kind == 'n' ? module_of_string(ps, mod) : -1;
     if (GROW(ps, frames, cap_frames, ps->p->n_frames))

@@ -12,7 +12,7 @@
 
 struct lpr_meta { const char *key, *value; };
 struct lpr_frame {
-    char kind; /* 'n' native, 'p' python */
+    char kind; /* 'n' native, 'p' python, 'x' frames cut at the depth limit */
     const char *func, *file, *module; /* NULL when absent */
     uint64_t line;
     uint64_t offset;

@@ -92,6 +92,40 @@ class Control(TempDirTest):
         self.assertIn("cannot execute", p.stderr)
 
 
+class Truncation(TempDirTest):
+    """A stack cut at the depth limit ends in a frame of kind "cut" where the frames not kept would be."""
+
+    def hot_lock_stacks(self, *opts):
+        for attempt in range(5):
+            _, files = self.profile([ex("hot_mutex"), "4", "2000"], *opts, name=f"cut{attempt}")
+            locks = [l for l in self.report_json(files)["locks"] if l["name"] == "hot_lock"]
+            if locks:
+                return files, locks[0]["stacks"]
+        self.fail("hot_lock never contended in 5 runs")
+
+    def test_native_stack_cut_at_the_depth_limit_says_so(self):
+        files, stacks = self.hot_lock_stacks("--native-depth", "2")
+        for s in stacks:
+            kinds = [f["kind"] for f in s["frames"]]
+            # two native frames kept (the waiter's own code), then the marker: worker, start_thread and clone
+            # lie beyond
+            self.assertEqual(kinds, ["native", "native", "cut"], lptest.frames_text(s["frames"]))
+            self.assertEqual(s["frames"][-1]["function"], "[stack cut at the depth limit]")
+        text = lockprof("report", "--depth", "10", *files, check=True).stdout
+        self.assertIn("[stack cut at the depth limit] (raise --native-depth or --py-depth)", text)
+        folded = lockprof("flamegraph", "--format", "folded", *files, check=True).stdout
+        # root first: the lock, then the marker, then the frames kept
+        self.assertTrue(any(line.split(";")[1] == "[stack cut at the depth limit]"
+                            for line in folded.splitlines() if line.startswith("pthread_mutex:hot_lock;")),
+                        folded[:2000])
+
+    def test_stacks_within_the_limit_carry_no_marker(self):
+        _, stacks = self.hot_lock_stacks()
+        for s in stacks:
+            self.assertNotIn("cut", [f["kind"] for f in s["frames"]], lptest.frames_text(s["frames"]))
+            self.assertTrue(has_frame(s["frames"], "worker"))
+
+
 class RwlockAndCond(TempDirTest):
     def test_rwlock_readers_wait_for_writer(self):
         _, files = self.profile([ex("rwlock"), "3", "20000"])

@@ -112,6 +112,27 @@ class ThreadingLock(PythonTest):
         self.assert_no_object_type_on_runtime_locks(rep)
 
     @for_each_python
+    def test_python_stack_cut_at_the_depth_limit_says_so(self, label, py, info):
+        # update() and worker() kept; Thread.run and the bootstrap frames beyond --py-depth 2
+        held = os.path.join(DATA, "held_example.py")
+        for opts, native in (((), False), (("--native-depth", "0"), True)):
+            _, files = self.profile([py, held, example("lock_hotspot")], "--py-depth", "2", *opts, name="cut")
+            stacks = [s for l in locks_of(self.report_json(files), "threading.Lock", contention=True)
+                      for s in l["stacks"]]
+            self.assertTrue(stacks)
+            for s in stacks:
+                kinds = [f["kind"] for f in s["frames"]]
+                self.assertEqual(kinds.count("cut"), 1, lptest.frames_text(s["frames"]))
+                cut = kinds.index("cut")
+                # the two Python frames before the marker, none after it (only the interpreter's native frames)
+                self.assertEqual([f["function"] for f in s["frames"][:cut] if f["kind"] == "python"],
+                                 ["update", "worker"], lptest.frames_text(s["frames"]))
+                self.assertNotIn("python", kinds[cut:])
+                if native:  # Python frames only, after the patched CPython function that waited (the leaf), if any
+                    self.assertEqual(kinds[kinds.index("python"):], ["python", "python", "cut"])
+                    self.assertLessEqual(kinds.index("python"), 1, lptest.frames_text(s["frames"]))
+
+    @for_each_python
     def test_rlock_hotspot(self, label, py, info):
         # The same with stats_lock an RLock: a PyThread lock (a semaphore) up to 3.13, a _PyRecursiveMutex from 3.14
         # (its PyMutex reached through the patched _PyMutex_LockTimed).

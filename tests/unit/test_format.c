@@ -165,6 +165,13 @@ int main(void)
     CHECK(parses(L2 "h 1 3 2 50 30\nend 6\n", "undefined"));
     CHECK(parses(L1 "h 0 3 2 50 30\nend 3\n", "not part of format version 1"));
     CHECK(parses("lockprof-profile 2\ns 0 pthread_join\nl 0 pthread_join 7f00 0 -\nend 2\n", NULL));
+    /* frame kind x: where a stack was cut at the depth limit; version 2 only, no name, file, line, module or offset */
+    CHECK(parses(L2 "f 0 n - - 0 - 10\nf 1 x - - 0 - 0\nk 0 0 1\nend 8\n", NULL));
+    CHECK(parses(L1 "f 0 x - - 0 - 0\nend 3\n", "not part of format version 1"));
+    CHECK(parses(L2 "f 0 x 0 - 0 - 0\nend 6\n", "kind 'x'"));
+    CHECK(parses(L2 "f 0 x - - 3 - 0\nend 6\n", "kind 'x'"));
+    CHECK(parses(L2 "f 0 x - - 0 - 10\nend 6\n", "kind 'x'"));
+    CHECK(parses(L2 "f 0 y - - 0 - 0\nend 6\n", "frame kind must be"));
     /* modules (`o`) and lock locations (`v`): version 2 only; a native frame lies in the module whose path
      * string it names, when that module came before it */
 #define M2 "lockprof-profile 2\ns 0 /lib/a.so\ns 1 /lib/a.so\ns 2 x\n"
