@@ -15,6 +15,7 @@ above it, and "undecided" otherwise.
 Nothing here asserts anything: targets are shown next to what was measured.
 """
 import argparse
+import atexit
 import json
 import os
 import random
@@ -54,6 +55,19 @@ def sh(cmd, env=None, **kw):
     return subprocess.run(cmd, env=e, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **kw)
 
 
+_tmpfs = {}
+
+
+def tmpfs_dir(fallback):
+    """A directory on /dev/shm (tmpfs) for the ", profile on tmpfs" rows, removed at exit; `fallback` without one."""
+    if "dir" not in _tmpfs:
+        _tmpfs["dir"] = None
+        if os.path.isdir("/dev/shm") and os.access("/dev/shm", os.W_OK):
+            _tmpfs["dir"] = tempfile.mkdtemp(prefix="lockprof-bench-", dir="/dev/shm")
+            atexit.register(shutil.rmtree, _tmpfs["dir"], True)
+    return _tmpfs["dir"] or fallback
+
+
 class Bench:
     """Alternates `cmd` without and with `lockprof run`; metric() extracts the figure from a run."""
 
@@ -69,6 +83,8 @@ class Bench:
 
     def once(self, profiled, tmp, extra_env=None):
         cmd, env = self.cmd, None
+        if self.preload_output == "tmpfs":
+            tmp = tmpfs_dir(tmp)
         if profiled and self.preload:
             env = {"LD_PRELOAD": self.preload}
             if self.preload_output:
@@ -318,6 +334,13 @@ def main():
                       note="a process without Python"),
                 Bench("start-up /bin/true, preloaded", ["/bin/true"], "ms", None, metric="wall_ms", reps_factor=4,
                       preload=LIB, preload_output=True, note="LD_PRELOAD; target +0.5 ms")]
+    # The same, with the profile written to tmpfs: what the collector itself costs, without the file system's
+    # price for a new file (on this machine's ext4, with no journal, creating a file right after many deletions
+    # costs up to 0.5 ms: the allocator skips recently deleted inodes; docs/PERFORMANCE.md)
+    for name, cmd in (("start-up 3.13t", [PY_FT, "-c", "pass"]), ("start-up /bin/true", ["/bin/true"])):
+        if os.access(cmd[0], os.X_OK):
+            benches.append(Bench(name + ", tmpfs", cmd, "ms", None, metric="wall_ms", reps_factor=4, preload=LIB,
+                                 preload_output="tmpfs", note="LD_PRELOAD, profile on /dev/shm"))
     # lockprof.label (python/lockprof): ns per enter/exit pair (bench/label_cost.py), without the collector (no C
     # call at all) and with it (two calls of lockprof_set_labels through ctypes)
     for py_label, py in (("3.13t", PY_FT), ("3.11", PY_311)):

@@ -4,6 +4,7 @@
 #include "glibc_mutex.h"
 
 #include <dlfcn.h>
+#include <link.h>
 #include <errno.h>
 #include <linux/futex.h>
 #include <string.h>
@@ -24,16 +25,41 @@ void lp_glibc_mutex_wake(pthread_mutex_t *m)
     errno = e;
 }
 
-/* The real function is libc's own (libpthread's before glibc 2.34), not another interposer's that must see every
- * call. */
-static int from_libc(void *fn)
+/* The real functions are libc's own (libpthread's before glibc 2.34), not another interposer's that must see every
+ * call. The loader's list of objects, not dladdr: dladdr also searches the object's symbol table for the nearest
+ * name, about 10 µs per call in libc, paid by every process at start-up. */
+struct in_libc {
+    uintptr_t addr[3];
+    int libc[3]; /* 1: inside a loaded segment of libc.so or libpthread.so; 0: elsewhere or nowhere */
+};
+
+static int note_libc(struct dl_phdr_info *info, size_t size, void *arg)
 {
-    Dl_info info;
-    if (!fn || !dladdr(fn, &info) || !info.dli_fname)
+    (void)size;
+    struct in_libc *q = arg;
+    const char *name = info->dlpi_name ? info->dlpi_name : "";
+    const char *base = strrchr(name, '/');
+    base = base ? base + 1 : name;
+    int is_libc = strncmp(base, "libc.so", 7) == 0 || strncmp(base, "libpthread.so", 13) == 0;
+    for (int i = 0; i < info->dlpi_phnum; i++) {
+        const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+        if (ph->p_type != PT_LOAD)
+            continue;
+        uintptr_t lo = info->dlpi_addr + ph->p_vaddr, hi = lo + ph->p_memsz;
+        for (int k = 0; k < 3; k++)
+            if (q->addr[k] >= lo && q->addr[k] < hi)
+                q->libc[k] = is_libc;
+    }
+    return 0;
+}
+
+static int from_libc(void *lock, void *unlock, void *trylock)
+{
+    struct in_libc q = {{(uintptr_t)lock, (uintptr_t)unlock, (uintptr_t)trylock}, {0, 0, 0}};
+    if (!lock || !unlock || !trylock)
         return 0;
-    const char *base = strrchr(info.dli_fname, '/');
-    base = base ? base + 1 : info.dli_fname;
-    return strncmp(base, "libc.so", 7) == 0 || strncmp(base, "libpthread.so", 13) == 0;
+    dl_iterate_phdr(note_libc, &q);
+    return q.libc[0] && q.libc[1] && q.libc[2];
 }
 
 static int fields_are(const pthread_mutex_t *m, int lock, int owner, unsigned nusers)
@@ -72,8 +98,8 @@ void lp_glibc_mutex_init(int wanted)
         why_off = "0: LOCKPROF_MUTEX_FAST_PATH=0";
         return;
     }
-    if (!from_libc((void *)lp_real_pthread_mutex_lock) || !from_libc((void *)lp_real_pthread_mutex_unlock) ||
-        !from_libc((void *)lp_real_pthread_mutex_trylock)) {
+    if (!from_libc((void *)lp_real_pthread_mutex_lock, (void *)lp_real_pthread_mutex_unlock,
+                   (void *)lp_real_pthread_mutex_trylock)) {
         why_off = "0: pthread_mutex_lock/unlock after lockprof are not libc's";
         lp_warn("another library interposes pthread_mutex_lock/unlock after lockprof; every call goes to it");
         return;
