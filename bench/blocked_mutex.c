@@ -5,8 +5,9 @@
  * `bench_lock`, so that sum is the kernel's view of the time they were blocked on it. Each thread also times its
  * own blocking calls (clock before and after pthread_mutex_lock, when a trylock found the lock busy): the
  * program's view of the same waits, which lockprof's should match.
- * Usage: blocked_mutex [threads] [iterations] [work per hold: loop iterations, default 20000, about 50 µs here];
- * prints "blocked_ns=N waited_ns=M". */
+ * A hold lasts a fixed time (work until the clock says so), not a fixed number of loop iterations: the same
+ * arguments then make the same waits on any CPU.
+ * Usage: blocked_mutex [threads] [iterations] [hold in µs, default 50]; prints "blocked_ns=N waited_ns=M". */
 #include <fcntl.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -42,7 +43,7 @@ static int schedstat(unsigned long long *run, unsigned long long *queued)
     return sscanf(buf, "%llu %llu", run, queued) == 2 ? 0 : -1;
 }
 
-static long hold_work = 20000;
+static long hold_us = 50;
 
 __attribute__((noinline)) static void critical_work(void)
 {
@@ -51,7 +52,8 @@ __attribute__((noinline)) static void critical_work(void)
         pthread_mutex_lock(&bench_lock);
         waited += now_ns() - t0;
     }
-    for (long i = 0; i < hold_work; i++)
+    unsigned long long until = now_ns() + (unsigned long long)hold_us * 1000u;
+    while (now_ns() < until)
         counter++;
     pthread_mutex_unlock(&bench_lock);
 }
@@ -79,9 +81,9 @@ int main(int argc, char **argv)
 {
     int threads = argc > 1 ? atoi(argv[1]) : 2;
     iterations = argc > 2 ? atol(argv[2]) : 2000;
-    hold_work = argc > 3 ? atol(argv[3]) : 20000;
+    hold_us = argc > 3 ? atol(argv[3]) : 50;
     pthread_t t[64];
-    if (threads < 1 || threads > 64 || iterations < 0 || hold_work < 0)
+    if (threads < 1 || threads > 64 || iterations < 0 || hold_us < 0)
         return 2;
     for (long i = 0; i < threads; i++)
         pthread_create(&t[i], NULL, worker, (void *)i);

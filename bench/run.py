@@ -167,11 +167,11 @@ def self_contentions(files):
     return total
 
 
-# bench/blocked_mutex arguments (threads, iterations, work per hold) of the two accuracy rows: holds of about 2 ms,
-# where the threads' wait is time asleep in the kernel, and holds of about 50 µs, where a woken waiter often finds
+# bench/blocked_mutex arguments (threads, iterations, hold in µs) of the two accuracy rows: holds of 2 ms,
+# where the threads' wait is time asleep in the kernel, and holds of 50 µs, where a woken waiter often finds
 # the lock taken again, and the user-space stretches between its futex calls (each made ~20 µs longer by
 # perf trace itself) are part of the wait but of no futex call.
-ACCURACY = {"accuracy": ("4", "30", "1000000"), "accuracy, short holds": ("4", "1500", "20000")}
+ACCURACY = {"accuracy": ("4", "30", "2000"), "accuracy, short holds": ("4", "1500", "50")}
 
 
 def accuracy(tmp, reps, name):
@@ -398,7 +398,7 @@ def print_row(r, flush=False):
     if "skipped" in r:
         print(f"{n:<26} skipped: {r['skipped']}")
     elif n.startswith("accuracy"):
-        hold = "~2 ms holds" if r["args"][2] == ACCURACY["accuracy"][2] else "~50 µs holds"
+        hold = f"{int(r['args'][2]) // 1000} ms holds" if int(r["args"][2]) >= 1000 else f"{r['args'][2]} µs holds"
         print(f"{n:<26} {r['kernel_ms']:>8.1f}ms {r['ours_ms']:>8.1f}ms {r['ratio']:>7.3f} {'':>13} "
               f"{r['spread'][0]:>6.3f}..{r['spread'][1]:<5.3f} {'±10%':>8}  lockprof wait / kernel FUTEX_WAIT time,"
               f" bench/blocked_mutex {' '.join(r['args'])} ({hold}), {r['reps']} runs ({r['discarded']} discarded)")
