@@ -71,11 +71,19 @@ static void text_table(struct strbuf *o, const struct model *m, struct grp *g, s
                        uint64_t total)
 {
     const char *col = by_column(ro->by);
-    sb_printf(o, "  %-3s %-15s %-32s %-18s %11s %11s %9s %9s %9s %6s  %s\n", "#", "kind", col,
-              ro->by == BY_LOCK ? "object type" : "", "contentions", "wait[ms]", "avg[ms]", "max[ms]", "p99[ms]",
-              "share", ro->by == BY_STACK ? "" : "top waiter frame");
     size_t lim = ro->top && (size_t)ro->top < n ? (size_t)ro->top : n;
     struct strbuf label = {0}, type = {0}, frame = {0};
+    /* The name columns are as wide as the longest name shown (within limits), so that the figures line up. */
+    int wl = 32, wt = 18;
+    for (size_t i = 0; i < lim; i++) {
+        size_t l = strlen(text_esc(&label, g[i].label));
+        size_t t = ro->by == BY_LOCK ? strlen(text_esc(&type, g[i].type ? g[i].type : "-")) : 0;
+        wl = l > (size_t)wl ? (l < 64 ? (int)l : 64) : wl;
+        wt = t > (size_t)wt ? (t < 40 ? (int)t : 40) : wt;
+    }
+    sb_printf(o, "  %-3s %-15s %-*s %-*s %11s %11s %9s %9s %9s %6s  %s\n", "#", "kind", wl, col, wt,
+              ro->by == BY_LOCK ? "object type" : "", "contentions", "wait[ms]", "avg[ms]", "max[ms]", "p99[ms]",
+              "share", ro->by == BY_STACK ? "" : "top waiter frame");
     for (size_t i = 0; i < lim; i++) {
         char p[16];
         sb_reset(&frame);
@@ -86,8 +94,8 @@ static void text_table(struct strbuf *o, const struct model *m, struct grp *g, s
         }
         char wait[32]; /* "~" marks a wait estimated in part */
         snprintf(wait, sizeof wait, "%s%.3f", g[i].est_ns ? "~" : "", ms(g[i].wait_ns));
-        sb_printf(o, "  %-3zu %-15s %-32s %-18s %11llu %11s %9.3f %9.3f %9.3f %6s  %s\n", i + 1,
-                  lp_kind_name(g[i].kind), text_esc(&label, g[i].label),
+        sb_printf(o, "  %-3zu %-15s %-*s %-*s %11llu %11s %9.3f %9.3f %9.3f %6s  %s\n", i + 1,
+                  lp_kind_name(g[i].kind), wl, text_esc(&label, g[i].label), wt,
                   ro->by == BY_LOCK ? text_esc(&type, g[i].type ? g[i].type : "-") : "",
                   (unsigned long long)g[i].count, wait,
                   g[i].count ? ms(g[i].wait_ns) / (double)g[i].count : 0.0, ms(g[i].max_ns),

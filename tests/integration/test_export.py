@@ -186,7 +186,7 @@ def prodcons():
 def python_hotspot():
     if not PYTHON:
         raise unittest.SkipTest("no Python interpreter found by scripts/find-pythons.sh")
-    return recorded("py", [PYTHON, os.path.join(EXAMPLES_PY, "lock_hotspot.py"), "4", "3000"],
+    return recorded("py", [PYTHON, os.path.join(EXAMPLES_PY, "lock_hotspot.py"), "4", "20000"],
                     want=lambda r: any(l["kind"] == "threading.Lock" and l["contention"] for l in r["locks"]))
 
 

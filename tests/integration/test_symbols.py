@@ -34,6 +34,11 @@ def all_frames(rep):
             yield from s["holder_frames"] or []
 
 
+def lock(rep, name):
+    """The report's entry for the lock called name (the report sorts by wait, so a pthread_join can come first)."""
+    return next(l for l in rep["locks"] if l["name"] == name)
+
+
 def lock_names(rep):
     """The names of the locks (not of the threads joined: pthread_join waits are a wait class of their own)."""
     return sorted(l["name"] for l in rep["locks"] if l["kind"] != "pthread_join")
@@ -203,7 +208,7 @@ class CxxDemangled(SymbolsTest):
         rep, err = self.report(prof)
         self.assertEqual(err, "")
         self.assertEqual(lock_names(rep), ["ns::TerminateFlagMutex"])
-        frames = rep["locks"][0]["stacks"][0]["frames"]
+        frames = lock(rep, "ns::TerminateFlagMutex")["stacks"][0]["frames"]
         run = [f for f in frames if f["function"] == "ns::Worker::run()"]
         self.assertEqual(len(run), 1, [f["function"] for f in frames])
         self.assertEqual(run[0]["line"], line_of(os.path.join(SRC, "tests", "data", "symbols_cpp.cpp"),
@@ -303,7 +308,7 @@ class Unloaded(SymbolsTest):
         rep, err = self.report(prof)
         self.assertEqual(err, "")
         self.assertEqual(lock_names(rep), ["plugin_lock"])
-        leaf = rep["locks"][0]["stacks"][0]["frames"][0]
+        leaf = lock(rep, "plugin_lock")["stacks"][0]["frames"][0]
         plugin_c = os.path.join(SRC, "tests", "data", "plugin.c")
         self.assertEqual((leaf["function"], leaf["line"]), ("plugin_worker", line_of(plugin_c,
                                                                                      "/* plugin_worker's wait */")))
@@ -321,7 +326,7 @@ class Unloaded(SymbolsTest):
         rep, err = self.report(prof[0])
         self.assertEqual(err, "")
         self.assertEqual(lock_names(rep), ["plugin_lock"])
-        self.assertEqual(rep["locks"][0]["stacks"][0]["frames"][0]["function"], "plugin_worker")
+        self.assertEqual(lock(rep, "plugin_lock")["stacks"][0]["frames"][0]["function"], "plugin_worker")
 
 
 class Version1(SymbolsTest):
