@@ -21,7 +21,11 @@ esac
 if [ ! -f build-fuzz/build.ninja ]; then
   CC=clang meson setup build-fuzz -Dfuzz=true >/dev/null
 fi
-ninja -C build-fuzz "fuzz/fuzz_$target" >/dev/null
+if ! ninja -C build-fuzz "fuzz/fuzz_$target" > build-fuzz/ninja.log 2>&1; then
+  tail -30 build-fuzz/ninja.log >&2
+  echo "fuzz.sh: building fuzz_$target failed (build-fuzz/ninja.log)" >&2
+  exit 1
+fi
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 corpus=${FUZZ_CORPUS:-$work/corpus}

@@ -67,20 +67,28 @@ static void print_stack(struct strbuf *o, const struct model *m, int32_t stack, 
     text_stack(o, m, stack, ro->depth, ro->all_frames, indent);
 }
 
+/* Widens the lock (*wl) and object-type (*wt) columns to the longest of the first n names (escaped as printed),
+ * up to 64 and 40 characters, so that the figures after them line up; a longer name overflows its column. */
+static void name_widths(const struct grp *g, size_t n, int types, int *wl, int *wt)
+{
+    struct strbuf e = {0};
+    for (size_t i = 0; i < n; i++) {
+        size_t l = strlen(text_esc(&e, g[i].label));
+        size_t t = types ? strlen(text_esc(&e, g[i].type ? g[i].type : "-")) : 0;
+        *wl = l > (size_t)*wl ? (l < 64 ? (int)l : 64) : *wl;
+        *wt = t > (size_t)*wt ? (t < 40 ? (int)t : 40) : *wt;
+    }
+    sb_free(&e);
+}
+
 static void text_table(struct strbuf *o, const struct model *m, struct grp *g, size_t n, const struct ropts *ro,
                        uint64_t total)
 {
     const char *col = by_column(ro->by);
     size_t lim = ro->top && (size_t)ro->top < n ? (size_t)ro->top : n;
     struct strbuf label = {0}, type = {0}, frame = {0};
-    /* The name columns are as wide as the longest name shown (within limits), so that the figures line up. */
     int wl = 32, wt = 18;
-    for (size_t i = 0; i < lim; i++) {
-        size_t l = strlen(text_esc(&label, g[i].label));
-        size_t t = ro->by == BY_LOCK ? strlen(text_esc(&type, g[i].type ? g[i].type : "-")) : 0;
-        wl = l > (size_t)wl ? (l < 64 ? (int)l : 64) : wl;
-        wt = t > (size_t)wt ? (t < 40 ? (int)t : 40) : wt;
-    }
+    name_widths(g, lim, ro->by == BY_LOCK, &wl, &wt);
     sb_printf(o, "  %-3s %-15s %-*s %-*s %11s %11s %9s %9s %9s %6s  %s\n", "#", "kind", wl, col, wt,
               ro->by == BY_LOCK ? "object type" : "", "contentions", "wait[ms]", "avg[ms]", "max[ms]", "p99[ms]",
               "share", ro->by == BY_STACK ? "" : "top waiter frame");
@@ -948,17 +956,20 @@ void report_summary(char **paths, int n, int top)
     fprintf(stderr, "lockprof: top contended locks (%zu profile%s):\n", (size_t)n, n == 1 ? "" : "s");
     if (!ng)
         fputs("  no lock contention recorded\n", stderr);
-    else
-        fprintf(stderr, "  %-15s %-36s %-16s %11s %11s %9s\n", "kind", "lock", "object type", "contentions",
+    size_t shown = ng < (size_t)top ? ng : (size_t)top;
+    int wl = 36, wt = 16;
+    name_widths(g, shown, 1, &wl, &wt);
+    if (ng)
+        fprintf(stderr, "  %-15s %-*s %-*s %11s %11s %9s\n", "kind", wl, "lock", wt, "object type", "contentions",
                 "wait[ms]", "max[ms]");
     struct strbuf label = {0}, type = {0};
     int est = 0;
-    for (size_t i = 0; i < ng && (int)i < top; i++) {
+    for (size_t i = 0; i < shown; i++) {
         char wait[32]; /* "~": estimated in part (re-acquisitions after a condition wait) */
         snprintf(wait, sizeof wait, "%s%.3f", g[i].est_ns ? "~" : "", ms(g[i].wait_ns));
         est |= g[i].est_ns != 0;
-        fprintf(stderr, "  %-15s %-36.36s %-16.16s %11llu %11s %9.3f\n", lp_kind_name(g[i].kind),
-                text_esc(&label, g[i].label), text_esc(&type, g[i].type ? g[i].type : "-"),
+        fprintf(stderr, "  %-15s %-*s %-*s %11llu %11s %9.3f\n", lp_kind_name(g[i].kind), wl,
+                text_esc(&label, g[i].label), wt, text_esc(&type, g[i].type ? g[i].type : "-"),
                 (unsigned long long)g[i].count, wait, ms(g[i].max_ns));
     }
     if (est)
