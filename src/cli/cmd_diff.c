@@ -50,12 +50,7 @@ static const char usage[] =
     "stack by its frames' function and file/module base names, without Python line numbers, native offsets\n"
     "or interpreter/libc frames (docs/DIFF.md). Only contention counts, as in the report's main table.\n"
     "\n"
-    "Names from profiles (functions, locks, threads: the profiled program chose them) are escaped in text\n"
-    "output: \\n, \\xHH, \\uXXXX, so they never start a line (docs/SAFETY.md). A profile given twice (the same\n"
-    "file, or the same process: pid and start time) counts once, with a warning.\n"
-    "\n"
-    "Exit status: 0 ok; 2 bad option, unreadable/malformed profile, input that is not a regular file (FIFO,\n"
-    "directory, device), or an output path that cannot be written.\n";
+    HELP_FOOTER;
 
 enum { BASE = 0, NEW = 1 };
 

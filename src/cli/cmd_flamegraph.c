@@ -51,12 +51,7 @@ static const char usage[] =
     "as \"func (file.py:LINE)\", native frames as \"func (module)\"; ';' in names becomes ':'. A wait without a\n"
     "recorded stack shows as [no stack recorded]. Stacks whose wait rounds to 0 us are left out.\n"
     "\n"
-    "Names from profiles (functions, locks, threads: the profiled program chose them) are escaped in text\n"
-    "output: \\n, \\xHH, \\uXXXX, so they never start a line (docs/SAFETY.md). A profile given twice (the same\n"
-    "file, or the same process: pid and start time) counts once, with a warning.\n"
-    "\n"
-    "Exit status: 0 ok; 2 bad option, unreadable/malformed profile, input that is not a regular file (FIFO,\n"
-    "directory, device), or an output path that cannot be written.\n";
+    HELP_FOOTER;
 
 static int ends_with(const char *s, const char *suffix)
 {

@@ -33,12 +33,7 @@ static const char usage[] =
     "               complete; a symbolic link, FIFO, socket, directory or device at OUT is refused (/dev/null\n"
     "               discards)\n"
     "\n"
-    "Names from profiles (functions, locks, threads: the profiled program chose them) are escaped in text\n"
-    "output: \\n, \\xHH, \\uXXXX, so they never start a line (docs/SAFETY.md). A profile given twice (the same\n"
-    "file, or the same process: pid and start time) counts once, with a warning.\n"
-    "\n"
-    "Exit status: 0 ok; 2 bad option, unreadable/malformed profile, input that is not a regular file (FIFO,\n"
-    "directory, device), or an output path that cannot be written.\n";
+    HELP_FOOTER;
 
 struct ropts {
     enum group_by by;
