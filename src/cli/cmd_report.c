@@ -235,6 +235,11 @@ static void text_notes(struct strbuf *o, const struct model *m)
                  "(at most one capture per thread and lock every %.3f ms)", (unsigned long long)p->pid,
                  (unsigned long long)p->holder_captured, (unsigned long long)(p->holder_captured + p->holder_reused),
                  ms(p->holder_interval_ns));
+        if (p->holder_skipped)
+            NOTE("pid %llu: on hot locks, %llu releases made while a thread waited were not told to the waiters (each "
+                 "thread tells them of a few releases of a lock every %.3f ms): those waits show an earlier release's "
+                 "holder, or none", (unsigned long long)p->pid, (unsigned long long)p->holder_skipped,
+                 ms(p->holder_interval_ns));
         for (size_t w = 0; w < p->n_warnings; w++)
             NOTE("pid %llu: collector warning: %s", (unsigned long long)p->pid, text_esc(&esc, p->warnings[w]));
     }
@@ -426,10 +431,12 @@ static void render_json(struct strbuf *o, const struct model *m)
             sb_puts(o, ",\"gil_enabled\":null");
         sb_printf(o, ",\"slow_paths_unblocked\":%llu", (unsigned long long)p->events_unblocked);
         sb_printf(o, ",\"self_contentions\":%llu,\"self_waits\":%llu,\"self_wait_ns\":%llu,"
-                     "\"holder_stacks\":{\"captured\":%llu,\"reused\":%llu,\"interval_ns\":%llu},\"warnings\":[",
+                     "\"holder_stacks\":{\"captured\":%llu,\"reused\":%llu,\"interval_ns\":%llu,"
+                     "\"releases_skipped\":%llu},\"warnings\":[",
                   (unsigned long long)p->self_contentions, (unsigned long long)p->self_waits,
                   (unsigned long long)p->self_wait_ns, (unsigned long long)p->holder_captured,
-                  (unsigned long long)p->holder_reused, (unsigned long long)p->holder_interval_ns);
+                  (unsigned long long)p->holder_reused, (unsigned long long)p->holder_interval_ns,
+                  (unsigned long long)p->holder_skipped);
         for (size_t w = 0; w < p->n_warnings; w++) {
             if (w)
                 sb_puts(o, ",");
@@ -815,6 +822,11 @@ static void md_notes(struct strbuf *o, const struct model *m)
                     "one; the others show the releasing thread's last one for the same lock (at most one capture per thread "
                     "and lock every %.3f ms).\n", pid, (unsigned long long)p->holder_captured,
                     (unsigned long long)(p->holder_captured + p->holder_reused), ms(p->holder_interval_ns));
+        if (p->holder_skipped)
+            MD_NOTE("pid %llu: on hot locks, %llu releases made while a thread waited were not told to the waiters "
+                    "(each thread tells them of a few releases of a lock every %.3f ms): those waits show an earlier "
+                    "release's holder, or none.\n", pid, (unsigned long long)p->holder_skipped,
+                    ms(p->holder_interval_ns));
         for (size_t w = 0; w < p->n_warnings; w++) {
             MD_NOTE("pid %llu: collector warning: ", pid);
             md_code(o, p->warnings[w], 0);

@@ -152,6 +152,7 @@ static int add_profile(struct model *m, struct priv *pv, const struct lp_profile
     pr->holder_interval_ns = meta_u64(p, "holder_interval_ns");
     pr->holder_captured = meta_u64(p, "holder_stacks_captured");
     pr->holder_reused = meta_u64(p, "holder_stacks_reused");
+    pr->holder_skipped = meta_u64(p, "holder_releases_skipped");
     pr->timeline_capacity = meta_u64(p, "timeline_capacity");
     pr->timeline_dropped = meta_u64(p, "timeline_dropped");
     const char *ge = lp_profile_meta(p, "gil_enabled");

@@ -97,6 +97,7 @@ struct m_proc {
     uint64_t events_unblocked; /* CPython slow paths that took the lock without blocking: not waits */
     uint64_t self_waits, self_wait_ns; /* lockprof's own waits (libunwind's locks, ...): 0 in older profiles */
     uint64_t holder_interval_ns, holder_captured, holder_reused; /* holder stacks sampled (0: older profile) */
+    uint64_t holder_skipped; /* releases with waiters that stamped no holder (a hot lock's, sampled out) */
     uint64_t timeline_capacity, timeline_dropped; /* 0 capacity: recorded without LOCKPROF_TIMELINE */
     int gil_enabled; /* -1 unknown */
     const char **warnings;

@@ -497,9 +497,11 @@ static void write_profile(struct ctx *c, const char *reason, const struct lp_enc
     lp_stack_own_waits(&a, &b);
     lpw_meta_u64(w, "self_waits", a);
     lpw_meta_u64(w, "self_wait_ns", b);
-    lp_stack_holder_counts(&a, &b);
+    uint64_t skipped;
+    lp_stack_holder_counts(&a, &b, &skipped);
     lpw_meta_u64(w, "holder_stacks_captured", a);
     lpw_meta_u64(w, "holder_stacks_reused", b);
+    lpw_meta_u64(w, "holder_releases_skipped", skipped);
     lpw_meta_u64(w, "dumps_skipped", info->skipped_dumps);
     for (int i = 0; i < lp_n_warnings(); i++)
         lpw_meta(w, "warning", lp_warning(i));

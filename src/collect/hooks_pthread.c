@@ -25,7 +25,7 @@ struct release {
     int active;
 };
 
-static inline void release_begin(struct release *x, uintptr_t addr)
+static inline void release_begin(struct release *x, uintptr_t addr, int sampled)
 {
     x->active = 0;
     if (LP_LIKELY(!lp_waiters_at(addr)))
@@ -36,9 +36,12 @@ static inline void release_begin(struct release *x, uintptr_t addr)
     x->r.t = NULL;
     x->r.hash = x->r.tid = 0;
     x->r.due = 0;
-    if (lp_waiters_reacquiring() && lp_guard_enter()) {
+    if (lp_guard_enter()) {
         int e = errno;
-        lp_waiters_release_begin(&x->r, addr);
+        if (lp_waiters_reacquiring())
+            lp_waiters_release_begin(&x->r, addr);
+        else if (sampled && !lp_waiters_release_due(addr))
+            x->active = 0; /* a hot lock's release, sampled out (stack.h lp_stack_release_due) */
         errno = e;
         lp_guard_leave();
     }
@@ -169,7 +172,7 @@ int lp_mutex_timedlock(pthread_mutex_t *m, int clocked, clockid_t clk, const str
 int lp_mutex_unlock_slow(pthread_mutex_t *m)
 {
     struct release x;
-    release_begin(&x, (uintptr_t)m);
+    release_begin(&x, (uintptr_t)m, 1);
     int rc = lp_glibc_mutex_mine(m) ? lp_glibc_mutex_unlock(m) : lp_real_pthread_mutex_unlock(m);
     release_end(&x, rc == 0);
     return rc;
@@ -211,7 +214,7 @@ int lp_rwlock_lock(pthread_rwlock_t *l, int write, int timed, int clocked, clock
 int lp_rwlock_unlock(pthread_rwlock_t *l)
 {
     struct release x;
-    release_begin(&x, (uintptr_t)l);
+    release_begin(&x, (uintptr_t)l, 1);
     int rc = lp_real_pthread_rwlock_unlock(l);
     release_end(&x, rc == 0);
     return rc;
@@ -273,7 +276,7 @@ int lp_cond_wait(pthread_cond_t *c, pthread_mutex_t *m, int timed, clockid_t clk
     /* The real call releases m inside, where nothing runs after it: a release other threads may be blocked on, told
      * to the registry before it happens (so a fresh holder stack, when one is due, is taken with m still held). */
     struct release x;
-    release_begin(&x, (uintptr_t)m);
+    release_begin(&x, (uintptr_t)m, 0);
     release_end(&x, 1);
     /* ... and its re-acquisition on the way out (waiters.h), for which this thread now registers, m still held */
     struct cond_wait_state st = {&w, -1};
@@ -438,7 +441,7 @@ int lp_sem_post(sem_t *sem)
      * program's behalf but a 3.11/3.12 threading.Lock's; CPython's parking lot posts after it released the PyMutex
      * (Python/lock.c: the unpark callback hands it over first), to a semaphore of the waiter's own. */
     struct release x;
-    release_begin(&x, (uintptr_t)sem);
+    release_begin(&x, (uintptr_t)sem, 0);
     release_end(&x, 1);
     if (LP_UNLIKELY(lp_py_tracks_sems()))
         lp_py_sem_posted(sem); /* before the post: after it, another thread may already have taken it */

@@ -434,14 +434,41 @@ uint64_t lp_stack_holder_capture(struct lp_thread *t, uintptr_t lock)
     return h;
 }
 
-void lp_stack_holder_counts(uint64_t *captured, uint64_t *reused)
+int lp_stack_release_due(struct lp_thread *t, uintptr_t lock)
 {
-    *captured = *reused = 0;
+    struct lp_stack_thread *st = stk_of(t);
+    if (!st || !lp_cfg.holder_interval_ns)
+        return 1; /* LOCKPROF_HOLDER_INTERVAL_US=0: every release stamps */
+    typeof(st->holder[0]) *h = &st->holder[holder_index(lock)];
+    if (h->stamp_lock != lock) {
+        h->stamp_lock = lock;
+        h->stamp_ns = coarse_now();
+        h->stamped = 1;
+        return 1;
+    }
+    if (h->stamped < LP_STAMPS_PER_WINDOW) {
+        h->stamped++;
+        return 1;
+    }
+    uint64_t now = coarse_now();
+    if (now - h->stamp_ns >= lp_cfg.holder_interval_ns && now != h->stamp_ns) {
+        h->stamp_ns = now;
+        h->stamped = 1;
+        return 1;
+    }
+    bump(&st->n_holder_skipped);
+    return 0;
+}
+
+void lp_stack_holder_counts(uint64_t *captured, uint64_t *reused, uint64_t *skipped)
+{
+    *captured = *reused = *skipped = 0;
     for (struct lp_thread *t = lp_thread_all(); t; t = t->next_all) {
         struct lp_stack_thread *st = atomic_load_explicit(&t->stk, memory_order_acquire);
         if (st) {
             *captured += atomic_load_explicit(&st->n_holder_captured, memory_order_relaxed);
             *reused += atomic_load_explicit(&st->n_holder_reused, memory_order_relaxed);
+            *skipped += atomic_load_explicit(&st->n_holder_skipped, memory_order_relaxed);
         }
     }
 }

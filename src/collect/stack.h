@@ -39,8 +39,12 @@ struct lp_stack_thread {
         uintptr_t lock;
         uint64_t hash, at_ns;
         unsigned since; /* releases since the clock was last looked at */
+        uintptr_t stamp_lock;
+        uint64_t stamp_ns;   /* start of the current window of stamped releases */
+        unsigned stamped;    /* releases that stamped their waiters in that window */
     } holder[LP_HOLDER_SAMPLES]; /* the holder stack this thread last captured per lock (direct-mapped) */
     _Atomic uint64_t n_holder_captured, n_holder_reused; /* releases that woke a waiter: fresh stack, or not */
+    _Atomic uint64_t n_holder_skipped; /* releases with waiters that stamped nothing (lp_stack_release_due) */
 };
 
 /* Where Python frames come from (py/frames.c), handed over by the CPython layer at start-up. */
@@ -71,8 +75,16 @@ uint64_t lp_stack_capture(struct lp_thread *t, const void *leaf, uintptr_t site)
  * it. So a hot lock costs at most one unwind per thread and interval, and never while the lock is held. */
 uint64_t lp_stack_holder_last(struct lp_thread *t, uintptr_t lock, int *due);
 uint64_t lp_stack_holder_capture(struct lp_thread *t, uintptr_t lock);
+/* Whether this release of `lock`, made while somebody waits for it, stamps its waiters at all. On a hot lock the
+ * stamping itself (the registry's slots of the waiters, written by every release) slows the program's lock down, so
+ * each thread stamps at most LP_STAMPS_PER_WINDOW releases of a lock per window of LOCKPROF_HOLDER_INTERVAL_US (and
+ * at least one tick of the coarse clock); the others are counted (skipped) and their waiters keep what an earlier
+ * release stamped, or have no holder. A lock released with waiters less often than that is never sampled, and with
+ * LOCKPROF_HOLDER_INTERVAL_US=0 no release is. */
+#define LP_STAMPS_PER_WINDOW 8
+int lp_stack_release_due(struct lp_thread *t, uintptr_t lock);
 /* Sums of the counters above over all threads (for the profile's metadata). */
-void lp_stack_holder_counts(uint64_t *captured, uint64_t *reused);
+void lp_stack_holder_counts(uint64_t *captured, uint64_t *reused, uint64_t *skipped);
 
 /* lockprof's own waits (docs/DESIGN.md "lockprof's own waits"): libunwind takes pthread mutexes of its own while it
  * unwinds (with Debian's build, a global cache lock at every unwind step and its memory pools' locks), which reach

@@ -294,6 +294,12 @@ int lp_waiters_release_begin(struct lp_release *r, uintptr_t addr)
     return 1;
 }
 
+int lp_waiters_release_due(uintptr_t addr)
+{
+    struct lp_thread *t = lp_thread_self();
+    return !t || lp_stack_release_due(t, addr);
+}
+
 void lp_waiters_release_end(struct lp_release *r)
 {
     /* The waiters on the address, stamped now that the lock is free: a woken waiter needs microseconds to run

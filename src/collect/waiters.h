@@ -97,6 +97,10 @@ void lp_waiters_on_signal(uintptr_t cond, int broadcast);
 /* Forgets every slot (child after fork: the parent's waiters do not exist here). */
 void lp_waiters_reset(void);
 
+/* Whether this release of mutex or rwlock `addr` (somebody waits on its bucket) stamps its waiters: a hot lock's
+ * releases are sampled per thread (stack.h lp_stack_release_due). Called inside the re-entrancy guard. */
+int lp_waiters_release_due(uintptr_t addr);
+
 /* Whether a release must call lp_waiters_release_begin before it: some condition waiter may re-acquire a mutex. */
 static inline int lp_waiters_reacquiring(void)
 {
