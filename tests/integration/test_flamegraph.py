@@ -181,11 +181,14 @@ class PythonFolded(FlameTest):
         self.fail(f"{script}: no matching stack in 3 runs: {lines[:5]}")
 
     def test_threading_lock_python_frames(self):
+        # 20000 updates a thread: with 3000, a fast machine sometimes ran a thread's updates between two GIL
+        # switches, so stats_lock was never waited for (a CI failure: no threading.Lock stack in 3 runs).
         py = "/usr/bin/python3"
-        files, lines = self.workload(py, "lock_hotspot.py", ["4", "3000"],
-                                     lambda ls: any(f[0].startswith("threading.Lock:") for f, _ in ls))
-        stacks = [f for f, _ in lines if f[0].startswith("threading.Lock:")]
         line = lptest.line_of(os.path.join(EXAMPLES_PY, "lock_hotspot.py"), "with stats_lock:")
+        files, lines = self.workload(py, "lock_hotspot.py", ["4", "20000"],
+                                     lambda ls: any(f[0].startswith("threading.Lock:") and
+                                                    f"update (lock_hotspot.py:{line})" in f for f, _ in ls))
+        stacks = [f for f, _ in lines if f[0].startswith("threading.Lock:")]
         self.assertTrue(any(in_order(f, "worker", "update") and f"update (lock_hotspot.py:{line})" in f
                             for f in stacks), stacks[:3])
         holders = [f for f, _ in self.folded(files, "--holders") if f[0].startswith("threading.Lock:")]
