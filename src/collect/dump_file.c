@@ -1,7 +1,7 @@
 /* dump_file.c — where a profile goes: the output path (LOCKPROF_OUTPUT with %p, and ".<pid>" for processes other
  * than the one `lockprof run` started), an unnamed file that gets its name only when complete (so nobody ever reads
  * half a profile, and a process killed while writing leaves nothing), never replacing a file this process image did
- * not write, and the manifest `lockprof run` reads. Owns the name of the file this image wrote last. System calls
+ * not write, a device or FIFO written straight into, and the manifest `lockprof run` reads. Owns the name of the file this image wrote last. System calls
  * only: async-signal-safe. */
 #define _GNU_SOURCE 1
 #include "dump_file.h"
@@ -225,6 +225,44 @@ static int replace_at(struct outfile *o, const char *final, char *placed, size_t
     return 0;
 }
 
+/* The profile into a character device or FIFO that exists at `final` (/dev/null to discard it, /dev/stdout, a
+ * pipe a reader holds open): written straight in, since there is no file to name or replace. Never in the manifest
+ * (`lockprof run` reads those back); a FIFO without a reader is an error, not a wait at the host's exit. */
+static int write_stream(const char *final, void (*fill)(struct lpw *w, void *arg), void *arg)
+{
+    int fd = open(final, O_WRONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+    if (fd < 0) {
+        int e = errno;
+        if (e == ENXIO) {
+            char msg[4300];
+            size_t n = lp_strlcpy(msg, "profile lost: no process reads the FIFO ", sizeof msg);
+            lp_strlcpy(msg + n, final, sizeof msg - n);
+            lp_warn(msg);
+        } else {
+            warn_errno("cannot open the profile's device: ", final, e);
+        }
+        return e;
+    }
+    int fl = fcntl(fd, F_GETFL);
+    if (fl >= 0)
+        fcntl(fd, F_SETFL, fl & ~O_NONBLOCK);
+    struct lp_arena a = {0};
+    char *buf = lp_arena_alloc(&a, 1u << 16);
+    int err = ENOMEM;
+    if (buf) {
+        struct lpw w;
+        lpw_init(&w, fd, buf, 1u << 16);
+        fill(&w, arg);
+        err = lpw_finish(&w);
+    }
+    lp_arena_release(&a);
+    if (close(fd) && !err)
+        err = errno;
+    if (err)
+        warn_errno("writing the profile failed: ", final, err);
+    return err;
+}
+
 int lp_dump_file_write(const char *path, char *written, size_t cap, void (*fill)(struct lpw *w, void *arg), void *arg)
 {
     char final[4200], placed[4200];
@@ -232,6 +270,13 @@ int lp_dump_file_write(const char *path, char *written, size_t cap, void (*fill)
         lp_strlcpy(final, path, sizeof final);
     else
         expand_path(final, sizeof final);
+    struct stat dst;
+    if (stat(final, &dst) == 0 && (S_ISCHR(dst.st_mode) || S_ISFIFO(dst.st_mode))) {
+        int e = write_stream(final, fill, arg);
+        if (!e && written)
+            lp_strlcpy(written, final, cap);
+        return e;
+    }
     struct outfile o;
     if (open_out(&o, final)) {
         int e = errno;

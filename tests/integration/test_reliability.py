@@ -3,6 +3,7 @@ neither crash nor deadlock and leave one complete profile per normally-exiting p
 are harmless, and profiles are written safely (issue: reliability and security)."""
 import os
 import signal
+import stat
 import subprocess
 import tempfile
 import time
@@ -349,6 +350,36 @@ class SafeFiles(TempDirTest):
         self.assertIn("counter=", p.stdout)
         if os.geteuid() != 0:  # root writes anyway
             self.assertIn("lockprof: warning:", p.stderr)
+
+    def test_devices_and_fifos_are_written_into_never_beside(self):
+        """LOCKPROF_OUTPUT naming a character device or a FIFO: the profile goes into it. A collector that
+        treated /dev/null as a file it must not replace once left /dev/null.1 ... /dev/null.99 in /dev."""
+        hot = [os.path.join(EXAMPLES_C, "hot_mutex"), "3", "200"]
+        if os.geteuid() == 0:  # the null device, made here so that a regression litters self.tmp, not /dev
+            null = os.path.join(self.tmp, "null")
+            os.mknod(null, stat.S_IFCHR | 0o666, os.makedev(1, 3))
+            p = run(hot, env={"LD_PRELOAD": LIB, "LOCKPROF_OUTPUT": null})
+            self.assertEqual((p.returncode, p.stderr), (0, ""))
+            self.assertEqual(os.listdir(self.tmp), ["null"])
+            os.unlink(null)
+        fifo = os.path.join(self.tmp, "fifo")
+        os.mkfifo(fifo)
+        p = run(hot, env={"LD_PRELOAD": LIB, "LOCKPROF_OUTPUT": fifo})  # nobody reads it: no wait, one warning
+        self.assertEqual(p.returncode, 0)
+        self.assertIn("counter=", p.stdout)
+        self.assertEqual(p.stderr.splitlines(), [f"lockprof: warning: profile lost: no process reads the FIFO {fifo}"])
+        reader = subprocess.Popen(["cat", fifo], stdout=subprocess.PIPE)
+        try:
+            p = run(hot, env={"LD_PRELOAD": LIB, "LOCKPROF_OUTPUT": fifo})
+            data = reader.communicate(timeout=60)[0]
+        finally:
+            reader.kill()
+        self.assertEqual((p.returncode, p.stderr), (0, ""))
+        with open(os.path.join(self.tmp, "piped.prof"), "wb") as f:
+            f.write(data)
+        self.assertEqual(sorted(os.listdir(self.tmp)), ["fifo", "piped.prof"])
+        rep = self.report_json([os.path.join(self.tmp, "piped.prof")])
+        self.assertTrue(rep["processes"][0]["cmdline"].startswith(hot[0]), rep["processes"][0])
 
     def test_bad_variable_keeps_default_with_one_warning(self):
         p = run([os.path.join(EXAMPLES_C, "hot_mutex"), "2", "50"],
