@@ -16,10 +16,10 @@ def ex(name):
 
 
 class HotMutex(TempDirTest):
-    # The tests below need hot_lock contended. hot_mutex makes that likely, not certain (a thread must be inside
-    # critical_work when another calls pthread_mutex_lock): 4 threads x 2000 sections of ~15 µs keep the lock held
-    # for 0.1 s or more, not for the few ms a busy machine's scheduler can run without any overlap (2 x 100 had no
-    # contention in 16 of 40 runs next to two busy processes on 2 cores).
+    # The tests below need hot_lock contended. hot_mutex makes that certain: its first thread keeps the lock in
+    # its first section until the others are blocked on it (before, 2 x 100 sections had no contention in 16 of
+    # 40 runs next to two busy processes on 2 cores). A holder stack is not certain in every run (a woken waiter
+    # can leave before the holder's first stack is captured); 4 x 2000 sections make one all but certain.
     def test_hot_mutex_waiter_holder_and_total(self):
         t0 = time.monotonic()
         p, files = self.profile([ex("hot_mutex"), "4", "2000"])

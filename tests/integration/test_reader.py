@@ -12,8 +12,7 @@ from lptest import EXAMPLES_C, SRC, TempDirTest, lockprof
 class Malformed(TempDirTest):
     def good_profile(self):
         """A complete profile with every record type the corruptions below need (l, a). The waits come from
-        tests/data/semantics.c, whose timed locks of a mutex another thread holds time out whatever the scheduling
-        (hot_mutex's contention is only likely: 2 threads x 100 sections often never overlap on a busy machine)."""
+        tests/data/semantics.c, whose timed locks of a mutex another thread holds time out whatever the scheduling."""
         _, files = self.profile([os.path.join(lptest.BUILD, "tests", "semantics")])
         self.assertEqual(len(files), 1)
         with open(files[0], "rb") as f:
