@@ -227,8 +227,9 @@ static void text_notes(struct strbuf *o, const struct model *m)
                  (unsigned long long)p->self_contentions);
         if (p->self_waits)
             NOTE("pid %llu: lockprof itself waited %llu time%s, %.3f ms in all, not counted above (for libunwind's "
-                 "internal locks while threads captured stacks, or for libunwind's start-up)", (unsigned long long)p->pid,
-                 (unsigned long long)p->self_waits, p->self_waits == 1 ? "" : "s", ms(p->self_wait_ns));
+                 "internal locks while threads captured stacks, or for libunwind's start-up)",
+                 (unsigned long long)p->pid, (unsigned long long)p->self_waits, p->self_waits == 1 ? "" : "s",
+                 ms(p->self_wait_ns));
         if (p->holder_reused)
             NOTE("pid %llu: holder stacks are sampled: %llu of the %llu releases made while a thread waited captured "
                  "the releasing thread's stack; the others show the stack it last captured releasing the same lock "
@@ -305,18 +306,31 @@ static size_t hold_rows(const struct model *m, struct hold_row **out)
     return n;
 }
 
+/* The sampling period of the hold measurements (the largest, should processes differ). */
+static unsigned long long hold_every(const struct model *m, const struct hold_row *rows, size_t n)
+{
+    uint64_t every = 0;
+    for (size_t i = 0; i < n; i++)
+        if (m->locks[rows[i].lock].hold.every > every)
+            every = m->locks[rows[i].lock].hold.every;
+    return (unsigned long long)every;
+}
+
+static double hold_avg_us(const struct m_hold *h) { return h->timed ? (double)h->hold_ns / (double)h->timed / 1e3 : 0; }
+
+static double hold_contended_pct(const struct hold_row *r, const struct m_hold *h)
+{
+    return h->acquired ? 100.0 * (double)r->contentions / (double)h->acquired : 0;
+}
+
 static void text_holds(struct strbuf *o, const struct model *m, const struct ropts *ro)
 {
     struct hold_row *rows;
     size_t n = hold_rows(m, &rows);
     if (n) {
-        uint64_t every = 0;
-        for (size_t i = 0; i < n; i++)
-            if (m->locks[rows[i].lock].hold.every > every)
-                every = m->locks[rows[i].lock].hold.every;
         sb_printf(o, "\nAcquisitions and hold times of the contended locks (sampled: 1 in %llu acquisitions per "
                      "thread; acquisitions and total hold are estimates):\n",
-                  (unsigned long long)every);
+                  hold_every(m, rows, n));
         sb_printf(o, "  %-3s %-15s %-32s %13s %10s %13s %12s %15s\n", "#", "kind", "lock", "acquisitions",
                   "contended", "avg hold[us]", "max hold[ms]", "total hold[ms]");
         size_t lim = ro->top && (size_t)ro->top < n ? (size_t)ro->top : n;
@@ -325,10 +339,9 @@ static void text_holds(struct strbuf *o, const struct model *m, const struct rop
             const struct m_lock *l = &m->locks[rows[i].lock];
             const struct m_hold *h = &l->hold;
             char c[16];
-            snprintf(c, sizeof c, "%.1f%%", h->acquired ? 100.0 * (double)rows[i].contentions / (double)h->acquired : 0);
+            snprintf(c, sizeof c, "%.1f%%", hold_contended_pct(&rows[i], h));
             sb_printf(o, "  %-3zu %-15s %-32s %13llu %10s %13.3f %12.3f %15.3f\n", i + 1, lp_kind_name(l->kind),
-                      text_esc(&label, l->name), (unsigned long long)h->acquired, c,
-                      h->timed ? (double)h->hold_ns / (double)h->timed / 1e3 : 0.0, ms(h->max_ns),
+                      text_esc(&label, l->name), (unsigned long long)h->acquired, c, hold_avg_us(h), ms(h->max_ns),
                       rows[i].total_ns / 1e6);
         }
         sb_free(&label);
@@ -503,8 +516,8 @@ static void render_json(struct strbuf *o, const struct model *m)
     sb_puts(o, "],\"threads\":[");
     g = group_rows(m, BY_THREAD, ROWS_CONTENTION, &n);
     for (size_t i = 0; i < n; i++) {
-        sb_printf(o, "%s{\"pid\":%llu,\"tid\":%llu,\"name\":", i ? "," : "", (unsigned long long)m->procs[g[i].proc].pid,
-                  (unsigned long long)g[i].tid);
+        sb_printf(o, "%s{\"pid\":%llu,\"tid\":%llu,\"name\":", i ? "," : "",
+                  (unsigned long long)m->procs[g[i].proc].pid, (unsigned long long)g[i].tid);
         sb_json_str(o, model_thread_name(m, g[i].proc, g[i].tid));
         sb_printf(o, ",\"contentions\":%llu,\"wait_ns\":%llu}", (unsigned long long)g[i].count,
                   (unsigned long long)g[i].wait_ns);
@@ -819,8 +832,8 @@ static void md_notes(struct strbuf *o, const struct model *m)
                     (unsigned long long)p->self_waits, p->self_waits == 1 ? "" : "s", ms(p->self_wait_ns));
         if (p->holder_reused)
             MD_NOTE("pid %llu: holder stacks are sampled: %llu of %llu releases made while a thread waited captured "
-                    "one; the others show the releasing thread's last one for the same lock (at most one capture per thread "
-                    "and lock every %.3f ms).\n", pid, (unsigned long long)p->holder_captured,
+                    "one; the others show the releasing thread's last one for the same lock (at most one capture per "
+                    "thread and lock every %.3f ms).\n", pid, (unsigned long long)p->holder_captured,
                     (unsigned long long)(p->holder_captured + p->holder_reused), ms(p->holder_interval_ns));
         if (p->holder_skipped)
             MD_NOTE("pid %llu: on hot locks, %llu releases made while a thread waited were not told to the waiters "
@@ -846,7 +859,8 @@ static void md_deadlocks(struct strbuf *o, const struct model *m)
                      "holds:\n", (unsigned long long)m->procs[d[i].proc].pid, d[i].n);
         for (size_t j = 0; j < d[i].n; j++) {
             const struct m_waiting *w = &m->waiting[d[i].waiting[j]];
-            sb_printf(o, "> - tid %llu waits for %s ", (unsigned long long)w->tid, lp_kind_name(m->locks[w->lock].kind));
+            sb_printf(o, "> - tid %llu waits for %s ", (unsigned long long)w->tid,
+                      lp_kind_name(m->locks[w->lock].kind));
             md_code(o, m->locks[w->lock].name, 0);
             sb_printf(o, ", held by tid %llu\n", (unsigned long long)w->owner_tid);
         }
@@ -854,6 +868,30 @@ static void md_deadlocks(struct strbuf *o, const struct model *m)
         free(d[i].waiting);
     }
     free(d);
+}
+
+static void md_holds(struct strbuf *o, const struct model *m, const struct ropts *ro)
+{
+    struct hold_row *rows;
+    size_t n = hold_rows(m, &rows);
+    if (n) {
+        sb_printf(o, "\n**Hold times of the contended locks** (sampled: 1 in %llu acquisitions per thread; "
+                     "acquisitions and total hold are estimates)\n\n", hold_every(m, rows, n));
+        sb_puts(o, "| # | kind | lock | acquisitions | contended | avg hold [us] | max hold [ms] | total hold [ms] |\n"
+                   "|--:|------|------|---:|---:|---:|---:|---:|\n");
+        size_t lim = ro->top && (size_t)ro->top < n ? (size_t)ro->top : n;
+        for (size_t i = 0; i < lim; i++) {
+            const struct m_lock *l = &m->locks[rows[i].lock];
+            sb_printf(o, "| %zu | %s | ", i + 1, lp_kind_name(l->kind));
+            md_code(o, l->name, 1);
+            sb_printf(o, " | %llu | %.1f%% | %.3f | %.3f | %.3f |\n", (unsigned long long)l->hold.acquired,
+                      hold_contended_pct(&rows[i], &l->hold), hold_avg_us(&l->hold), ms(l->hold.max_ns),
+                      rows[i].total_ns / 1e6);
+        }
+        if (lim < n)
+            sb_printf(o, "\n%zu more not shown (`--top 0` lists all).\n", n - lim);
+    }
+    free(rows);
 }
 
 static void render_markdown(struct strbuf *o, const struct model *m, const struct ropts *ro)
@@ -870,6 +908,7 @@ static void render_markdown(struct strbuf *o, const struct model *m, const struc
         md_table(o, m, g, n, ro, total);
         if (g[0].n_stacks)
             md_top_stack(o, m, &g[0], ro);
+        md_holds(o, m, ro);
     }
     groups_free(g, n);
     md_processes(o, m);

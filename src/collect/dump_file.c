@@ -1,8 +1,8 @@
 /* dump_file.c — where a profile goes: the output path (LOCKPROF_OUTPUT with %p, and ".<pid>" for processes other
  * than the one `lockprof run` started), an unnamed file that gets its name only when complete (so nobody ever reads
  * half a profile, and a process killed while writing leaves nothing), never replacing a file this process image did
- * not write, a device or FIFO written straight into, and the manifest `lockprof run` reads. Owns the name of the file this image wrote last. System calls
- * only: async-signal-safe. */
+ * not write, a device or FIFO written straight into, and the manifest `lockprof run` reads. Owns the name of the
+ * file this image wrote last. System calls only: async-signal-safe. */
 #define _GNU_SOURCE 1
 #include "dump_file.h"
 

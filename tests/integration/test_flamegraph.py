@@ -212,7 +212,7 @@ class PythonFolded(FlameTest):
             self.skipTest("no free-threaded interpreter (scripts/setup-pythons.sh builds one)")
         for py in fts:
             with self.subTest(python=py):
-                files, lines = self.workload(py, "dict_cache.py", ["2", "100000"],
+                files, lines = self.workload(py, "dict_cache.py", ["2", "200000"],
                                              lambda ls: any(f[0] == "pymutex:dict" for f, _ in ls))
                 dicts = [f for f, _ in lines if f[0] == "pymutex:dict"]
                 self.assertTrue(any("store (dict_cache.py:14)" in f or "lookup (dict_cache.py:18)" in f

@@ -299,6 +299,11 @@ class Holds(TempDirTest):
         table = text[text.index(head):].split("\n\n")[0]
         row = next(l for l in table.splitlines() if " nested_lock " in l)
         self.assertRegex(row, r" 41 +2\.4% +[0-9]+\.[0-9]{3} ")
+        md = lockprof("report", "--format", "markdown", *files, check=True).stdout
+        head = "**Hold times of the contended locks** (sampled: 1 in 1 acquisitions"
+        self.assertIn(head, md)
+        row = next(l for l in md[md.index(head):].splitlines() if "| `nested_lock` |" in l)
+        self.assertRegex(row, r"^\| [12] \| pthread_mutex \| `nested_lock` \| 41 \| 2\.4% \| [0-9]+\.[0-9]{3} \| ")
 
     def test_sampled_by_default(self):
         _, files = self.profile([os.path.join(lptest.BUILD, "tests", "hold_times"), "20"])
