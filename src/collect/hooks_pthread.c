@@ -344,7 +344,8 @@ static int real_join(pthread_t t, void **ret, int timed, int clocked, clockid_t 
     return clocked ? lp_real_pthread_clockjoin_np(t, ret, clk, abstime) : lp_real_pthread_timedjoin_np(t, ret, abstime);
 }
 
-static void join_cancelled(void *w) { lp_wait_cancel(w); }
+/* A wait that a thread cancellation unwinds (the call is a cancellation point): its slot and in-flight entry. */
+static void wait_cancelled(void *w) { lp_wait_cancel(w); }
 
 int lp_join(pthread_t t, void **ret, int timed, int clocked, clockid_t clk, const struct timespec *abstime)
 {
@@ -364,7 +365,7 @@ int lp_join(pthread_t t, void **ret, int timed, int clocked, clockid_t clk, cons
         lp_guard_leave();
     }
     lp_wait_inflight(&w, &ev);
-    pthread_cleanup_push(join_cancelled, &w);
+    pthread_cleanup_push(wait_cancelled, &w);
     rc = real_join(t, ret, timed, clocked, clk, abstime);
     pthread_cleanup_pop(0);
     if (rc == 0 || rc == ETIMEDOUT) {
@@ -413,13 +414,20 @@ int lp_sem_wait(sem_t *sem, int timed, clockid_t clk, const struct timespec *abs
         errno = e;
         lp_guard_leave();
     }
-    if (profiled)
-        lp_wait_inflight(&w, &ev);
+    if (!profiled) {
+        rc = real_sem_wait(sem, timed, clk, abstime, clocked);
+        if (LP_UNLIKELY(lp_py_in_hook()))
+            lp_py_after_block();
+        return rc;
+    }
+    lp_wait_inflight(&w, &ev);
+    /* sem_wait is a cancellation point: a cancelled waiter gives its registry slot back (else 16 cancelled
+     * waiters of one semaphore would fill its probe range, and its later waits would have no holder) */
+    pthread_cleanup_push(wait_cancelled, &w);
     rc = real_sem_wait(sem, timed, clk, abstime, clocked);
+    pthread_cleanup_pop(0);
     if (LP_UNLIKELY(lp_py_in_hook()))
         lp_py_after_block(); /* the end of a CPython park */
-    if (!profiled)
-        return rc;
     int e = errno;
     if (rc == 0 && lp_py_tracks_sems())
         lp_py_sem_taken(sem);

@@ -43,9 +43,14 @@ static int threads_storm(int n, int batch)
     pthread_t *t = calloc((size_t)batch, sizeof *t);
     for (int done = 0; done < n; done += batch) {
         int k = n - done < batch ? n - done : batch;
+        /* each batch starts against the lock held for a millisecond, so that every batch has contention,
+         * however the scheduler runs the threads (on one core, unheld, they ran one after the other) */
+        pthread_mutex_lock(&lock);
         for (int i = 0; i < k; i++)
             if (pthread_create(&t[i], NULL, short_lived, NULL))
                 return 1;
+        usleep(1000);
+        pthread_mutex_unlock(&lock);
         for (int i = 0; i < k; i++)
             pthread_join(t[i], NULL);
     }

@@ -49,6 +49,30 @@ class Semantics(TempDirTest):
         self.assertEqual((off.returncode, off.stdout, off.stderr), (0, without.stdout, ""))
 
 
+    def test_waits_cancelled_by_pthread_cancel(self):
+        """Threads cancelled while blocked in the interposed calls that are cancellation points (condition waits,
+        semaphore waits, joins: tests/data/cancel_waits.c): the program sees what POSIX promises, as without
+        lockprof (cleanup handlers run, the condition's mutex re-acquired first, PTHREAD_CANCELED), nothing is left
+        as a wait in progress, and the registry slots come back: after 20 cancelled waiters of one semaphore (more
+        than a probe range), a later waiter on it still gets its holder, the thread that posted."""
+        prog = os.path.join(BIN, "cancel_waits")
+        without = run([prog], timeout=120)
+        self.assertEqual(without.returncode, 0, without.stderr)
+        self.assertEqual(len(without.stdout.splitlines()), 5)
+        self.assertTrue(all(l.endswith("cancelled=1 cleaned=1 relock=0") for l in without.stdout.splitlines()),
+                        without.stdout)
+        p, files = self.profile([prog], name="cancel")
+        self.assertEqual((p.stdout, p.stderr.count("lockprof: warning")), (without.stdout, 0))
+        rep = self.report_json(files)
+        self.assertEqual(rep["waiting"], [])
+        p, files = self.profile([prog, "20"], name="after")
+        self.assertIn("posted_after=20 ", p.stdout)
+        rep = self.report_json(files)
+        # the taker's is the one semaphore wait recorded (a cancelled wait is not one)
+        sems = [s for l in rep["locks"] if l["kind"] == "semaphore" for s in l["stacks"]]
+        self.assertEqual([s["contentions"] for s in sems], [1], [(l["kind"], l["name"]) for l in rep["locks"]])
+        self.assertEqual((sems[0]["holder_thread"] or {}).get("tid"), rep["processes"][0]["pid"], sems[0])
+
     def test_another_interposer_after_lockprof_sees_every_call(self):
         # bench/passthrough_shim.c after lockprof in LD_PRELOAD: lockprof's next pthread_mutex_lock is the shim's,
         # which must see every call, so nothing is locked in place (src/collect/glibc_mutex.c), with one warning.
