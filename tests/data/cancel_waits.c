@@ -17,6 +17,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "futex_of.h"
+
 static pthread_mutex_t mutex = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t cond = PTHREAD_COND_INITIALIZER;
 static sem_t sem;
@@ -24,16 +26,11 @@ static pthread_t forever_thread;
 static _Atomic pid_t victim_tid;
 static _Atomic int cleaned;
 
-static int in_futex(pid_t tid)
+/* Until the thread that set victim_tid sleeps in futex() (10 s at most). */
+static void wait_for_victim(void)
 {
-    char path[64], buf[64] = {0};
-    snprintf(path, sizeof path, "/proc/self/task/%d/syscall", (int)tid);
-    FILE *f = fopen(path, "r");
-    if (!f)
-        return 0;
-    int ok = fgets(buf, sizeof buf, f) && atoi(buf) == SYS_futex;
-    fclose(f);
-    return ok;
+    for (int i = 0; i < 100000 && !(victim_tid && in_futex(victim_tid)); i++)
+        usleep(100);
 }
 
 static void far_deadline(struct timespec *ts)
@@ -113,8 +110,7 @@ static void run_case(const char *name, void *(*fn)(void *), void *arg)
     victim_tid = 0;
     cleaned = 0;
     pthread_create(&t, NULL, fn, arg);
-    for (int i = 0; i < 100000 && !(victim_tid && in_futex(victim_tid)); i++)
-        usleep(100); /* 10 s at most */
+    wait_for_victim();
     pthread_cancel(t);
     void *ret = NULL;
     pthread_join(t, &ret);
@@ -142,16 +138,14 @@ static void wait_after_cancellations(int n)
         pthread_t t;
         victim_tid = 0;
         pthread_create(&t, NULL, sem_victim, NULL);
-        for (int k = 0; k < 100000 && !(victim_tid && in_futex(victim_tid)); k++)
-            usleep(100);
+        wait_for_victim();
         pthread_cancel(t);
         pthread_join(t, NULL);
     }
     pthread_t t;
     victim_tid = 0;
     pthread_create(&t, NULL, sem_taker, NULL);
-    for (int k = 0; k < 100000 && !(victim_tid && in_futex(victim_tid)); k++)
-        usleep(100);
+    wait_for_victim();
     sem_post(&sem);
     pthread_join(t, NULL);
     printf("posted_after=%d taker=%d\n", n, (int)victim_tid);

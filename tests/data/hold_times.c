@@ -14,6 +14,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "futex_of.h"
+
 pthread_mutex_t plain_lock = PTHREAD_MUTEX_INITIALIZER;
 pthread_mutex_t nested_lock;
 static _Atomic pid_t worker_tid;
@@ -25,20 +27,6 @@ static void ms1(void)
     struct timespec d = {0, 1000000};
     while (nanosleep(&d, &d))
         ;
-}
-
-static unsigned long futex_of(pid_t tid)
-{
-    char path[64], buf[256] = {0};
-    snprintf(path, sizeof path, "/proc/self/task/%d/syscall", (int)tid);
-    FILE *f = fopen(path, "r");
-    if (!f)
-        return 0;
-    unsigned long nr = 0, a0 = 0;
-    if (!fgets(buf, sizeof buf, f) || sscanf(buf, "%lu %lx", &nr, &a0) != 2 || nr != SYS_futex)
-        a0 = 0;
-    fclose(f);
-    return a0;
 }
 
 static void *worker(void *arg)

@@ -12,20 +12,10 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "futex_of.h"
+
 static pid_t main_tid;
 static _Atomic pid_t worker_tid;
-
-static int in_futex(pid_t tid)
-{
-    char path[64], buf[64] = {0};
-    snprintf(path, sizeof path, "/proc/self/task/%d/syscall", (int)tid);
-    FILE *f = fopen(path, "r");
-    if (!f)
-        return 0;
-    int ok = fgets(buf, sizeof buf, f) && atoi(buf) == SYS_futex;
-    fclose(f);
-    return ok;
-}
 
 static void *ends_when_joined(void *arg)
 {

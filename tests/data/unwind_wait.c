@@ -14,6 +14,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "futex_of.h"
+
 static pthread_mutex_t first_lock = PTHREAD_MUTEX_INITIALIZER, second_lock = PTHREAD_MUTEX_INITIALIZER;
 static _Atomic pid_t second_tid;
 
@@ -49,21 +51,6 @@ static void *wait_second(void *arg)
     pthread_mutex_lock(&second_lock); /* its capture needs libunwind's lock, held by wait_first */
     pthread_mutex_unlock(&second_lock);
     return NULL;
-}
-
-/* the futex address thread tid sleeps on, 0 when it is not in futex() */
-static unsigned long futex_of(pid_t tid)
-{
-    char path[64], buf[256] = {0};
-    snprintf(path, sizeof path, "/proc/self/task/%d/syscall", (int)tid);
-    FILE *f = fopen(path, "r");
-    if (!f)
-        return 0;
-    unsigned long nr = 0, a0 = 0;
-    if (!fgets(buf, sizeof buf, f) || sscanf(buf, "%lu %lx", &nr, &a0) != 2 || nr != SYS_futex)
-        a0 = 0;
-    fclose(f);
-    return a0;
 }
 
 int main(void)

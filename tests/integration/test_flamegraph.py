@@ -210,6 +210,7 @@ class PythonFolded(FlameTest):
         fts = [py for _, py in pythons() if python_info(py)[3]]
         if not fts:
             self.skipTest("no free-threaded interpreter (scripts/setup-pythons.sh builds one)")
+        lptest.skip_unless_parallel(self)
         for py in fts:
             with self.subTest(python=py):
                 files, lines = self.workload(py, "dict_cache.py", ["2", "200000"],

@@ -294,6 +294,7 @@ class DiffReal(Profiles):
         py = free_threaded_python()
         if not py:
             self.skipTest("no free-threaded CPython (scripts/setup-pythons.sh builds one)")
+        lptest.skip_unless_parallel(self)
         cmd = [py, os.path.join(EXAMPLES_PY, "dict_cache.py"), "2", "200000"]
         a = self.contended(cmd, "pymutex", "dc-a", "dict")
         b = self.contended(cmd, "pymutex", "dc-b", "dict")
@@ -604,6 +605,7 @@ max p99_ms lock=hot_lock 1e9
         py = free_threaded_python()
         if not py:
             self.skipTest("no free-threaded CPython (scripts/setup-pythons.sh builds one)")
+        lptest.skip_unless_parallel(self)
         files = self.contended([py, os.path.join(EXAMPLES_PY, "dict_cache.py"), "2", "200000"], "pymutex", "dc",
                                "dict")
         rules = write_rules(self.tmp, "max contentions type=dict 0\nmax contentions kind=pymutex,type=dict 0\n"

@@ -426,6 +426,7 @@ class FreeThreaded(PythonTest):
                                         for s in stacks))
                 else:  # a run where the two threads did contend on the dict, and no self-held wait in it (200000
                     # operations: with 50000, 5 runs had no dict contention on a loaded machine)
+                    lptest.skip_unless_parallel(self)
                     rep, _ = self.workload(py, "dict_cache", ["2", "200000"], lambda rep: [
                         l for l in locks_of(rep, "pymutex", contention=True) if l["object_type"] == "dict"],
                         report_opts=("--top", "0"))
