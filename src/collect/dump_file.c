@@ -263,6 +263,19 @@ static int write_stream(const char *final, void (*fill)(struct lpw *w, void *arg
     return err;
 }
 
+/* Whether `final` is a character device or FIFO to write into: the node itself, or what a symbolic link owned by
+ * root or by this user points to (/dev/stdout, /dev/fd/N). A link somebody else planted is not followed: the path
+ * is then a foreign file like any other, and the profile goes beside it. */
+static int is_stream(const char *final)
+{
+    struct stat st;
+    if (lstat(final, &st) != 0)
+        return 0;
+    if (S_ISLNK(st.st_mode) && (st.st_uid == 0 || st.st_uid == geteuid()) && stat(final, &st) != 0)
+        return 0;
+    return S_ISCHR(st.st_mode) || S_ISFIFO(st.st_mode);
+}
+
 int lp_dump_file_write(const char *path, char *written, size_t cap, void (*fill)(struct lpw *w, void *arg), void *arg)
 {
     char final[4200], placed[4200];
@@ -270,8 +283,7 @@ int lp_dump_file_write(const char *path, char *written, size_t cap, void (*fill)
         lp_strlcpy(final, path, sizeof final);
     else
         expand_path(final, sizeof final);
-    struct stat dst;
-    if (stat(final, &dst) == 0 && (S_ISCHR(dst.st_mode) || S_ISFIFO(dst.st_mode))) {
+    if (is_stream(final)) {
         int e = write_stream(final, fill, arg);
         if (!e && written)
             lp_strlcpy(written, final, cap);

@@ -404,6 +404,25 @@ class SafeFiles(TempDirTest):
         self.assertEqual(sorted(os.listdir(self.tmp)), ["fifo", "piped.prof"])
         rep = self.report_json([os.path.join(self.tmp, "piped.prof")])
         self.assertTrue(rep["processes"][0]["cmdline"].startswith(hot[0]), rep["processes"][0])
+        # a link to it made by this user is followed (as /dev/stdout is); one another user planted is not: the
+        # profile then goes beside the link, as beside any file this process did not write
+        mine = os.path.join(self.tmp, "mine")
+        os.symlink(fifo, mine)
+        reader = subprocess.Popen(["cat", fifo], stdout=subprocess.PIPE)
+        try:
+            p = run(hot, env={"LD_PRELOAD": LIB, "LOCKPROF_OUTPUT": mine})
+            data = reader.communicate(timeout=60)[0]
+        finally:
+            reader.kill()
+        self.assertEqual((p.returncode, p.stderr, data[:17]), (0, "", b"lockprof-profile "))
+        if os.geteuid() == 0:
+            planted = os.path.join(self.tmp, "planted")
+            os.symlink(fifo, planted)
+            os.lchown(planted, 65534, 65534)  # nobody's
+            p = run(hot, env={"LD_PRELOAD": LIB, "LOCKPROF_OUTPUT": planted})  # no reader: a follow would warn
+            self.assertEqual(p.returncode, 0)
+            self.assertIn("a file this process did not write exists at", p.stderr)
+            self.assertTrue(os.path.isfile(planted + ".1"), os.listdir(self.tmp))
 
     def test_bad_variable_keeps_default_with_one_warning(self):
         p = run([os.path.join(EXAMPLES_C, "hot_mutex"), "2", "50"],
