@@ -3,15 +3,14 @@
  * `critical_work` too. Usage: hot_mutex [threads] [iterations]
  *
  * Contention is certain, not only likely: in its first section the first thread keeps hot_lock until every other
- * thread is blocked on it (its state in /proc is 'S' after it said it is about to lock; 2 s at most), so each run
- * has at least threads-1 waits with a holder in critical_work, however the scheduler interleaves the rest (on a
- * fast or a loaded machine, short runs sometimes had none). */
+ * thread is blocked on it (asleep in futex() on hot_lock, as /proc shows; 2 s at most), so each run has at least
+ * threads-1 waits, however the scheduler interleaves the rest (on a fast or a loaded machine, short runs sometimes
+ * had none). */
 #define _GNU_SOURCE 1
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
@@ -30,19 +29,19 @@ static void pause_100us(void)
     nanosleep(&ts, NULL);
 }
 
-/* True when thread `tid` of this process sleeps (state 'S' in /proc/self/task/TID/stat). */
-static int sleeping(long tid)
+/* True when thread `tid` of this process sleeps in futex() on hot_lock (/proc/self/task/TID/syscall: the system
+ * call's number, then its first argument, the futex's address), or when /proc cannot tell. */
+static int blocked_on_hot_lock(long tid)
 {
-    char path[64], buf[256];
-    snprintf(path, sizeof path, "/proc/self/task/%ld/stat", tid);
+    char path[64], buf[256] = {0};
+    snprintf(path, sizeof path, "/proc/self/task/%ld/syscall", tid);
     FILE *f = fopen(path, "r");
     if (!f)
         return 1; /* no /proc: do not wait for what cannot be seen */
-    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    unsigned long nr = 0, addr = 0;
+    int n = fgets(buf, sizeof buf, f) ? sscanf(buf, "%lu %lx", &nr, &addr) : 0;
     fclose(f);
-    buf[n] = 0;
-    const char *end = strrchr(buf, ')'); /* "pid (comm) S ..." */
-    return end && end[1] == ' ' && end[2] == 'S';
+    return n == 2 && nr == SYS_futex && addr == (unsigned long)&hot_lock;
 }
 
 static void wait_for_the_others(void)
@@ -50,7 +49,7 @@ static void wait_for_the_others(void)
     for (int spins = 0; spins < 20000; spins++) { /* 2 s at most */
         int blocked = atomic_load(&about_to_lock) == nthreads - 1;
         for (int i = 1; blocked && i < nthreads; i++)
-            blocked = sleeping(atomic_load(&tids[i]));
+            blocked = blocked_on_hot_lock(atomic_load(&tids[i]));
         if (blocked)
             return;
         pause_100us();
