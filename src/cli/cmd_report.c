@@ -48,6 +48,12 @@ static const char *pct(uint64_t part, uint64_t whole, char *buf)
 }
 
 /* The title of the column that names a group. */
+/* How many of n rows a table shows: --top, 0 meaning all. */
+static size_t shown_rows(const struct ropts *ro, size_t n)
+{
+    return ro->top && (size_t)ro->top < n ? (size_t)ro->top : n;
+}
+
 static const char *by_column(enum group_by by)
 {
     static const char *const names[] = {"lock", "object type", "top waiter frame", "thread", "labels"};
@@ -80,7 +86,7 @@ static void text_table(struct strbuf *o, const struct model *m, struct grp *g, s
                        uint64_t total)
 {
     const char *col = by_column(ro->by);
-    size_t lim = ro->top && (size_t)ro->top < n ? (size_t)ro->top : n;
+    size_t lim = shown_rows(ro, n);
     struct strbuf label = {0}, type = {0}, frame = {0};
     int wl = 32, wt = 18;
     name_widths(g, lim, ro->by == BY_LOCK, &wl, &wt);
@@ -333,7 +339,7 @@ static void text_holds(struct strbuf *o, const struct model *m, const struct rop
                   hold_every(m, rows, n));
         sb_printf(o, "  %-3s %-15s %-32s %13s %10s %13s %12s %15s\n", "#", "kind", "lock", "acquisitions",
                   "contended", "avg hold[us]", "max hold[ms]", "total hold[ms]");
-        size_t lim = ro->top && (size_t)ro->top < n ? (size_t)ro->top : n;
+        size_t lim = shown_rows(ro, n);
         struct strbuf label = {0};
         for (size_t i = 0; i < lim; i++) {
             const struct m_lock *l = &m->locks[rows[i].lock];
@@ -687,7 +693,7 @@ static void md_table(struct strbuf *o, const struct model *m, const struct grp *
               ro->by == BY_LOCK ? " object type |" : "", ro->by == BY_STACK ? "" : " top waiter frame |");
     sb_printf(o, "|--:|------|------|%s------------:|----------:|------:|---------:|---------:|---------:|%s\n",
               ro->by == BY_LOCK ? "-------------|" : "", ro->by == BY_STACK ? "" : "------------------|");
-    size_t lim = ro->top && (size_t)ro->top < n ? (size_t)ro->top : n;
+    size_t lim = shown_rows(ro, n);
     struct strbuf frame = {0};
     for (size_t i = 0; i < lim; i++) {
         char p[16];
@@ -879,7 +885,7 @@ static void md_holds(struct strbuf *o, const struct model *m, const struct ropts
                      "acquisitions and total hold are estimates)\n\n", hold_every(m, rows, n));
         sb_puts(o, "| # | kind | lock | acquisitions | contended | avg hold [us] | max hold [ms] | total hold [ms] |\n"
                    "|--:|------|------|---:|---:|---:|---:|---:|\n");
-        size_t lim = ro->top && (size_t)ro->top < n ? (size_t)ro->top : n;
+        size_t lim = shown_rows(ro, n);
         for (size_t i = 0; i < lim; i++) {
             const struct m_lock *l = &m->locks[rows[i].lock];
             sb_printf(o, "| %zu | %s | ", i + 1, lp_kind_name(l->kind));

@@ -43,6 +43,7 @@ static const char *errname(int e)
     case ELOOP: return "path is a symbolic link";
     case EEXIST: return "file exists";
     case EIO: return "I/O error";
+    case ENOMEM: return "out of memory";
     default: return "I/O failure";
     }
 }
@@ -225,6 +226,22 @@ static int replace_at(struct outfile *o, const char *final, char *placed, size_t
     return 0;
 }
 
+/* Encodes the profile into fd through a 64 KiB buffer of its own; 0 or the error (ENOMEM when no buffer). */
+static int encode_into(int fd, void (*fill)(struct lpw *w, void *arg), void *arg)
+{
+    struct lp_arena a = {0};
+    char *buf = lp_arena_alloc(&a, 1u << 16);
+    int err = ENOMEM;
+    if (buf) {
+        struct lpw w;
+        lpw_init(&w, fd, buf, 1u << 16);
+        fill(&w, arg);
+        err = lpw_finish(&w);
+    }
+    lp_arena_release(&a);
+    return err;
+}
+
 /* The profile into a character device or FIFO that exists at `final` (/dev/null to discard it, /dev/stdout, a
  * pipe a reader holds open): written straight in, since there is no file to name or replace. Never in the manifest
  * (`lockprof run` reads those back); a FIFO without a reader is an error, not a wait at the host's exit. */
@@ -246,16 +263,7 @@ static int write_stream(const char *final, void (*fill)(struct lpw *w, void *arg
     int fl = fcntl(fd, F_GETFL);
     if (fl >= 0)
         fcntl(fd, F_SETFL, fl & ~O_NONBLOCK);
-    struct lp_arena a = {0};
-    char *buf = lp_arena_alloc(&a, 1u << 16);
-    int err = ENOMEM;
-    if (buf) {
-        struct lpw w;
-        lpw_init(&w, fd, buf, 1u << 16);
-        fill(&w, arg);
-        err = lpw_finish(&w);
-    }
-    lp_arena_release(&a);
+    int err = encode_into(fd, fill, arg);
     if (close(fd) && !err)
         err = errno;
     if (err)
@@ -295,18 +303,7 @@ int lp_dump_file_write(const char *path, char *written, size_t cap, void (*fill)
         warn_errno("cannot create the profile ", o.tmp, e);
         return e;
     }
-    struct lp_arena a = {0};
-    char *buf = lp_arena_alloc(&a, 1u << 16);
-    if (!buf) {
-        discard_out(&o);
-        lp_warn("out of memory while writing the profile; profile lost");
-        return ENOMEM;
-    }
-    struct lpw w;
-    lpw_init(&w, o.fd, buf, 1u << 16);
-    fill(&w, arg);
-    int err = lpw_finish(&w);
-    lp_arena_release(&a);
+    int err = encode_into(o.fd, fill, arg);
     struct stat st;
     if (!err && fstat(o.fd, &st))
         err = errno;

@@ -405,7 +405,7 @@ int lp_sem_wait(sem_t *sem, int timed, clockid_t clk, const struct timespec *abs
     int rc;
     if (LP_UNLIKELY(lp_py_in_hook()) && busy && lp_py_park(sem, timed, clk, abstime, clocked, &rc))
         return rc; /* the park of a patched CPython hook's own wait: the hook records it */
-    struct lp_wait w;
+    struct lp_wait w = {.active = 0}; /* inactive unless wait_begin says otherwise: the cleanup below checks it */
     int profiled = busy && wait_begin(&w, (uintptr_t)sem, SITE());
     struct lp_event ev = {.kind = LP_KIND_SEMAPHORE, .addr = (uintptr_t)sem};
     if (profiled && lp_guard_enter()) {
@@ -414,13 +414,8 @@ int lp_sem_wait(sem_t *sem, int timed, clockid_t clk, const struct timespec *abs
         errno = e;
         lp_guard_leave();
     }
-    if (!profiled) {
-        rc = real_sem_wait(sem, timed, clk, abstime, clocked);
-        if (LP_UNLIKELY(lp_py_in_hook()))
-            lp_py_after_block();
-        return rc;
-    }
-    lp_wait_inflight(&w, &ev);
+    if (profiled)
+        lp_wait_inflight(&w, &ev);
     /* sem_wait is a cancellation point: a cancelled waiter gives its registry slot back (else 16 cancelled
      * waiters of one semaphore would fill its probe range, and its later waits would have no holder) */
     pthread_cleanup_push(wait_cancelled, &w);
@@ -428,6 +423,8 @@ int lp_sem_wait(sem_t *sem, int timed, clockid_t clk, const struct timespec *abs
     pthread_cleanup_pop(0);
     if (LP_UNLIKELY(lp_py_in_hook()))
         lp_py_after_block(); /* the end of a CPython park */
+    if (!profiled)
+        return rc;
     int e = errno;
     if (rc == 0 && lp_py_tracks_sems())
         lp_py_sem_taken(sem);

@@ -392,12 +392,16 @@ class SafeFiles(TempDirTest):
         self.assertEqual(p.returncode, 0)
         self.assertIn("counter=", p.stdout)
         self.assertEqual(p.stderr.splitlines(), [f"lockprof: warning: profile lost: no process reads the FIFO {fifo}"])
-        reader = subprocess.Popen(["cat", fifo], stdout=subprocess.PIPE)
-        try:
-            p = run(hot, env={"LD_PRELOAD": LIB, "LOCKPROF_OUTPUT": fifo})
-            data = reader.communicate(timeout=60)[0]
-        finally:
-            reader.kill()
+        def through_fifo(output):
+            """Runs hot_mutex with LOCKPROF_OUTPUT=output while a reader drains the FIFO: (process, bytes read)."""
+            reader = subprocess.Popen(["cat", fifo], stdout=subprocess.PIPE)
+            try:
+                p = run(hot, env={"LD_PRELOAD": LIB, "LOCKPROF_OUTPUT": output})
+                return p, reader.communicate(timeout=60)[0]
+            finally:
+                reader.kill()
+
+        p, data = through_fifo(fifo)
         self.assertEqual((p.returncode, p.stderr), (0, ""))
         with open(os.path.join(self.tmp, "piped.prof"), "wb") as f:
             f.write(data)
@@ -408,12 +412,7 @@ class SafeFiles(TempDirTest):
         # profile then goes beside the link, as beside any file this process did not write
         mine = os.path.join(self.tmp, "mine")
         os.symlink(fifo, mine)
-        reader = subprocess.Popen(["cat", fifo], stdout=subprocess.PIPE)
-        try:
-            p = run(hot, env={"LD_PRELOAD": LIB, "LOCKPROF_OUTPUT": mine})
-            data = reader.communicate(timeout=60)[0]
-        finally:
-            reader.kill()
+        p, data = through_fifo(mine)
         self.assertEqual((p.returncode, p.stderr, data[:17]), (0, "", b"lockprof-profile "))
         if os.geteuid() == 0:
             planted = os.path.join(self.tmp, "planted")
